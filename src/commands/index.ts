@@ -1,0 +1,11 @@
+import type { Command } from "commander";
+
+/**
+ * Every command registers itself here. Command modules are thin (options, a call into the core,
+ * printing) and import their core lazily, so `orchestrate --help` loads nothing heavy.
+ */
+const registrations: Array<(program: Command) => void> = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of registrations) register(program);
+}
