@@ -1,0 +1,115 @@
+/**
+ * The in-memory view of benchmark results that `results`, `report` and `run` share. Readers turn
+ * an experiment folder (ours, or a folder of `vllm bench serve` JSON files) into these types;
+ * the report never reads files itself.
+ *
+ * Experiment folder layout (written by `orchestrate bench`, one per run cell):
+ *
+ *   EXP/experiment.json            manifest: what was run, against what, with which seeds
+ *   EXP/partK/concC.json           one client's result for a level (vLLM keys + ours), also rrR.json
+ *   EXP/partK/concC.records.*      that client's raw per-request records (compact)
+ *   EXP/all-parts/concC.json       the aggregate over all parts (window throughput, pooled percentiles,
+ *                                  and the seed's sum/average view beside it)
+ *
+ * Field names follow reference/metrics.md. Adding optional fields is fine; renaming is not.
+ */
+
+export type LoadMode = "concurrency" | "request-rate";
+
+/** The percentile summary vLLM writes for ttft, tpot, itl and e2el, in milliseconds. */
+export interface LatencyStats {
+  mean: number;
+  median: number;
+  std: number;
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99: number;
+  p99_9?: number;
+}
+
+export type LatencyMetric = "ttft" | "tpot" | "itl" | "e2el";
+
+export type WarningKind =
+  | "failed_requests" // some requests failed
+  | "incomplete" // completed < requested
+  | "client_bound" // the client, not the server, was the bottleneck
+  | "prefix_caching" // the engine ran with prefix caching on
+  | "token_mismatch" // usage token counts differ from what was asked for
+  | "windows_disjoint" // the parts' measurement windows did not overlap (enough)
+  | "averaged_percentiles" // only per-part percentiles existed, so they were averaged (seed data)
+  | "missing_part" // a part has no file for this level
+  | "other";
+
+export interface DataWarning {
+  kind: WarningKind;
+  message: string;
+  /** The level it concerns (e.g. "conc16"), when it concerns one. */
+  level?: string;
+}
+
+/** How an aggregate was computed, so the report can say how much to trust it. */
+export type AggregateMethod =
+  | "window" // ours: throughput over the shared steady-state window, percentiles from pooled samples
+  | "seed_sum"; // vLLM folders without raw samples: sums of per-part rates, means of per-part stats
+
+export interface LevelSummary {
+  /** File stem: "conc16" or "rr2" (per-client values). */
+  key: string;
+  mode: LoadMode;
+  /** Per-client concurrency (mode "concurrency"). */
+  concurrency?: number;
+  /** Per-client request rate in req/s (mode "request-rate"). */
+  requestRate?: number;
+  /** Number of parts (client processes) that contributed. */
+  clients: number;
+  numPrompts: number;
+  completed: number;
+  failed: number;
+  /** Seconds the throughputs are divided by (the window, for method "window"). */
+  durationS: number;
+  requestThroughput: number;
+  outputThroughput: number;
+  totalTokenThroughput: number;
+  /** Requests per second meeting every SLO, when SLOs were given. */
+  requestGoodput?: number | null;
+  /** Output tokens per second of requests meeting every SLO, when SLOs were given. */
+  outputGoodput?: number | null;
+  latency: Partial<Record<LatencyMetric, LatencyStats>>;
+  errorsByKind: Record<string, number>;
+  method: AggregateMethod;
+  /** The client health verdict of the worst part. */
+  clientVerdict?: "ok" | "client_bound";
+  /** Tokens per SSE chunk (mean), when known. */
+  tokensPerChunkMean?: number;
+  warnings: DataWarning[];
+  /** The same level under the seed's arithmetic (sums and means), for comparison. */
+  seedView?: Pick<
+    LevelSummary,
+    "requestThroughput" | "outputThroughput" | "totalTokenThroughput" | "latency"
+  >;
+  /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
+  repeats?: Array<Pick<LevelSummary, "outputThroughput" | "requestThroughput">>;
+}
+
+export interface ExperimentSummary {
+  /** Absolute path of the experiment folder. */
+  dir: string;
+  /** Folder name, e.g. "rayoss251-x2" or "gptoss-120b-rayoss-251-x4". */
+  name: string;
+  /** Image label, from the manifest or the folder name ("rayoss251"). */
+  image?: string;
+  /** "oss" or "turbo" when known (from the plan, or guessed from the image name). */
+  runtime?: "oss" | "turbo";
+  /** LLM replicas, from the manifest or the folder's "-xN" suffix. */
+  scale?: number;
+  clients: number;
+  modelId?: string;
+  /** ISO time the experiment started, when known. */
+  startedAt?: string;
+  inputLen?: number;
+  outputLen?: number;
+  format: "orchestrate" | "vllm";
+  levels: LevelSummary[];
+  warnings: DataWarning[];
+}
