@@ -113,3 +113,40 @@ export interface ExperimentSummary {
   levels: LevelSummary[];
   warnings: DataWarning[];
 }
+
+/**
+ * What a run folder records about its setup (`RUN_DIR/setup.json`, written by `orchestrate run`),
+ * so a report can say what was measured without re-reading the plan.
+ *
+ * Run folder layout: RUN_DIR/setup.json, plan.json (the resolved plan), journal.jsonl, state.json,
+ * configs/ (rendered configs as deployed), status/ (redacted status snapshots),
+ * cells/<service-name>/ (one experiment folder per image × scale), report/.
+ */
+export interface RunSetup {
+  planName: string;
+  target: "anyscale" | "local";
+  toolVersion: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** Where it ran: host name and, for anyscale, cloud/project. */
+  where: string;
+  model: {
+    modelId: string;
+    modelSource?: string;
+    acceleratorType?: string;
+    tensorParallelSize: number;
+    engineKwargs: Record<string, unknown>;
+    prefixCaching: boolean;
+    streamBatchingIntervalMs?: number;
+  };
+  images: Array<{ name: string; runtime: "oss" | "turbo"; base: string; env: Record<string, string> }>;
+  scales: Array<{ replicas: number; clients: number; ingressReplicas: number }>;
+  workload: {
+    mode: LoadMode;
+    levels: number[];
+    inputTokens: number;
+    outputTokens: number;
+    requestsPerLevel: string;
+    slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+  };
+}
