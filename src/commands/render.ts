@@ -1,0 +1,33 @@
+import type { Command } from "commander";
+import { collectOnly, targetOption } from "./shared-options.js";
+
+export function register(program: Command): void {
+  program
+    .command("render")
+    .description(
+      "write the service configs (oss_configs/, turbo_configs/) and images/ of a plan, and show what `run` would execute",
+    )
+    .argument("<plan>", "plan file (YAML)")
+    .option("-o, --out <dir>", "folder to render into", ".")
+    .option("--check", "write nothing; exit 1 if any rendered file is missing or out of date")
+    .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
+    .option(
+      "--only <filter>",
+      "only these cells, e.g. image=rayoss-251,scale=4 (repeatable)",
+      collectOnly,
+      [],
+    )
+    .option("--json", "print the result as JSON")
+    .action(async (planPath: string, options: RenderOptions) => {
+      const { renderCommand } = await import("../run/render-command.js");
+      await renderCommand(planPath, options);
+    });
+}
+
+export interface RenderOptions {
+  out: string;
+  check?: boolean;
+  target?: "anyscale" | "local";
+  only: string[];
+  json?: boolean;
+}

@@ -1,0 +1,38 @@
+import type { Command } from "commander";
+import { collectOnly, targetOption } from "./shared-options.js";
+
+export interface RunOptions {
+  dryRun?: boolean;
+  target?: "anyscale" | "local";
+  only: string[];
+  keepServices?: boolean;
+  resultsDir: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "the whole experiment: for each image × scale, deploy, wait until healthy, benchmark, tear down; then report",
+    )
+    .argument("<plan>", "plan file (YAML)")
+    .option(
+      "--dry-run",
+      "render and print every command a run would execute, and its GPU-hour estimate; touch nothing",
+    )
+    .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
+    .option(
+      "--only <filter>",
+      "only these cells, e.g. image=rayoss-251,scale=4 (repeatable)",
+      collectOnly,
+      [],
+    )
+    .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
+    .option("--results-dir <dir>", "where run folders are created", "results")
+    .option("--json", "with --dry-run: print the plan of commands as JSON")
+    .action(async (planPath: string, options: RunOptions) => {
+      const { runCommand } = await import("../run/run-command.js");
+      await runCommand(planPath, options);
+    });
+}

@@ -1,0 +1,147 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import dotenv from "dotenv";
+import { LineCounter, parseDocument, parse as parseYamlValue } from "yaml";
+import type { z } from "zod";
+import { UserError } from "../errors.js";
+import { expandEnvironment } from "./env-expand.js";
+import { describeZodIssues, type PlanIssue } from "./issues.js";
+import { checkPlan, type Plan, resolvePlan } from "./resolve.js";
+import { type PlanInput, planSchema } from "./schema.js";
+import { dottedPath, SourceMap } from "./source-map.js";
+import { closestMatch } from "./suggest.js";
+
+export interface LoadedPlan {
+  plan: Plan;
+  /** Path as the user gave it. */
+  path: string;
+  /** sha256 of the resolved plan: changes when the file or a variable it uses changes. */
+  hash: string;
+}
+
+export interface LoadOptions {
+  /** The environment ${VAR} references read; a .env next to the plan fills what it lacks. */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides applied after loading (e.g. --target). */
+  target?: Plan["target"];
+}
+
+/**
+ * Reads a plan file: YAML → ${VAR} expansion (with a .env beside the plan) → schema with
+ * defaults → derived values and cross-field rules. Every problem is collected and reported at
+ * once, each as `file:line:col  dotted.path: message`.
+ */
+export function loadPlan(path: string, options: LoadOptions = {}): LoadedPlan {
+  if (!existsSync(path)) {
+    throw new UserError(`plan file ${path} does not exist`, {
+      hint: "the plans that ship with orchestrate are in plans/",
+    });
+  }
+  return parsePlanText(readFileSync(path, "utf8"), path, options);
+}
+
+export function parsePlanText(text: string, path: string, options: LoadOptions = {}): LoadedPlan {
+  const shownPath = displayPath(path);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const details = doc.errors.map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      return `${shownPath}:${pos.line}:${pos.col}  ${e.message.split("\n")[0]}`;
+    });
+    throw new UserError(`${shownPath} is not valid YAML`, { details });
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new UserError(`${shownPath} must be a YAML map of plan keys (name, model, images, …)`);
+  }
+
+  const env = { ...readDotEnv(path), ...(options.env ?? process.env) };
+  const expanded = expandEnvironment(raw, env, parseScalar);
+  const issues: PlanIssue[] = [...expanded.issues];
+
+  const sections = parseSections(expanded.value as Record<string, unknown>, options.target);
+  // A value whose variable could not be expanded has already been reported; do not add that the
+  // unexpanded "${VAR}" text is also the wrong type.
+  const unexpanded = new Set(expanded.issues.map((i) => dottedPath(i.path)));
+  issues.push(...sections.issues.filter((i) => !unexpanded.has(dottedPath(i.path))));
+  issues.push(...checkPlan(sections.partial));
+  const plan = sections.complete ? resolvePlan(sections.complete) : undefined;
+
+  if (issues.length > 0 || !plan) {
+    const map = new SourceMap(doc, lineCounter);
+    const located = issues
+      .map((issue) => ({
+        issue,
+        pos:
+          issue.unknownKey === undefined
+            ? map.locate(issue.path)
+            : map.locate(issue.path.slice(0, -1), issue.unknownKey),
+      }))
+      .sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+    const details = located.map(
+      ({ issue, pos }) => `${shownPath}:${pos.line}:${pos.col}  ${dottedPath(issue.path)}: ${issue.message}`,
+    );
+    const count = details.length === 1 ? "a problem" : `${details.length} problems`;
+    throw new UserError(`${shownPath} has ${count}`, { details });
+  }
+  return { plan, path, hash: hashPlan(plan) };
+}
+
+/**
+ * Each top-level section is parsed on its own, so one broken section does not hide the problems
+ * of the others, and the cross-field checks can still run on every section that parsed.
+ */
+function parseSections(
+  raw: Record<string, unknown>,
+  targetOverride: Plan["target"] | undefined,
+): { partial: Partial<PlanInput>; complete?: PlanInput; issues: PlanIssue[] } {
+  const shape = planSchema.shape;
+  const partial: Record<string, unknown> = {};
+  const issues: PlanIssue[] = [];
+  const known = Object.keys(shape);
+  for (const key of Object.keys(raw)) {
+    if (!(key in shape)) {
+      const guess = closestMatch(key, known);
+      issues.push({
+        path: [key],
+        unknownKey: key,
+        message: `unknown key${guess ? ` (did you mean "${guess}"?)` : ""}`,
+      });
+    }
+  }
+  for (const [key, schema] of Object.entries(shape)) {
+    const result = (schema as z.ZodType).safeParse(raw[key], { reportInput: true });
+    if (result.success) partial[key] = result.data;
+    else issues.push(...describeZodIssues(result.error.issues, planSchema, raw, [key]));
+  }
+  if (targetOverride) partial.target = targetOverride;
+  const complete = issues.length === 0 ? (partial as PlanInput) : undefined;
+  return complete ? { partial, complete, issues } : { partial: partial as Partial<PlanInput>, issues };
+}
+
+export function hashPlan(plan: Plan): string {
+  return createHash("sha256").update(JSON.stringify(plan)).digest("hex");
+}
+
+/** A .env next to the plan provides variables the environment lacks (the environment wins). */
+function readDotEnv(planPath: string): Record<string, string> {
+  const file = join(dirname(planPath), ".env");
+  return existsSync(file) ? dotenv.parse(readFileSync(file)) : {};
+}
+
+/** `${PRICE}` standing alone may be a number or boolean, as if it had been written in place. */
+function parseScalar(text: string): unknown {
+  try {
+    const value: unknown = parseYamlValue(text);
+    return typeof value === "number" || typeof value === "boolean" ? value : text;
+  } catch {
+    return text;
+  }
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
+}

@@ -1,0 +1,111 @@
+import type { Cell } from "../plan/expand.js";
+import type { Plan } from "../plan/resolve.js";
+import { containerfilePath } from "./image.js";
+
+/**
+ * A cell → an Anyscale service config (reference/anyscale.md, "The service config file"). The
+ * object is built in the order its keys should appear, and maps that come from the plan are
+ * sorted, so the same plan always renders the same bytes.
+ */
+
+/** How the service gets its image: a built URI, or a Containerfile Anyscale builds at deploy time. */
+export type ImageRef = { kind: "uri"; uri: string } | { kind: "containerfile"; path: string };
+
+export type ServiceConfig = Record<string, unknown>;
+
+/** The image reference used when no build has happened: the prebuilt URI, or the Containerfile. */
+export function defaultImageRef(image: Cell["image"]): ImageRef {
+  if (image.image_uri) return { kind: "uri", uri: image.image_uri };
+  return { kind: "containerfile", path: containerfilePath(image) };
+}
+
+export function renderServiceConfig(
+  plan: Plan,
+  cell: Cell,
+  imageRef: ImageRef = defaultImageRef(cell.image),
+): ServiceConfig {
+  const config: ServiceConfig = { name: cell.serviceName };
+  if (imageRef.kind === "uri") config.image_uri = imageRef.uri;
+  else config.containerfile = imageRef.path;
+  const compute = computeConfig(plan, cell);
+  if (compute !== undefined) config.compute_config = compute;
+  if (plan.deploy.cloud) config.cloud = plan.deploy.cloud;
+  if (plan.deploy.project) config.project = plan.deploy.project;
+  if (plan.application.working_dir) config.working_dir = plan.application.working_dir;
+  if (Object.keys(plan.application.env_vars).length > 0) config.env_vars = sorted(plan.application.env_vars);
+  if (!plan.deploy.query_auth) config.query_auth_token_enabled = false;
+  config.tags = sorted({
+    ...plan.deploy.tags,
+    "orchestrate-plan": plan.name,
+    "orchestrate-image": cell.image.name,
+    "orchestrate-scale": `x${cell.scale.replicas}`,
+  });
+  config.applications = [application(plan, cell)];
+  return config;
+}
+
+function computeConfig(plan: Plan, cell: Cell): unknown {
+  const { compute } = plan;
+  if (compute.config) return compute.config;
+  if (!compute.instance_type) return undefined;
+  const nodes = cell.workerNodes ?? cell.scale.replicas;
+  const inline: Record<string, unknown> = {};
+  if (compute.head_instance_type) inline.head_node = { instance_type: compute.head_instance_type };
+  inline.worker_nodes = [
+    {
+      instance_type: compute.instance_type,
+      min_nodes: nodes,
+      max_nodes: nodes,
+      market_type: compute.market_type,
+    },
+  ];
+  return inline;
+}
+
+function application(plan: Plan, cell: Cell): Record<string, unknown> {
+  const llmConfig = llmConfigFor(plan, cell);
+  const args: Record<string, unknown> =
+    plan.application.args_layout === "llm_configs" ? { llm_configs: [llmConfig] } : { llm_config: llmConfig };
+  if (plan.ingress.mechanism === "ingress_deployment_config") {
+    args.ingress_deployment_config = {
+      autoscaling_config: {
+        min_replicas: cell.scale.ingress_replicas,
+        max_replicas: cell.scale.ingress_replicas,
+      },
+      max_replicas_per_node: plan.ingress.max_replicas_per_node,
+    };
+  }
+  return {
+    name: plan.application.name,
+    route_prefix: plan.application.route_prefix,
+    import_path: plan.application.import_path,
+    args,
+  };
+}
+
+function llmConfigFor(plan: Plan, cell: Cell): Record<string, unknown> {
+  const { model } = plan;
+  const llm: Record<string, unknown> = {
+    model_loading_config: { model_id: model.model_id, model_source: model.model_source },
+  };
+  if (model.accelerator_type) llm.accelerator_type = model.accelerator_type;
+  // Fixed replicas (min = max): autoscaling would make the scale a moving target.
+  llm.deployment_config = {
+    autoscaling_config: { min_replicas: cell.scale.replicas, max_replicas: cell.scale.replicas },
+    ...sorted(model.deployment_config),
+  };
+  llm.engine_kwargs = { tensor_parallel_size: model.tensor_parallel_size, ...sorted(model.engine_kwargs) };
+  const experimental: Record<string, unknown> = {
+    stream_batching_interval_ms: model.stream_batching_interval_ms,
+  };
+  if (plan.ingress.mechanism !== "ingress_deployment_config") {
+    // Before Ray 2.51 the ingress count rode along in the LLM config's experimental section.
+    experimental[plan.ingress.mechanism] = cell.scale.ingress_replicas;
+  }
+  llm.experimental_configs = experimental;
+  return llm;
+}
+
+function sorted<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

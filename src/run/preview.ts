@@ -1,0 +1,242 @@
+import { estimatePlan, type PlanEstimate } from "../plan/estimate.js";
+import type { Cell } from "../plan/expand.js";
+import type { Plan } from "../plan/resolve.js";
+import { containerfilePath } from "../render/image.js";
+import {
+  ANYSCALE_BIN,
+  deployArgs,
+  imageBuildArgs,
+  shellQuote,
+  statusArgs,
+  terminateArgs,
+} from "../targets/anyscale-commands.js";
+
+/**
+ * What a run will do, step by step, with the exact commands. `run --dry-run` and `render` print
+ * it; the pipeline issues the same commands (built by the same functions), in the same order.
+ */
+
+export type StepName = "build" | "render" | "deploy" | "wait" | "ready" | "bench" | "teardown";
+
+export interface PlannedStep {
+  step: StepName;
+  /** The command line, when the step runs one (argv, binary first). */
+  command?: string[];
+  /** What the step does, in words. */
+  note: string;
+}
+
+export interface PlannedCell {
+  cell: Cell;
+  steps: PlannedStep[];
+}
+
+export interface RunPreview {
+  planName: string;
+  target: Plan["target"];
+  builds: PlannedStep[];
+  cells: PlannedCell[];
+  estimate: PlanEstimate;
+  teardown: Plan["teardown"];
+}
+
+/** The run folder's tag on every service, so `teardown` and sweepers can find them. */
+export const RUN_TAG = "orchestrate-run";
+
+export function runTags(plan: Plan, runId: string): Record<string, string> {
+  return { ...plan.deploy.tags, [RUN_TAG]: runId };
+}
+
+export function previewRun(plan: Plan, cells: readonly Cell[], runId = "<run-id>"): RunPreview {
+  const builds: PlannedStep[] = [];
+  if (plan.target === "anyscale") {
+    for (const image of plan.images) {
+      const used = cells.filter((c) => c.image.name === image.name).length;
+      if (used === 0 || image.image_uri || image.build !== "image-build") continue;
+      builds.push({
+        step: "build",
+        command: [ANYSCALE_BIN, ...imageBuildArgs(image, containerfilePath(image))],
+        note: `build image ${image.name} once; its URI is used for ${used} ${used === 1 ? "scale" : "scales"}`,
+      });
+    }
+  }
+  return {
+    planName: plan.name,
+    target: plan.target,
+    builds,
+    cells: cells.map((cell) => ({ cell, steps: cellSteps(plan, cell, runId) })),
+    estimate: estimatePlan(plan, cells),
+    teardown: plan.teardown,
+  };
+}
+
+function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
+  const name = cell.serviceName;
+  const config = `configs/${name}.yaml`;
+  const { deploy } = plan;
+  const imageNote = cell.image.image_uri
+    ? `image ${cell.image.image_uri}`
+    : cell.image.build === "containerfile" || plan.target === "local"
+      ? `containerfile ${containerfilePath(cell.image)}`
+      : `the URI built for ${cell.image.name}`;
+  const steps: PlannedStep[] = [
+    { step: "render", note: `write ${config} (${imageNote}) into the run folder` },
+  ];
+  if (plan.target === "anyscale") {
+    steps.push(
+      {
+        step: "deploy",
+        command: [ANYSCALE_BIN, ...deployArgs(config, name, runTags(plan, runId))],
+        note: "returns once accepted",
+      },
+      {
+        step: "wait",
+        command: [ANYSCALE_BIN, ...statusArgs(name)],
+        note:
+          `every ${deploy.poll_interval_s} s until RUNNING, for at most ${minutes(deploy.ready_timeout_s)}; ` +
+          `fails at once on SYSTEM_FAILURE or TERMINATED, and on UNHEALTHY lasting over ${minutes(deploy.unhealthy_grace_s)}`,
+      },
+    );
+  } else {
+    steps.push(
+      {
+        step: "deploy",
+        note: `start the simulator for ${config}: ${cell.scale.replicas} LLM ${plural(cell.scale.replicas, "replica")}, ${cell.scale.ingress_replicas} ingress, on 127.0.0.1`,
+      },
+      { step: "wait", note: `until it reports healthy, for at most ${minutes(deploy.ready_timeout_s)}` },
+    );
+  }
+  steps.push(
+    {
+      step: "ready",
+      note: `GET /v1/models must list ${plan.model.model_id}; then one streamed smoke completion`,
+    },
+    { step: "bench", command: benchCommand(plan, cell, runId), note: benchNote(plan, cell) },
+  );
+  steps.push(teardownStep(plan, name));
+  return steps;
+}
+
+function teardownStep(plan: Plan, name: string): PlannedStep {
+  const policy =
+    plan.teardown === "always"
+      ? "always, also when the cell fails or on Ctrl-C"
+      : plan.teardown === "on-success"
+        ? "only when the cell succeeds (a failed service is left up for debugging)"
+        : "never (teardown: never): the service stays up and keeps costing money";
+  if (plan.target === "local") return { step: "teardown", note: `stop the simulator: ${policy}` };
+  return {
+    step: "teardown",
+    command: [ANYSCALE_BIN, ...terminateArgs(name)],
+    note: `${policy}; then status until TERMINATED, for at most ${minutes(plan.deploy.terminate_timeout_s)}`,
+  };
+}
+
+/** The standalone command that measures the same thing, so a cell can be re-run by hand. */
+export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
+  const b = plan.benchmark;
+  const args = [
+    "orchestrate",
+    "bench",
+    cell.serviceName,
+    "--results-dir",
+    `results/${runId}/cells`,
+    "-u",
+    "<query_url>",
+  ];
+  args.push("-s", String(cell.scale.clients), "-t", b.mode);
+  if (b.mode === "concurrency") args.push("-c", b.concurrency.join(","));
+  else args.push("-r", b.request_rates.join(","));
+  args.push("--itl", String(b.input_tokens), "--otl", String(b.output_tokens));
+  if (b.duration_s !== undefined) args.push("--duration", String(b.duration_s));
+  else if (b.mode === "request-rate") args.push("--num-prompts", String(b.num_prompts));
+  else if (b.prompts_per_concurrency !== 10)
+    args.push("--prompts-per-concurrency", String(b.prompts_per_concurrency));
+  if (b.warmup_requests > 0) args.push("--warmup", String(b.warmup_requests));
+  if (b.mode === "request-rate" && b.arrival !== "poisson") args.push("--arrival", b.arrival);
+  if (b.arrival === "gamma") args.push("--burstiness", String(b.burstiness));
+  if (b.seed !== undefined) args.push("--seed", String(b.seed));
+  if (b.prompt_format !== "token-ids") args.push("--prompt-format", b.prompt_format);
+  if (b.slo) {
+    const slo = Object.entries({ ttft: b.slo.ttft_ms, tpot: b.slo.tpot_ms, e2el: b.slo.e2el_ms })
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}:${v}`);
+    args.push("--goodput", slo.join(","));
+  }
+  return args;
+}
+
+function benchNote(plan: Plan, cell: Cell): string {
+  const b = plan.benchmark;
+  const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
+  const perLevel =
+    b.duration_s !== undefined
+      ? `${b.duration_s} s per level`
+      : b.mode === "concurrency"
+        ? `${b.prompts_per_concurrency} × concurrency requests per client and level`
+        : `${b.num_prompts} requests per client and level`;
+  const repeats = b.repeats > 1 ? `, each level ${b.repeats} times` : "";
+  return `${cell.scale.clients} synchronized ${plural(cell.scale.clients, "client")}, ${levels.length} levels, ${perLevel}${repeats}`;
+}
+
+export function formatPreview(preview: RunPreview): string {
+  const out: string[] = [];
+  const { estimate } = preview;
+  out.push(
+    `Plan ${preview.planName}: ${preview.cells.length} ${plural(preview.cells.length, "cell")} on the ${preview.target} target, run in this order.`,
+  );
+  if (preview.target === "anyscale") {
+    out.push("Commands run in the run folder (results/<run-id>/), where configs/ and images/ are rendered.");
+  }
+  for (const build of preview.builds) {
+    out.push("", `build     ${shellQuote(build.command ?? [])}`, `          ${build.note}`);
+  }
+  preview.cells.forEach(({ cell, steps }, i) => {
+    const size =
+      cell.workerNodes !== undefined
+        ? `, ${cell.workerNodes} worker ${plural(cell.workerNodes, "node")}`
+        : "";
+    out.push(
+      "",
+      `[${i + 1}/${preview.cells.length}] ${cell.serviceName}  (image ${cell.image.name} · ${cell.image.runtime}; ` +
+        `${cell.scale.replicas} LLM ${plural(cell.scale.replicas, "replica")} = ${cell.gpus} ${plural(cell.gpus, "GPU")}${size}; ` +
+        `${cell.scale.ingress_replicas} ingress; ${cell.scale.clients} ${plural(cell.scale.clients, "client")})`,
+    );
+    for (const step of steps) {
+      out.push(`  ${step.step.padEnd(9)}${step.command ? shellQuote(step.command) : step.note}`);
+      if (step.command) out.push(`  ${"".padEnd(9)}${step.note}`);
+    }
+  });
+  out.push("", formatEstimate(estimate));
+  if (preview.teardown === "never") {
+    out.push("WARNING: teardown: never — every service stays up after the run until you terminate it.");
+  }
+  return out.join("\n");
+}
+
+export function formatEstimate(estimate: PlanEstimate): string {
+  const assumptions = `  (assumes ${estimate.assumptions}; set them under cost: in the plan)`;
+  if (estimate.peakGpus === 0) {
+    return `Estimate: no GPUs (the simulator stands in for them), about ${hours(estimate.totalMinutes)} of wall time.\n${assumptions}`;
+  }
+  const cost = estimate.costUsd !== undefined ? ` ≈ $${estimate.costUsd.toFixed(0)}` : "";
+  return (
+    `Estimate: ${estimate.gpuHours.toFixed(1)} GPU-hours${cost}, about ${hours(estimate.totalMinutes)} of wall time, ` +
+    `at most ${estimate.peakGpus} GPUs at once.\n${assumptions}`
+  );
+}
+
+function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
+}
+
+function minutes(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+function hours(totalMinutes: number): string {
+  if (totalMinutes < 1) return `${Math.max(1, Math.round(totalMinutes * 60))} s`;
+  const h = Math.floor(totalMinutes / 60);
+  const m = Math.round(totalMinutes - h * 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+}

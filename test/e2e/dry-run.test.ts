@@ -1,0 +1,187 @@
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { estimatePlan } from "../../src/plan/estimate.js";
+import { expandCells } from "../../src/plan/expand.js";
+import { loadPlan } from "../../src/plan/load.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "dist/bin.js");
+
+/** A folder with the plans, and a PATH whose `anyscale` records any call made to it. */
+function sandbox() {
+  const dir = mkdtempSync(join(tmpdir(), "dry-run-"));
+  cpSync(join(ROOT, "plans"), join(dir, "plans"), { recursive: true });
+  const bin = join(dir, "bin");
+  const calls = join(dir, "anyscale-calls.log");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "anyscale"), `#!/bin/sh\necho "$@" >> ${calls}\nexit 0\n`);
+  chmodSync(join(bin, "anyscale"), 0o755);
+  return { dir, calls, env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir } };
+}
+
+function orchestrate(args: string[], box = sandbox()) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: box.dir,
+    env: box.env,
+    encoding: "utf8",
+  });
+  return { ...result, box };
+}
+
+describe("run --dry-run", () => {
+  it("prints every command of the seed plan, exactly as pinned", () => {
+    const { status, stdout, stderr } = orchestrate(["run", "plans/scaling.yaml", "--dry-run"]);
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(stdout).toBe(readFileSync(join(ROOT, "test/fixtures/dry-run/scaling.txt"), "utf8"));
+  });
+
+  it("prints only the chosen cells with --only", () => {
+    const { status, stdout } = orchestrate([
+      "run",
+      "plans/local.yaml",
+      "--dry-run",
+      "--only",
+      "image=rayturbo-251,scale=2",
+    ]);
+    expect(status).toBe(0);
+    expect(stdout).toBe(readFileSync(join(ROOT, "test/fixtures/dry-run/local-only.txt"), "utf8"));
+  });
+
+  it("deploys nothing, writes nothing and needs no credentials", () => {
+    const { status, box } = orchestrate(["run", "plans/scaling.yaml", "--dry-run"]);
+    expect(status).toBe(0);
+    expect(existsSync(box.calls)).toBe(false);
+    expect(readdirSync(box.dir).sort()).toEqual(["bin", "plans"]);
+  });
+
+  it("gives the steps as JSON, with each command as an argument list", () => {
+    const { status, stdout } = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--json"]);
+    expect(status).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.preview.builds.map((b: any) => b.command)).toEqual([
+      [
+        "anyscale",
+        "image",
+        "build",
+        "-f",
+        "images/rayoss-251/Containerfile",
+        "-n",
+        "rayoss-251",
+        "-r",
+        "2.51.0",
+      ],
+      [
+        "anyscale",
+        "image",
+        "build",
+        "-f",
+        "images/rayturbo-251/Containerfile",
+        "-n",
+        "rayturbo-251",
+        "-r",
+        "2.51.0",
+      ],
+    ]);
+    const first = out.preview.cells[0];
+    expect(first.steps.map((s: any) => s.step)).toEqual([
+      "render",
+      "deploy",
+      "wait",
+      "ready",
+      "bench",
+      "teardown",
+    ]);
+    expect(first.steps[1].command).toEqual([
+      "anyscale",
+      "service",
+      "deploy",
+      "-f",
+      "configs/gptoss-120b-rayoss-251-x1.yaml",
+      "-n",
+      "gptoss-120b-rayoss-251-x1",
+      "--tag",
+      "orchestrate-run=<run-id>",
+    ]);
+    expect(first.steps[5].command).toEqual([
+      "anyscale",
+      "service",
+      "terminate",
+      "-n",
+      "gptoss-120b-rayoss-251-x1",
+    ]);
+  });
+
+  it("rejects a broken plan with exit code 2 before doing anything", () => {
+    const { status, stderr, stdout } = orchestrate([
+      "run",
+      join(ROOT, "test/fixtures/plans/bad/04-prefix-caching-on.yaml"),
+      "--dry-run",
+    ]);
+    expect(status).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(
+      "model.engine_kwargs.enable_prefix_caching: prefix caching confounds scaling results",
+    );
+  });
+
+  it("rejects a --only that matches nothing, naming what exists", () => {
+    const { status, stderr } = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--only", "scale=8"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("--only matches no cell of plan gptoss-120b");
+    expect(stderr).toContain("scales are 1, 2, 4");
+  });
+});
+
+describe("the GPU-hour estimate", () => {
+  it("is computed from the plan, as by hand", () => {
+    const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
+    const estimate = estimatePlan(plan, expandCells(plan));
+    // Per level: 10 waves of one request of 1 s + 249 × 20 ms = 5.98 s; 7 levels = 418.6 s.
+    const cellMinutes = 20 + 418.6 / 60 + 5;
+    // Whole 8-GPU nodes: x1 and x2 need one node, x4 two; two images.
+    const gpuHours = (2 * (8 + 8 + 16) * cellMinutes) / 60;
+    expect(estimate.gpuHours).toBeCloseTo(gpuHours, 9);
+    expect(estimate.costUsd).toBeCloseTo(gpuHours * 4, 9);
+    expect(estimate.peakGpus).toBe(16);
+  });
+});
+
+describe("the command line", () => {
+  it("has --help, per-command --help and --version", () => {
+    const help = orchestrate(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/run \[options\] <plan>/);
+    expect(help.stdout).toMatch(/render \[options\] <plan>/);
+    const runHelp = orchestrate(["run", "--help"]);
+    expect(runHelp.status).toBe(0);
+    expect(runHelp.stdout).toContain("--dry-run");
+    const version = orchestrate(["--version"]);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
+  });
+
+  it("exits 2 on an unknown flag or a bad option value", () => {
+    expect(orchestrate(["run", "plans/scaling.yaml", "--dry-rn"]).status).toBe(2);
+    const bad = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--target", "kubernetes"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("must be anyscale or local");
+  });
+
+  it("says when a plan file does not exist", () => {
+    const { status, stderr } = orchestrate(["run", "plans/nope.yaml", "--dry-run"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("plan file plans/nope.yaml does not exist");
+  });
+});
