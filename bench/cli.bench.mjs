@@ -31,7 +31,11 @@ function time(args) {
 
 const cases = [
   { name: "orchestrate --help", args: ["--help"], targetMs: 300 },
-  { name: "orchestrate render plans/scaling.yaml", args: ["render", "plans/scaling.yaml", "--out", out], targetMs: 1000 },
+  {
+    name: "orchestrate render plans/scaling.yaml",
+    args: ["render", "plans/scaling.yaml", "--out", out],
+    targetMs: 1000,
+  },
 ];
 let missed = 0;
 for (const c of cases) {
