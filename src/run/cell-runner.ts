@@ -1,0 +1,225 @@
+import { describeError, ExternalError, Interrupted } from "../errors.js";
+import type { Cell } from "../plan/expand.js";
+import type { Plan } from "../plan/resolve.js";
+import type { ImageRef } from "../render/service.js";
+import { renderServiceConfig } from "../render/service.js";
+import { serviceConfigYaml } from "../render/write.js";
+import type { Clock } from "../targets/clock.js";
+import type { ServiceEndpoint } from "../targets/target.js";
+import type { CellStep, Journal } from "./journal.js";
+import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
+import type { RunFolder } from "./run-folder.js";
+
+/**
+ * One cell's steps — render, deploy, wait, ready, bench, teardown — each journaled before and
+ * after, so a resumed run knows exactly where to pick up. No printing here: the pipeline shows
+ * progress; this does the work.
+ */
+export interface CellRunnerContext {
+  plan: Plan;
+  cell: Cell;
+  folder: RunFolder;
+  journal: Journal;
+  target: BuildingTarget;
+  probe: ReadinessProbe;
+  bench: BenchRunner;
+  clock: Clock;
+  imageRef: ImageRef;
+  tags: Record<string, string>;
+  /** Aborted on the first Ctrl-C: stop, save, tear down. */
+  graceful: AbortSignal;
+  /** Aborted on the second Ctrl-C: stop waiting for teardown to be confirmed. */
+  urgent: AbortSignal;
+  /** `--keep-services` overrides the plan's teardown policy. */
+  keepServices: boolean;
+  warn(message: string): void;
+}
+
+export type TeardownOutcome = "terminated" | "left_running" | "nothing_to_do";
+
+export class CellRunner {
+  private endpoint: ServiceEndpoint | undefined;
+  /** Set once any step fails; later steps (but teardown) are skipped. */
+  failure: unknown;
+
+  constructor(private readonly ctx: CellRunnerContext) {}
+
+  get cell(): Cell {
+    return this.ctx.cell;
+  }
+
+  private get state() {
+    const found = this.ctx.journal.state.cells.find((c) => c.id === this.ctx.cell.id);
+    if (!found) throw new Error(`cell ${this.ctx.cell.id} is not in the journal`);
+    return found;
+  }
+
+  isDone(step: CellStep): boolean {
+    return this.state.steps[step] === "done";
+  }
+
+  /** Runs a step with its journal entries; a failure is recorded, remembered and rethrown. */
+  async runStep(step: CellStep, work: () => Promise<void>): Promise<void> {
+    const { journal, cell } = this.ctx;
+    await journal.append({ type: "step_started", cell: cell.id, step });
+    try {
+      // After Ctrl-C nothing new starts, but teardown still must.
+      if (step !== "teardown") this.ctx.graceful.throwIfAborted();
+      await work();
+      await journal.append({ type: "step_done", cell: cell.id, step });
+    } catch (error) {
+      const interrupted = this.ctx.graceful.aborted;
+      this.failure ??= interrupted ? new Interrupted("stopped by Ctrl-C") : error;
+      const message = interrupted ? "interrupted" : describeError(error);
+      await journal.append({ type: "step_failed", cell: cell.id, step, error: message });
+      throw interrupted ? new Interrupted(`${cell.serviceName}: ${step} interrupted`) : error;
+    }
+  }
+
+  /** Writes the service config this cell deploys into the run folder. */
+  async render(): Promise<void> {
+    const { plan, cell, folder, imageRef } = this.ctx;
+    const config = renderServiceConfig(plan, cell, imageRef);
+    await folder.writeFile(folder.relativeConfigPath(cell.serviceName), serviceConfigYaml(config, plan.name));
+  }
+
+  /**
+   * Observe, then act: an existing service of this name that this run did not start is someone
+   * else's, and deploying would roll it out to our config; one this run started and that still
+   * runs (a resumed run) is reused.
+   */
+  async deploy(): Promise<void> {
+    const { target, cell, journal, folder, tags, graceful } = this.ctx;
+    const existing = await target.status(cell.serviceName, graceful);
+    const ours = this.state.service === "deployed";
+    if (existing && existing.state !== "TERMINATED") {
+      if (!ours) {
+        throw new ExternalError(
+          `service ${cell.serviceName} already exists (${existing.state}) and this run did not start it`,
+          {
+            kind: "validation",
+            hint: "terminate it first, or set deploy.service_prefix in the plan to use other names",
+          },
+        );
+      }
+      if (existing.state === "RUNNING" || existing.state === "STARTING" || existing.state === "UPDATING")
+        return;
+    }
+    // Recorded before the call, so a crash between the two still leaves a trace to clean up.
+    await journal.append({ type: "service_recorded", cell: cell.id, serviceName: cell.serviceName });
+    await target.deploy(
+      { serviceName: cell.serviceName, configPath: folder.relativeConfigPath(cell.serviceName), tags },
+      graceful,
+    );
+  }
+
+  async waitReady(): Promise<void> {
+    const { target, cell, plan, clock, graceful } = this.ctx;
+    const deadline = clock.now() + plan.deploy.ready_timeout_s * 1000;
+    this.endpoint = await target.waitReady(cell.serviceName, deadline, graceful);
+  }
+
+  /** The service answers like an LLM service should: the model is listed and completes a prompt. */
+  async checkReady(): Promise<string> {
+    const endpoint = this.requireEndpoint();
+    return this.ctx.probe.check(endpoint, this.ctx.plan.model.model_id, this.ctx.graceful);
+  }
+
+  async bench(onProgress: (p: BenchProgress) => void): Promise<void> {
+    const { plan, cell, folder, journal, bench, graceful } = this.ctx;
+    const b = plan.benchmark;
+    const request: Parameters<BenchRunner["run"]>[0] = {
+      endpoint: this.requireEndpoint(),
+      modelId: plan.model.model_id,
+      expDir: folder.cellDir(cell.serviceName),
+      clients: cell.scale.clients,
+      mode: b.mode,
+      levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
+      inputTokens: b.input_tokens,
+      outputTokens: b.output_tokens,
+      promptsPerConcurrency: b.prompts_per_concurrency,
+      numPrompts: b.num_prompts,
+      warmup: b.warmup_requests,
+      arrival: b.arrival,
+      burstiness: b.burstiness,
+      promptFormat: b.prompt_format,
+      requestTimeoutS: b.request_timeout_s,
+      labels: {
+        image: cell.image.name,
+        runtime: cell.image.runtime,
+        scale: cell.scale.replicas,
+        cell: cell.id,
+      },
+    };
+    if (b.duration_s !== undefined) request.durationS = b.duration_s;
+    if (b.seed !== undefined) request.seed = b.seed;
+    if (b.slo) {
+      request.slo = {};
+      if (b.slo.ttft_ms !== undefined) request.slo.ttftMs = b.slo.ttft_ms;
+      if (b.slo.tpot_ms !== undefined) request.slo.tpotMs = b.slo.tpot_ms;
+      if (b.slo.e2el_ms !== undefined) request.slo.e2elMs = b.slo.e2el_ms;
+    }
+    // Journal each level as it completes (in order), so a crash mid-benchmark loses only that level.
+    let journaled = Promise.resolve();
+    try {
+      await bench.run(request, {
+        signal: graceful,
+        onProgress,
+        onLevelDone: (level) => {
+          journaled = journaled.then(() => journal.append({ type: "level_done", cell: cell.id, level }));
+        },
+      });
+    } finally {
+      await journaled;
+    }
+  }
+
+  /** Applies the teardown policy; with "always", also after a failure or Ctrl-C. */
+  async teardown(): Promise<TeardownOutcome> {
+    const { plan, cell, journal, target, clock, urgent, keepServices } = this.ctx;
+    if (this.state.service !== "deployed") return "nothing_to_do";
+    const succeeded = this.failure === undefined;
+    const policy = keepServices ? "never" : plan.teardown;
+    const interrupted = this.ctx.graceful.aborted;
+    if (policy === "never" || (policy === "on-success" && !succeeded && !interrupted)) {
+      const reason =
+        policy === "never"
+          ? keepServices
+            ? "--keep-services"
+            : "teardown: never"
+          : "teardown: on-success, and the cell failed";
+      await journal.append({
+        type: "service_left_running",
+        cell: cell.id,
+        serviceName: cell.serviceName,
+        reason,
+      });
+      return "left_running";
+    }
+    if (urgent.aborted && target.sendTerminate) {
+      // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
+      await target.sendTerminate(cell.serviceName);
+      this.ctx.warn(
+        `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
+      );
+      return "terminated";
+    }
+    const deadline = clock.now() + plan.deploy.terminate_timeout_s * 1000;
+    try {
+      await target.terminate(cell.serviceName, deadline, urgent);
+    } catch (error) {
+      if (urgent.aborted) {
+        this.ctx.warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
+        return "terminated";
+      }
+      throw error;
+    }
+    await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
+    return "terminated";
+  }
+
+  private requireEndpoint(): ServiceEndpoint {
+    if (!this.endpoint) throw new Error(`no endpoint for ${this.ctx.cell.serviceName}: wait did not run`);
+    return this.endpoint;
+  }
+}

@@ -1,0 +1,259 @@
+import { existsSync, readFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { writeJsonAtomic } from "../fs-atomic.js";
+import { redactValue } from "../secrets.js";
+import type { StepName } from "./preview.js";
+
+/**
+ * The run's memory: an append-only event log (journal.jsonl) and the state derived from it
+ * (state.json, rewritten atomically after every event). Resume, status and teardown read the
+ * state; the events are the truth it is derived from, so a state.json lost in a crash is rebuilt.
+ */
+
+export const JOURNAL_FORMAT_VERSION = 1;
+export const JOURNAL_FILE = "journal.jsonl";
+export const STATE_FILE = "state.json";
+
+/** The steps of one cell, in order. */
+export const CELL_STEPS = [
+  "render",
+  "deploy",
+  "wait",
+  "ready",
+  "bench",
+  "teardown",
+] as const satisfies readonly StepName[];
+export type CellStep = (typeof CELL_STEPS)[number];
+
+export type JournalEvent =
+  | {
+      type: "run_started";
+      format: number;
+      runId: string;
+      planName: string;
+      planPath: string;
+      planHash: string;
+      target: "anyscale" | "local";
+      cells: Array<{ id: string; serviceName: string }>;
+    }
+  | { type: "run_resumed"; planHash: string; planChanged: boolean }
+  | { type: "image_built"; image: string; uri: string }
+  | { type: "image_failed"; image: string; error: string }
+  | { type: "step_started"; cell: string; step: CellStep }
+  | { type: "step_done"; cell: string; step: CellStep }
+  | { type: "step_failed"; cell: string; step: CellStep; error: string }
+  | { type: "service_recorded"; cell: string; serviceName: string }
+  | { type: "service_observed"; cell: string; serviceName: string; state: string }
+  | { type: "service_terminated"; cell: string; serviceName: string }
+  | { type: "service_left_running"; cell: string; serviceName: string; reason: string }
+  | { type: "level_done"; cell: string; level: string }
+  | { type: "cell_reset"; cell: string; from: CellStep; reason: string }
+  | { type: "cell_finished"; cell: string; outcome: "succeeded" | "failed" }
+  | { type: "report_written"; dir: string }
+  | { type: "run_interrupted"; signal: string }
+  | { type: "run_finished"; outcome: "succeeded" | "failed" };
+
+export type StampedEvent = JournalEvent & { seq: number; at: string };
+
+export type StepState = "pending" | "running" | "done" | "failed";
+
+export interface CellState {
+  id: string;
+  serviceName: string;
+  steps: Record<CellStep, StepState>;
+  levelsDone: string[];
+  /** What we last know of the service: never deployed, possibly up, or gone. */
+  service: "none" | "deployed" | "terminated" | "left_running";
+  outcome?: "succeeded" | "failed";
+  error?: string;
+}
+
+export interface RunState {
+  version: number;
+  runId: string;
+  planName: string;
+  planPath: string;
+  planHash: string;
+  target: "anyscale" | "local";
+  status: "running" | "succeeded" | "failed" | "interrupted";
+  images: Record<string, { uri?: string; error?: string }>;
+  cells: CellState[];
+  reportDir?: string;
+  updatedAt: string;
+}
+
+export function emptySteps(): Record<CellStep, StepState> {
+  return Object.fromEntries(CELL_STEPS.map((s) => [s, "pending"])) as Record<CellStep, StepState>;
+}
+
+/** Folds events into state. Pure, so the state can always be rebuilt from the journal. */
+export function deriveState(events: readonly StampedEvent[]): RunState {
+  const first = events[0];
+  if (!first || first.type !== "run_started") throw new Error("a journal starts with run_started");
+  const state: RunState = {
+    version: JOURNAL_FORMAT_VERSION,
+    runId: first.runId,
+    planName: first.planName,
+    planPath: first.planPath,
+    planHash: first.planHash,
+    target: first.target,
+    status: "running",
+    images: {},
+    cells: first.cells.map((c) => ({
+      id: c.id,
+      serviceName: c.serviceName,
+      steps: emptySteps(),
+      levelsDone: [],
+      service: "none",
+    })),
+    updatedAt: first.at,
+  };
+  const cell = (id: string): CellState => {
+    const found = state.cells.find((c) => c.id === id);
+    if (!found) throw new Error(`journal mentions unknown cell ${id}`);
+    return found;
+  };
+  for (const event of events.slice(1)) {
+    state.updatedAt = event.at;
+    switch (event.type) {
+      case "run_resumed":
+        state.status = "running";
+        state.planHash = event.planHash;
+        break;
+      case "image_built":
+        state.images[event.image] = { uri: event.uri };
+        break;
+      case "image_failed":
+        state.images[event.image] = { error: event.error };
+        break;
+      case "step_started":
+        cell(event.cell).steps[event.step] = "running";
+        break;
+      case "step_done":
+        cell(event.cell).steps[event.step] = "done";
+        break;
+      case "step_failed": {
+        const c = cell(event.cell);
+        c.steps[event.step] = "failed";
+        c.error = event.error;
+        break;
+      }
+      case "service_recorded":
+        cell(event.cell).service = "deployed";
+        break;
+      case "service_observed":
+        if (event.state === "TERMINATED" || event.state === "ABSENT") cell(event.cell).service = "terminated";
+        break;
+      case "service_terminated":
+        cell(event.cell).service = "terminated";
+        break;
+      case "service_left_running":
+        cell(event.cell).service = "left_running";
+        break;
+      case "level_done": {
+        const c = cell(event.cell);
+        if (!c.levelsDone.includes(event.level)) c.levelsDone.push(event.level);
+        break;
+      }
+      case "cell_reset": {
+        const c = cell(event.cell);
+        for (const step of CELL_STEPS.slice(CELL_STEPS.indexOf(event.from))) c.steps[step] = "pending";
+        delete c.outcome;
+        delete c.error;
+        break;
+      }
+      case "cell_finished": {
+        const c = cell(event.cell);
+        c.outcome = event.outcome;
+        if (event.outcome === "succeeded") delete c.error;
+        break;
+      }
+      case "report_written":
+        state.reportDir = event.dir;
+        break;
+      case "run_interrupted":
+        state.status = "interrupted";
+        break;
+      case "run_finished":
+        state.status = event.outcome;
+        break;
+      case "run_started":
+        throw new Error("run_started appears twice in the journal");
+    }
+  }
+  return state;
+}
+
+/** Appends events and keeps state.json in step. One writer per run folder (see lock.ts). */
+export class Journal {
+  private events: StampedEvent[];
+
+  private constructor(
+    private readonly dir: string,
+    events: StampedEvent[],
+  ) {
+    this.events = events;
+  }
+
+  static async create(dir: string, start: Extract<JournalEvent, { type: "run_started" }>): Promise<Journal> {
+    const journal = new Journal(dir, []);
+    await journal.append(start);
+    return journal;
+  }
+
+  static open(dir: string): Journal {
+    return new Journal(dir, readJournal(dir));
+  }
+
+  get state(): RunState {
+    return deriveState(this.events);
+  }
+
+  async append(event: JournalEvent): Promise<void> {
+    // Nothing secret belongs in a journal; redacting here makes sure an error message never leaks one.
+    const stamped = redactValue({
+      ...event,
+      seq: this.events.length + 1,
+      at: new Date().toISOString(),
+    }) as StampedEvent;
+    this.events.push(stamped);
+    await appendFile(join(this.dir, JOURNAL_FILE), `${JSON.stringify(stamped)}\n`);
+    await writeJsonAtomic(join(this.dir, STATE_FILE), this.state);
+  }
+}
+
+/** Reads the events; a last line cut short by a crash is ignored, anything else wrong is an error. */
+export function readJournal(dir: string): StampedEvent[] {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) {
+    throw new UserError(`${dir} is not a run folder (it has no ${JOURNAL_FILE})`, {
+      hint: "give the folder `orchestrate run` created, e.g. results/<plan>-<timestamp>",
+    });
+  }
+  const lines = readFileSync(path, "utf8").split("\n");
+  const events: StampedEvent[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      events.push(JSON.parse(line) as StampedEvent);
+    } catch (error) {
+      const isLast = lines.slice(i + 1).every((l) => l.trim() === "");
+      if (!isLast)
+        throw new UserError(`${path}:${i + 1} is not valid JSON; the journal is damaged`, { cause: error });
+    }
+  });
+  const first = events[0];
+  if (!first || first.type !== "run_started")
+    throw new UserError(`${path} does not start with run_started; the journal is damaged`);
+  if (first.format !== JOURNAL_FORMAT_VERSION) {
+    throw new UserError(
+      `${path} has journal format ${first.format}; this orchestrate reads format ${JOURNAL_FORMAT_VERSION}`,
+      {
+        hint: "resume or inspect it with the orchestrate version that created it",
+      },
+    );
+  }
+  return events;
+}

@@ -1,0 +1,296 @@
+import { Listr, type ListrTask } from "listr2";
+import { describeError, ExternalError, Interrupted } from "../errors.js";
+import type { Cell } from "../plan/expand.js";
+import type { Plan } from "../plan/resolve.js";
+import { containerfilePath } from "../render/image.js";
+import { defaultImageRef, type ImageRef } from "../render/service.js";
+import type { Clock } from "../targets/clock.js";
+import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
+import type { CellStep, Journal } from "./journal.js";
+import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
+import { runTags } from "./preview.js";
+import type { RunFolder } from "./run-folder.js";
+
+/**
+ * The heart of `orchestrate run`: build images once, then for each cell in plan order
+ * render ▶ deploy ▶ wait ▶ ready ▶ bench ▶ teardown, then the report. A failed cell is torn down
+ * (per the plan's policy) and the run goes on to the next; an auth failure or Ctrl-C stops it.
+ * listr2 shows progress (plain lines when stdout is not a terminal).
+ */
+export interface RunContext {
+  plan: Plan;
+  cells: Cell[];
+  folder: RunFolder;
+  journal: Journal;
+  target: BuildingTarget;
+  probe: ReadinessProbe;
+  bench: BenchRunner;
+  report: ReportBuilder;
+  clock: Clock;
+  graceful: AbortSignal;
+  urgent: AbortSignal;
+  keepServices: boolean;
+  /** "silent" for tests; otherwise listr2 picks a renderer for the terminal. */
+  renderer?: "default" | "simple" | "silent";
+}
+
+export interface RunSummary {
+  outcome: "succeeded" | "failed" | "interrupted";
+  cells: Array<{
+    id: string;
+    serviceName: string;
+    outcome: "succeeded" | "failed" | "skipped";
+    error?: string;
+  }>;
+  leftRunning: Array<{ serviceName: string; reason: string }>;
+  reportDir?: string;
+  warnings: string[];
+}
+
+const STEP_TITLES: Record<CellStep, string> = {
+  render: "render the service config",
+  deploy: "deploy",
+  wait: "wait until RUNNING",
+  ready: "check /v1/models and a smoke completion",
+  bench: "benchmark",
+  teardown: "tear down",
+};
+
+export async function executeRun(ctx: RunContext): Promise<RunSummary> {
+  const warnings: string[] = [];
+  const warn = (message: string) => warnings.push(message);
+  const imageRefs = new Map<string, ImageRef>();
+  const imageErrors = new Map<string, string>();
+  let fatal: unknown;
+
+  const stopped = () => ctx.graceful.aborted || fatal !== undefined;
+  const cellOutcomes = new Map<string, RunSummary["cells"][number]>();
+
+  const buildTasks: ListrTask[] = imagesToBuild(ctx).map((image) => ({
+    title: `build image ${image.name}`,
+    skip: () => stopped(),
+    task: async (_, task) => {
+      const known = ctx.journal.state.images[image.name]?.uri;
+      if (known) {
+        imageRefs.set(image.name, { kind: "uri", uri: known });
+        task.title = `image ${image.name}: ${known} (built earlier in this run)`;
+        return;
+      }
+      try {
+        const uri = await ctx.target.buildImage!(image, containerfilePath(image), ctx.graceful);
+        await ctx.journal.append({ type: "image_built", image: image.name, uri });
+        imageRefs.set(image.name, { kind: "uri", uri });
+        task.title = `image ${image.name}: ${uri}`;
+      } catch (error) {
+        await ctx.journal.append({ type: "image_failed", image: image.name, error: describeError(error) });
+        imageErrors.set(image.name, describeError(error));
+        if (isFatal(error)) fatal ??= error;
+        throw error;
+      }
+    },
+  }));
+
+  const cellTasks: ListrTask[] = ctx.cells.map((cell) => ({
+    title: cellTitle(cell),
+    skip: () => {
+      if (stopped()) return `${cell.serviceName}: skipped (run stopped)`;
+      const state = ctx.journal.state.cells.find((c) => c.id === cell.id);
+      if (state?.outcome === "succeeded") {
+        cellOutcomes.set(cell.id, { id: cell.id, serviceName: cell.serviceName, outcome: "succeeded" });
+        return `${cell.serviceName}: done in an earlier attempt`;
+      }
+      return false;
+    },
+    task: (_, task) => {
+      const runner = new CellRunner({
+        plan: ctx.plan,
+        cell,
+        folder: ctx.folder,
+        journal: ctx.journal,
+        target: ctx.target,
+        probe: ctx.probe,
+        bench: ctx.bench,
+        clock: ctx.clock,
+        imageRef: imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
+        tags: runTags(ctx.plan, ctx.folder.runId),
+        graceful: ctx.graceful,
+        urgent: ctx.urgent,
+        keepServices: ctx.keepServices,
+        warn,
+      });
+      const imageError = imageErrors.get(cell.image.name);
+      if (imageError)
+        runner.failure = new ExternalError(`image ${cell.image.name} was not built: ${imageError}`);
+
+      const step = (name: CellStep, work: (t: { output: string }) => Promise<void>): ListrTask => ({
+        title: STEP_TITLES[name],
+        skip: () => {
+          if (runner.failure !== undefined) return "skipped after a failed step";
+          return runner.isDone(name) ? `${STEP_TITLES[name]}: done in an earlier attempt` : false;
+        },
+        task: async (_c, t) => {
+          try {
+            await runner.runStep(name, () => work(t));
+          } catch (error) {
+            if (isFatal(error)) fatal ??= error;
+            throw error;
+          }
+        },
+      });
+
+      return task.newListr(
+        [
+          step("render", () => runner.render()),
+          step("deploy", () => runner.deploy()),
+          step("wait", () => runner.waitReady()),
+          step("ready", async (t) => {
+            t.output = await runner.checkReady();
+          }),
+          step("bench", (t) => runner.bench(throttledProgress(t, ctx.clock))),
+          {
+            title: STEP_TITLES.teardown,
+            task: async (_c, t) => {
+              let outcome: TeardownOutcome = "nothing_to_do";
+              await runner.runStep("teardown", async () => {
+                outcome = await runner.teardown();
+              });
+              t.title = teardownTitle(outcome, cell);
+              if (runner.failure instanceof Interrupted) return; // unfinished: a resume picks it up
+              const failed = runner.failure !== undefined;
+              cellOutcomes.set(cell.id, {
+                id: cell.id,
+                serviceName: cell.serviceName,
+                outcome: failed ? "failed" : "succeeded",
+                ...(failed ? { error: describeError(runner.failure) } : {}),
+              });
+              await ctx.journal.append({
+                type: "cell_finished",
+                cell: cell.id,
+                outcome: failed ? "failed" : "succeeded",
+              });
+              if (failed) throw runner.failure;
+            },
+          },
+        ],
+        { concurrent: false, exitOnError: false },
+      );
+    },
+  }));
+
+  const list = new Listr([...buildTasks, ...cellTasks], {
+    concurrent: false,
+    exitOnError: false,
+    registerSignalListeners: false,
+    collectErrors: "minimal",
+    renderer: ctx.renderer === "silent" ? "silent" : ctx.renderer === "simple" ? "simple" : "default",
+    fallbackRenderer: "simple",
+    rendererOptions: { collapseSubtasks: false, showErrorMessage: true },
+  });
+  await list.run();
+
+  // Whatever happened, no service of this run stays up unless the policy says so.
+  await sweepLiveServices(ctx, warn);
+
+  const state = ctx.journal.state;
+  const cells = ctx.cells.map(
+    (cell) =>
+      cellOutcomes.get(cell.id) ?? {
+        id: cell.id,
+        serviceName: cell.serviceName,
+        outcome: "skipped" as const,
+      },
+  );
+  const leftRunning = state.cells
+    .filter((c) => c.service === "left_running" || c.service === "deployed")
+    .map((c) => ({
+      serviceName: c.serviceName,
+      reason: c.service === "deployed" ? "teardown did not complete" : "kept by policy",
+    }));
+
+  let reportDir: string | undefined;
+  if (state.cells.some((c) => c.levelsDone.length > 0)) {
+    try {
+      reportDir = await ctx.report.build(ctx.folder.dir);
+      await ctx.journal.append({ type: "report_written", dir: reportDir });
+    } catch (error) {
+      warn(`the report could not be built: ${describeError(error)}`);
+    }
+  }
+
+  const outcome: RunSummary["outcome"] = ctx.graceful.aborted
+    ? "interrupted"
+    : cells.every((c) => c.outcome === "succeeded")
+      ? "succeeded"
+      : "failed";
+  if (outcome === "interrupted")
+    await ctx.journal.append({ type: "run_interrupted", signal: String(ctx.graceful.reason ?? "SIGINT") });
+  else await ctx.journal.append({ type: "run_finished", outcome });
+  if (fatal && outcome !== "interrupted") warnings.push(`the run stopped early: ${describeError(fatal)}`);
+
+  const summary: RunSummary = { outcome, cells, leftRunning, warnings };
+  if (reportDir) summary.reportDir = reportDir;
+  return summary;
+}
+
+/** Images a run builds: those the plan does not give a URI for and does not deploy from a Containerfile. */
+function imagesToBuild(ctx: RunContext) {
+  if (!ctx.target.buildImage) return [];
+  const used = new Set(ctx.cells.map((c) => c.image.name));
+  return ctx.plan.images.filter((i) => used.has(i.name) && !i.image_uri && i.build === "image-build");
+}
+
+/** A service recorded as deployed but not torn down (a failure during teardown, or an earlier crash). */
+async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Promise<void> {
+  const policy = ctx.keepServices ? "never" : ctx.plan.teardown;
+  for (const cell of ctx.journal.state.cells) {
+    if (cell.service !== "deployed") continue;
+    const interrupted = ctx.graceful.aborted;
+    if (policy === "never" || (policy === "on-success" && !interrupted && cell.outcome === "failed"))
+      continue;
+    try {
+      if (ctx.urgent.aborted && ctx.target.sendTerminate) {
+        await ctx.target.sendTerminate(cell.serviceName);
+        warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
+        continue;
+      }
+      await ctx.target.terminate(
+        cell.serviceName,
+        ctx.clock.now() + ctx.plan.deploy.terminate_timeout_s * 1000,
+        ctx.urgent,
+      );
+      await ctx.journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
+    } catch (error) {
+      warn(`could not confirm that ${cell.serviceName} was terminated: ${describeError(error)}`);
+    }
+  }
+}
+
+/** Auth failures will fail every cell; stop instead of burning through the plan. */
+function isFatal(error: unknown): boolean {
+  return error instanceof ExternalError && error.kind === "auth";
+}
+
+function cellTitle(cell: Cell): string {
+  const clients = `${cell.scale.clients} client${cell.scale.clients === 1 ? "" : "s"}`;
+  return `${cell.serviceName} (${cell.scale.replicas}× LLM, ${cell.scale.ingress_replicas}× ingress, ${clients})`;
+}
+
+function teardownTitle(outcome: TeardownOutcome, cell: Cell): string {
+  if (outcome === "terminated") return `tear down: ${cell.serviceName} terminated`;
+  if (outcome === "left_running") return `tear down: ${cell.serviceName} LEFT RUNNING`;
+  return "tear down: nothing was running";
+}
+
+/** Progress as task output: often enough to watch, not so often that plain-line output floods. */
+function throttledProgress(task: { output: string }, clock: Clock): (p: BenchProgress) => void {
+  let lastAt = 0;
+  let lastLevel = "";
+  return (p) => {
+    const now = clock.now();
+    if (p.level === lastLevel && now - lastAt < 2_000 && p.done < p.total) return;
+    lastAt = now;
+    lastLevel = p.level;
+    const failed = p.failed > 0 ? `, ${p.failed} failed` : "";
+    task.output = `${p.level}: ${p.done}/${p.total} requests${failed}`;
+  };
+}

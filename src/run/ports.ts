@@ -1,0 +1,74 @@
+import type { LoadMode } from "../results/model.js";
+import type { ServiceEndpoint, Target } from "../targets/target.js";
+
+/**
+ * What the pipeline needs from the rest of the world, as small interfaces: the target that runs
+ * services, the readiness probe, the load generator and the report. run-command.ts wires the real
+ * ones; tests hand in their own.
+ */
+
+export interface BuildingTarget extends Target {
+  /** Builds an image once and returns its URI (only targets that build images have this). */
+  buildImage?(
+    image: { name: string; ray_version: string },
+    containerfile: string,
+    signal?: AbortSignal,
+  ): Promise<string>;
+  /** Sends terminate without confirming it (a second Ctrl-C). */
+  sendTerminate?(name: string, signal?: AbortSignal): Promise<void>;
+}
+
+export interface ReadinessProbe {
+  /** GET /v1/models lists the model, and one streamed completion succeeds; else it throws. */
+  check(endpoint: ServiceEndpoint, modelId: string, signal?: AbortSignal): Promise<string>;
+}
+
+export interface BenchProgress {
+  level: string;
+  done: number;
+  total: number;
+  failed: number;
+}
+
+export interface BenchRequest {
+  endpoint: ServiceEndpoint;
+  modelId: string;
+  expDir: string;
+  clients: number;
+  mode: LoadMode;
+  levels: number[];
+  inputTokens: number;
+  outputTokens: number;
+  promptsPerConcurrency: number;
+  numPrompts: number;
+  durationS?: number;
+  warmup: number;
+  arrival: "poisson" | "gamma" | "constant";
+  burstiness: number;
+  seed?: number;
+  promptFormat: "token-ids" | "text";
+  requestTimeoutS: number;
+  slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+  labels: { image: string; runtime: "oss" | "turbo"; scale: number; cell: string };
+}
+
+export interface BenchRunner {
+  /**
+   * Runs every level not yet complete in expDir (complete levels are never re-run; a half-done
+   * level is re-run whole), calling onLevelDone after each. Rejects with Interrupted when the
+   * signal aborts, after saving what was measured.
+   */
+  run(
+    request: BenchRequest,
+    hooks: {
+      signal?: AbortSignal;
+      onProgress?: (p: BenchProgress) => void;
+      onLevelDone?: (level: string) => void;
+    },
+  ): Promise<void>;
+}
+
+export interface ReportBuilder {
+  /** Builds the report of a run folder; returns the folder it wrote. */
+  build(runDir: string): Promise<string>;
+}

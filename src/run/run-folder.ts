@@ -1,0 +1,142 @@
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../fs-atomic.js";
+import { toolVersion } from "../paths.js";
+import type { Plan } from "../plan/resolve.js";
+import type { RunSetup } from "../results/model.js";
+import { redact, redactValue } from "../secrets.js";
+
+/**
+ * A run folder, `results/<plan>-<timestamp>/`: everything a run needs to be resumed, audited and
+ * reported, with nothing secret in it.
+ *
+ *   plan.json          the resolved plan (what the run executes)
+ *   plan.source.yaml   the plan file as written
+ *   setup.json         what the report says about the setup
+ *   journal.jsonl      events; state.json the state derived from them; lock while a process owns it
+ *   images/            Containerfiles; configs/ the service configs as deployed
+ *   status/            redacted status snapshots, one line per state change
+ *   cells/<service>/   one experiment folder per image × scale (the `bench` layout)
+ *   report/            the scaling report
+ */
+export class RunFolder {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  get runId(): string {
+    return this.dir.split(/[\\/]/).pop() ?? this.dir;
+  }
+
+  configPath(serviceName: string): string {
+    return join(this.dir, "configs", `${serviceName}.yaml`);
+  }
+
+  /** As passed to the CLI, which runs inside the run folder. */
+  relativeConfigPath(serviceName: string): string {
+    return `configs/${serviceName}.yaml`;
+  }
+
+  cellDir(serviceName: string): string {
+    return join(this.dir, "cells", serviceName);
+  }
+
+  get cellsDir(): string {
+    return join(this.dir, "cells");
+  }
+
+  get reportDir(): string {
+    return join(this.dir, "report");
+  }
+
+  readPlan(): Plan {
+    return JSON.parse(readFileSync(join(this.dir, "plan.json"), "utf8")) as Plan;
+  }
+
+  async writeFile(relative: string, content: string): Promise<void> {
+    await writeFileAtomic(join(this.dir, relative), redact(content));
+  }
+
+  /** One line per observed state change of a service, tokens masked. */
+  async recordStatus(serviceName: string, raw: unknown): Promise<void> {
+    mkdirSync(join(this.dir, "status"), { recursive: true });
+    const line = JSON.stringify({ at: new Date().toISOString(), status: redactValue(raw) });
+    await appendFile(join(this.dir, "status", `${serviceName}.jsonl`), `${line}\n`);
+  }
+}
+
+/** Creates `<resultsDir>/<plan>-<YYYYMMDD-HHMMSS>` (with a suffix if that exists already). */
+export async function createRunFolder(
+  resultsDir: string,
+  plan: Plan,
+  planSource: string,
+  now: Date = new Date(),
+): Promise<RunFolder> {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  let dir = join(resultsDir, `${plan.name}-${stamp}`);
+  for (let n = 2; existsSync(dir); n++) dir = join(resultsDir, `${plan.name}-${stamp}-${n}`);
+  mkdirSync(dir, { recursive: true });
+  const folder = new RunFolder(dir);
+  await writeJsonAtomic(join(folder.dir, "plan.json"), redactValue(plan));
+  await folder.writeFile("plan.source.yaml", planSource);
+  await writeJsonAtomic(join(folder.dir, "setup.json"), runSetup(plan, now));
+  return folder;
+}
+
+export function runSetup(plan: Plan, startedAt: Date): RunSetup {
+  const b = plan.benchmark;
+  const where =
+    plan.target === "local"
+      ? `local simulator on ${hostname()}`
+      : [
+          plan.deploy.cloud && `cloud ${plan.deploy.cloud}`,
+          plan.deploy.project && `project ${plan.deploy.project}`,
+        ]
+          .filter(Boolean)
+          .join(", ") || "Anyscale (default cloud and project)";
+  const setup: RunSetup = {
+    planName: plan.name,
+    target: plan.target,
+    toolVersion: toolVersion(),
+    startedAt: startedAt.toISOString(),
+    where,
+    model: {
+      modelId: plan.model.model_id,
+      modelSource: plan.model.model_source,
+      tensorParallelSize: plan.model.tensor_parallel_size,
+      engineKwargs: plan.model.engine_kwargs,
+      prefixCaching: plan.model.prefix_caching,
+      streamBatchingIntervalMs: plan.model.stream_batching_interval_ms,
+    },
+    images: plan.images.map((i) => ({ name: i.name, runtime: i.runtime, base: i.from, env: i.env })),
+    scales: plan.scales.map((s) => ({
+      replicas: s.replicas,
+      clients: s.clients,
+      ingressReplicas: s.ingress_replicas,
+    })),
+    workload: {
+      mode: b.mode,
+      levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
+      inputTokens: b.input_tokens,
+      outputTokens: b.output_tokens,
+      requestsPerLevel:
+        b.duration_s !== undefined
+          ? `${b.duration_s} s per level`
+          : b.mode === "concurrency"
+            ? `${b.prompts_per_concurrency} × concurrency per client`
+            : `${b.num_prompts} per client`,
+    },
+  };
+  if (plan.model.accelerator_type) setup.model.acceleratorType = plan.model.accelerator_type;
+  if (b.slo) {
+    setup.workload.slo = {};
+    if (b.slo.ttft_ms !== undefined) setup.workload.slo.ttftMs = b.slo.ttft_ms;
+    if (b.slo.tpot_ms !== undefined) setup.workload.slo.tpotMs = b.slo.tpot_ms;
+    if (b.slo.e2el_ms !== undefined) setup.workload.slo.e2elMs = b.slo.e2el_ms;
+  }
+  return setup;
+}
