@@ -43,6 +43,10 @@ export async function reconcileWithReality(
         }
         if (!benchDone) from = earliest(from, "deploy");
       }
+    } else if (cell.steps.bench !== "done" && cell.steps.deploy === "done") {
+      // Torn down when the run stopped (or never reached): the benchmark needs a service again.
+      from = earliest(from, "deploy");
+      log(`${cell.serviceName}: was torn down when the run stopped; it will be deployed again`);
     }
     if (from !== undefined) {
       await journal.append({ type: "cell_reset", cell: cell.id, from, reason: "resume" });
