@@ -78,7 +78,12 @@ describe("charts", () => {
   it("get a phone layout: one narrow column, legend below, subtitles wrapped", () => {
     const analysis = twoImages();
     const [, , latency] = reportCharts(analysis);
-    const phone = phoneLayout(latency!.spec) as unknown as Record<string, any>;
+    const phone = phoneLayout(latency!.spec) as unknown as {
+      columns: number;
+      spec: { width: number };
+      config: { legend: { orient: string } };
+      title: { subtitle: string[] };
+    };
     expect(phone.columns).toBe(1);
     expect(phone.spec.width).toBe(PHONE_WIDTH);
     expect(phone.config.legend.orient).toBe("bottom");
