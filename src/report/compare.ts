@@ -249,11 +249,14 @@ function noiseText(v: Pick<ScaleVerdict, "noise" | "noiseSource">): string {
 export function headline(verdicts: readonly ScaleVerdict[]): string {
   const parts: string[] = [];
   const joinScales = (vs: ScaleVerdict[]) => joinAnd(vs.map((v) => `${v.scale}x`));
+  // Scales with the same rounded change share one clause: "Turbo +4% throughput at 2x and 4x".
+  const byChange = new Map<string, ScaleVerdict[]>();
   for (const v of verdicts) {
-    if (v.kind === "turbo_higher" || v.kind === "turbo_lower") {
-      parts.push(`Turbo ${formatChange(v.meanRatio as number, 0)} throughput at ${v.scale}x`);
-    }
+    if (v.kind !== "turbo_higher" && v.kind !== "turbo_lower") continue;
+    const change = formatChange(v.meanRatio as number, 0);
+    byChange.set(change, [...(byChange.get(change) ?? []), v]);
   }
+  for (const [change, vs] of byChange) parts.push(`Turbo ${change} throughput at ${joinScales(vs)}`);
   const within = verdicts.filter((v) => v.kind === "within_noise");
   if (within.length > 0) parts.push(`within noise at ${joinScales(within)}`);
   const mixed = verdicts.filter((v) => v.kind === "mixed");
