@@ -110,7 +110,7 @@ function renderBlock(block: Block, svgs: Map<string, string>): string {
       return block.groups
         .map(
           (g) => `<div class="qgroup" id="warning-${esc(g.kind)}"><h3>⚠${esc(g.code)} ${esc(g.title)}</h3>
-<p>${esc(g.meaning)}</p>
+<p>${esc(capitalize(g.meaning))}</p>
 <ul>${g.where.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>
 <details><summary>${g.messages.length} message${g.messages.length === 1 ? "" : "s"}</summary><ul>${g.messages
             .map((m) => `<li>${esc(m)}</li>`)
@@ -161,6 +161,10 @@ function renderCell(c: TableCell, numeric: boolean): string {
   if (!c.warnings?.length) return `<td${cls}>${esc(c.text)}</td>`;
   const detail = c.warnings.map((w) => `${WARNING_KINDS[w.kind].title}: ${w.message}`).join("\n");
   return `<td${cls}>${esc(c.text)}<abbr class="w" title="${esc(detail)}">⚠${esc(warningCodes(c.warnings))}</abbr></td>`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function esc(text: string): string {

@@ -28,7 +28,7 @@ function renderBlock(block: Block): string {
       return block.groups
         .map((g) =>
           [
-            `**⚠${g.code} ${inline(g.title)}**: ${inline(g.meaning)}`,
+            `**⚠${g.code} ${inline(g.title)}**: ${inline(g.meaning.charAt(0).toUpperCase() + g.meaning.slice(1))}`,
             ...g.where.map((w) => `- ${inline(w)}`),
             "",
             `<details><summary>${g.messages.length} message${g.messages.length === 1 ? "" : "s"}</summary>\n`,

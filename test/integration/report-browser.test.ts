@@ -71,7 +71,7 @@ describe.skipIf(!haveChromium)(
         }
         expect(await page.locator("figure.chart .wide svg.chart").first().isVisible()).toBe(false);
         // Runs in the page; the test's own tsconfig has no DOM types, hence the string.
-      const pageWidth = await page.evaluate("document.documentElement.scrollWidth");
+        const pageWidth = await page.evaluate("document.documentElement.scrollWidth");
         expect(pageWidth).toBeLessThanOrEqual(390);
         expect(await page.locator("#table-scaling-rayoss").isVisible()).toBe(true);
         await page.screenshot({ path: join(SCREENSHOTS, "phone.png"), fullPage: true });

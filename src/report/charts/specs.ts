@@ -396,8 +396,8 @@ export function sideBySideChart(analysis: ReportAnalysis, comparison: Comparison
       data: { values: rows as never[] },
       facet: { field: "image", type: "nominal", title: null, sort: groups.map((g) => imageTitle(g)) },
       spec: {
-        width: PANEL_WIDTH,
-        height: PANEL_HEIGHT + 40,
+        width: PANEL_WIDTH + 60,
+        height: PANEL_HEIGHT + 70,
         mark: { type: "line", point: { size: 40, filled: true }, strokeWidth: 2 },
         encoding: {
           x: levelAxis(levels, levelTitle(groups[0] as ImageGroup)),
