@@ -54,6 +54,29 @@ describe("charts", () => {
     },
   );
 
+  it("render request-rate levels too, on a rate axis", async () => {
+    const rate = (value: number, outputThroughput: number) =>
+      level(1, {
+        key: `rr${value}`,
+        mode: "request-rate",
+        requestRate: value,
+        concurrency: undefined,
+        outputThroughput,
+      });
+    const analysis = analyze([
+      experiment("rayoss", 1, [rate(0.5, 400), rate(2, 1500)]),
+      experiment("rayoss", 2, [rate(0.5, 790), rate(2, 2900)]),
+      experiment("rayturbo", 1, [rate(0.5, 410), rate(2, 1550)]),
+    ]);
+    for (const def of reportCharts(analysis)) {
+      const chart = await renderChart(def, fonts);
+      expect(chart.warnings, def.name).toEqual([]);
+      if (def.name.startsWith("throughput-per-replica")) {
+        expect(chart.svg).toContain("Request rate per client (req/s, log scale)");
+      }
+    }
+  });
+
   it("carry their data inline: nothing for a renderer to fetch", () => {
     for (const chart of reportCharts(twoImages())) {
       expect(JSON.stringify(chart.spec), chart.name).not.toMatch(/"url"\s*:/);

@@ -87,7 +87,7 @@ function levelAxis(group: { levels: ImageGroup["levels"] }, title: string) {
   };
 }
 
-function levelTitle(group: ImageGroup): string {
+function levelTitle(group: Pick<ImageGroup, "levels">): string {
   return group.levels[0]?.mode === "request-rate"
     ? "Request rate per client (req/s, log scale)"
     : "Concurrency per client (log scale)";
@@ -427,7 +427,7 @@ export function changeChart(analysis: ReportAnalysis, comparison: Comparison): C
   const values = rows.map((r) => r.change);
   const span = Math.max(noise * 2, ...values.map((v) => Math.abs(v) + 2));
   const title = "Anyscale runtime vs open-source Ray: output throughput";
-  const x = levelAxis({ levels: comparison.levels }, "Concurrency per client (log scale)");
+  const x = levelAxis({ levels: comparison.levels }, levelTitle({ levels: comparison.levels }));
   return {
     name: `turbo-vs-oss-${slug(comparison.oss)}-${slug(comparison.turbo)}`,
     title,
@@ -490,7 +490,10 @@ export function reportCharts(analysis: ReportAnalysis): ChartDef[] {
   for (const comparison of analysis.comparisons) {
     charts.push(sideBySideChart(analysis, comparison), changeChart(analysis, comparison));
   }
-  for (const group of analysis.input.images) charts.push(seedStyleChart(analysis, group));
+  // The seed plotted concurrency levels only; its plot means nothing for request rates.
+  for (const group of analysis.input.images) {
+    if (group.levels.every((l) => l.mode === "concurrency")) charts.push(seedStyleChart(analysis, group));
+  }
   return charts;
 }
 
