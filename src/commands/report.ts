@@ -1,0 +1,39 @@
+import { type Command, Option } from "commander";
+
+/** `orchestrate report RUN_DIR|EXP_DIR... [--out DIR] [--scale-from-name | --scale EXP=N ...] [--json]` */
+export function register(program: Command): void {
+  program
+    .command("report")
+    .summary("(re)build the scaling report from a run folder or experiment folders")
+    .description(
+      "Builds the scaling report (report.md, report.html, summary.csv, report.json, charts/*.svg|png) from a run " +
+        "folder (it has setup.json; its experiments are under cells/), from experiment folders written by " +
+        "`orchestrate bench`, or from folders of `vllm bench serve` results such as the seed's bm_results/*.",
+    )
+    .argument("<dirs...>", "a run folder, experiment folders, or a folder holding experiment folders")
+    .option("-o, --out <dir>", "where to write (default: RUN_DIR/report for one run folder, else ./report)")
+    .addOption(
+      new Option(
+        "--scale-from-name",
+        "take image and scale from folder names (IMAGE-xN), over what folders record",
+      ),
+    )
+    .addOption(
+      new Option("--scale <name=n>", "the scale (LLM replicas) of one experiment; repeat for each")
+        .argParser((value: string, previous: string[] = []) => [...previous, value])
+        .conflicts("scaleFromName"),
+    )
+    .option("--json", "print what was written as JSON")
+    .action(async (dirs: string[], options: ReportCommandOptions) => {
+      const { runReportCommand } = await import("../report/command.js");
+      const output = await runReportCommand(dirs, options);
+      process.stdout.write(output);
+    });
+}
+
+interface ReportCommandOptions {
+  out?: string;
+  scaleFromName?: boolean;
+  scale?: string[];
+  json?: boolean;
+}

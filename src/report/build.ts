@@ -1,0 +1,148 @@
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../fs-atomic.js";
+import type { ExperimentSummary, RunSetup } from "../results/model.js";
+import { analyze, type ReportAnalysis } from "./analysis.js";
+import { findChartFonts } from "./charts/fonts.js";
+import { type RenderedChart, renderChart } from "./charts/render.js";
+import { reportCharts } from "./charts/specs.js";
+import { summaryCsv } from "./csv.js";
+import { type Block, reportDocument } from "./document.js";
+import { renderHtml } from "./html.js";
+import { renderMarkdown } from "./markdown.js";
+import { type GeneratedBy, generatedBy, setupSection } from "./setup-facts.js";
+import { summaryLines } from "./summary.js";
+
+/**
+ * Builds the whole report into outDir: report.md, report.html, summary.csv, report.json and
+ * charts/*.svg + *.png. `run` calls this at the end of a run; `report` calls it for any folders.
+ */
+
+export interface BuildReportOptions {
+  experiments: ExperimentSummary[];
+  setup?: RunSetup;
+  outDir: string;
+  /** Overrides the title ("Scaling report: <plan>" by default). */
+  title?: string;
+  /** For reproducible output in tests. */
+  generated?: GeneratedBy;
+}
+
+export interface ReportChartFiles {
+  name: string;
+  title: string;
+  svg: string;
+  png: string;
+  /** PNG size in pixels. */
+  width: number;
+  height: number;
+}
+
+export interface ReportFiles {
+  outDir: string;
+  markdown: string;
+  html: string;
+  csv: string;
+  json: string;
+  charts: ReportChartFiles[];
+  /** The report's opening sentences (efficiency per image, OSS vs Turbo, warnings), for a terminal. */
+  summary: string[];
+  warningCount: number;
+  /** Anything that made the report less than it should be (no font for PNG text, chart warnings). */
+  notes: string[];
+}
+
+export async function buildReport(options: BuildReportOptions): Promise<ReportFiles> {
+  const outDir = resolve(options.outDir);
+  const analysis = analyze(options.experiments, options.setup);
+  const title = options.title ?? defaultTitle(analysis);
+  const generated = options.generated ?? generatedBy();
+
+  const fonts = findChartFonts();
+  const notes: string[] = [];
+  if (fonts.defaultFamily === undefined) {
+    notes.push(
+      "no known font file found (DejaVu Sans, Liberation Sans): PNG text uses whatever system fonts resvg finds",
+    );
+  }
+  const defs = reportCharts(analysis);
+  const rendered: RenderedChart[] = [];
+  for (const def of defs) {
+    const chart = await renderChart(def, fonts);
+    for (const w of chart.warnings) notes.push(`chart ${chart.name}: ${w}`);
+    rendered.push(chart);
+  }
+
+  const files: ReportFiles = {
+    outDir,
+    markdown: join(outDir, "report.md"),
+    html: join(outDir, "report.html"),
+    csv: join(outDir, "summary.csv"),
+    json: join(outDir, "report.json"),
+    charts: rendered.map((c) => ({
+      name: c.name,
+      title: c.title,
+      svg: join(outDir, "charts", `${c.name}.svg`),
+      png: join(outDir, "charts", `${c.name}.png`),
+      width: c.pngWidth,
+      height: c.pngHeight,
+    })),
+    summary: summaryLines(analysis),
+    warningCount: analysis.warnings.length,
+    notes,
+  };
+
+  const blocks: Block[] = [
+    ...reportDocument(analysis, defs, setupSection(analysis.input, generated), title),
+    { kind: "heading", level: 2, text: "Files", id: "files" },
+    { kind: "files", items: fileList(files) },
+  ];
+  for (const chart of rendered) {
+    await writeFileAtomic(join(outDir, "charts", `${chart.name}.svg`), chart.svg);
+    await writeFileAtomic(join(outDir, "charts", `${chart.name}.png`), chart.png);
+  }
+  await writeFileAtomic(files.csv, summaryCsv(analysis));
+  await writeFileAtomic(files.json, `${JSON.stringify(reportJson(analysis, generated), null, 2)}\n`);
+  await writeFileAtomic(files.markdown, renderMarkdown(blocks));
+  await writeFileAtomic(files.html, renderHtml(blocks, rendered, title));
+  return files;
+}
+
+function defaultTitle(analysis: ReportAnalysis): string {
+  if (analysis.input.setup) return `Scaling report: ${analysis.input.setup.planName}`;
+  return `Scaling report: ${analysis.input.images.map((g) => g.image).join(" vs ")}`;
+}
+
+function fileList(files: ReportFiles): Array<{ path: string; what: string }> {
+  return [
+    { path: "report.md", what: "this report, Markdown with the PNG charts" },
+    { path: "report.html", what: "this report, one self-contained page (inline SVG charts, no network)" },
+    {
+      path: "summary.csv",
+      what: "one row per image × scale × level (columns in the README, “The scaling report”)",
+    },
+    { path: "report.json", what: "the computed scaling, comparison and warnings, for scripts" },
+    ...files.charts.map((c) => ({ path: `charts/${c.name}.svg|png`, what: c.title })),
+  ];
+}
+
+/** The analysis without its in-memory indexes: what a script needs to re-check the numbers. */
+function reportJson(analysis: ReportAnalysis, generated: GeneratedBy): unknown {
+  return {
+    format: "orchestrate-report",
+    version: 1,
+    generated,
+    images: analysis.input.images.map((g) => ({
+      image: g.image,
+      runtime: g.runtime ?? null,
+      scales: g.scales,
+      measuredScales: [...g.experiments.keys()].sort((a, b) => a - b),
+      levels: g.levels.map((l) => l.key),
+      experiments: [...g.experiments.values()].flat().map((e) => e.dir),
+    })),
+    scaling: analysis.scaling,
+    goodputMetric: analysis.goodputMetric ?? null,
+    goodput: analysis.goodput,
+    comparisons: analysis.comparisons,
+    warnings: analysis.warnings,
+  };
+}

@@ -1,0 +1,173 @@
+import { hostname } from "node:os";
+import { toolVersion } from "../paths.js";
+import type { RunSetup } from "../results/model.js";
+import { redactValue } from "../secrets.js";
+import { formatLevel, formatScale } from "./format.js";
+import type { ReportInput } from "./input.js";
+
+/**
+ * "The setup": what was measured, with what, when and where, as label/value pairs every renderer
+ * lays out the same way. From the run's setup.json when there is one; otherwise what the
+ * experiment folders themselves say (vLLM files know the model and the date, not the plan).
+ */
+
+export interface SetupFact {
+  label: string;
+  value: string;
+}
+
+export interface SetupImage {
+  name: string;
+  runtime: string;
+  base: string;
+  env: string;
+}
+
+export interface SetupSection {
+  facts: SetupFact[];
+  images: SetupImage[];
+  /** Where the facts came from, said plainly. */
+  source: string;
+}
+
+export interface GeneratedBy {
+  toolVersion: string;
+  host: string;
+  at: string;
+}
+
+export function generatedBy(now: Date = new Date()): GeneratedBy {
+  return { toolVersion: toolVersion(), host: hostname(), at: now.toISOString() };
+}
+
+export function setupSection(input: ReportInput, generated: GeneratedBy): SetupSection {
+  const setup = input.setup ? redactValue(input.setup) : undefined;
+  const facts = setup ? factsFromSetup(setup) : factsFromExperiments(input);
+  facts.push(
+    { label: "Experiments", value: input.experiments.map((e) => `${e.name} (${e.format})`).join(", ") },
+    {
+      label: "Report",
+      value: `orchestrate ${generated.toolVersion}, generated ${generated.at} on ${generated.host}`,
+    },
+  );
+  const images: SetupImage[] = setup
+    ? setup.images.map((i) => ({
+        name: i.name,
+        runtime: i.runtime,
+        base: i.base,
+        env: Object.entries(i.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+      }))
+    : input.images.map((g) => ({
+        name: g.image,
+        runtime: g.runtime ?? "unknown",
+        base: "unknown",
+        env: "unknown",
+      }));
+  return {
+    facts,
+    images,
+    source: setup
+      ? "From the run's setup.json (the resolved plan as it was run)."
+      : "No setup.json (these are experiment folders, not a run folder): what the files themselves record.",
+  };
+}
+
+function factsFromSetup(setup: RunSetup): SetupFact[] {
+  const m = setup.model;
+  const w = setup.workload;
+  const slo = w.slo
+    ? Object.entries(w.slo)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k.replace(/Ms$/, "")} ≤ ${v} ms`)
+        .join(", ")
+    : "";
+  const facts: SetupFact[] = [
+    { label: "Plan", value: setup.planName },
+    {
+      label: "Model",
+      value: [
+        m.modelId,
+        m.modelSource ? `from ${m.modelSource}` : "",
+        m.acceleratorType ? `on ${m.acceleratorType}` : "",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    },
+    { label: "Tensor parallel size", value: String(m.tensorParallelSize) },
+    { label: "Prefix caching", value: m.prefixCaching ? "ON (confounds scaling results)" : "off" },
+    { label: "Engine kwargs", value: JSON.stringify(m.engineKwargs) },
+  ];
+  if (m.streamBatchingIntervalMs !== undefined) {
+    facts.push({ label: "Stream batching interval", value: `${m.streamBatchingIntervalMs} ms` });
+  }
+  facts.push(
+    {
+      label: "Scales",
+      value: setup.scales
+        .map((s) => `${formatScale(s.replicas)}: ${s.clients} clients, ${s.ingressReplicas} ingress replicas`)
+        .join("; "),
+    },
+    {
+      label: "Workload",
+      value:
+        `${w.mode === "concurrency" ? "closed loop, concurrency per client" : "open loop, request rate per client"} ` +
+        `${w.levels.map((v) => formatLevel({ mode: w.mode, value: v, key: "" })).join(", ")}; ` +
+        `${w.inputTokens} input / ${w.outputTokens} output tokens; ${w.requestsPerLevel} per level`,
+    },
+    { label: "SLOs (goodput)", value: slo || "none" },
+    { label: "Target", value: setup.target },
+    { label: "Where", value: setup.where },
+    {
+      label: "When",
+      value: setup.finishedAt
+        ? `${setup.startedAt} → ${setup.finishedAt}`
+        : `${setup.startedAt} (not finished)`,
+    },
+    { label: "Tool version", value: `orchestrate ${setup.toolVersion}` },
+  );
+  return facts;
+}
+
+function factsFromExperiments(input: ReportInput): SetupFact[] {
+  const models = [...new Set(input.experiments.map((e) => e.modelId).filter(Boolean))];
+  const dates = input.experiments
+    .map((e) => e.startedAt)
+    .filter((d): d is string => Boolean(d))
+    .sort();
+  const lengths = [
+    ...new Set(
+      input.experiments
+        .filter((e) => e.inputLen !== undefined || e.outputLen !== undefined)
+        .map((e) => `${e.inputLen ?? "?"} input / ${e.outputLen ?? "?"} output tokens`),
+    ),
+  ];
+  const scales = [...new Set(input.images.flatMap((g) => g.scales))];
+  const clients = input.experiments.map((e) => `${e.name}: ${e.clients}`).join(", ");
+  const levels = [...new Set(input.images.flatMap((g) => g.levels.map((l) => formatLevel(l))))];
+  const formats = new Set(input.experiments.map((e) => e.format));
+  return [
+    { label: "Model", value: models.join(", ") || "unknown" },
+    { label: "Images", value: input.images.map((g) => g.image).join(", ") },
+    { label: "Scales", value: scales.map(formatScale).join(", ") },
+    { label: "Clients", value: clients },
+    {
+      label: "Workload",
+      value: `per-client levels ${levels.join(", ")}${lengths.length > 0 ? `; ${lengths.join("; ")}` : ""}`,
+    },
+    {
+      label: "When",
+      value:
+        dates.length > 0
+          ? `${dates[0]} → ${dates.at(-1)} (client local time, from the result files)`
+          : "unknown",
+    },
+    {
+      label: "Tool version",
+      value: formats.has("vllm")
+        ? "vllm bench serve (version not recorded in its files)"
+        : "see each experiment.json",
+    },
+  ];
+}

@@ -1,0 +1,272 @@
+import type { WarningKind } from "../results/model.js";
+import type { ReportAnalysis } from "./analysis.js";
+import { type Comparison, DEFAULT_NOISE, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
+import {
+  formatChange,
+  formatCount,
+  formatEfficiency,
+  formatLevel,
+  formatMs,
+  formatPlusMinusPercent,
+  formatScale,
+  formatSpeedup,
+  formatThroughput,
+  imageTitle,
+  levelHeading,
+  MISSING,
+} from "./format.js";
+import { cellAt, clientsAt, type ImageGroup } from "./input.js";
+import { type ScalingTable, THROUGHPUT_METRICS } from "./scaling.js";
+import { broadWarnings, type ReportWarning, WARNING_KINDS, warningsAt } from "./warnings.js";
+
+/**
+ * The report's tables as plain data (text per cell, which cells are missing, which warnings sit
+ * next to which number), so Markdown, HTML and the terminal render the same thing.
+ */
+
+export interface TableCell {
+  text: string;
+  missing?: boolean;
+  /** Data-quality warnings about this number, shown as their codes next to it. */
+  warnings?: ReportWarning[];
+}
+
+export interface Column {
+  label: string;
+  numeric: boolean;
+}
+
+export interface Table {
+  id: string;
+  title: string;
+  /** Sentences shown above the table: how to read it, and warnings that cover all of it. */
+  notes: string[];
+  columns: Column[];
+  rows: TableCell[][];
+  /** Shown under it: the legend of the warning codes and symbols it uses. */
+  footnotes: string[];
+}
+
+const missing = (): TableCell => ({ text: MISSING, missing: true });
+
+function value(text: string, warnings: ReportWarning[] = []): TableCell {
+  if (text === MISSING) return missing();
+  return warnings.length > 0 ? { text, warnings } : { text };
+}
+
+export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable): Table {
+  const group = groupOf(analysis, table.image);
+  const info = THROUGHPUT_METRICS[table.metric];
+  const base = table.baseScale;
+  const columns: Column[] = [
+    { label: levelHeading(table.rows[0]?.level.mode ?? "concurrency"), numeric: true },
+  ];
+  for (const scale of table.scales) {
+    columns.push({ label: `T ${formatScale(scale)} (${info.unit})`, numeric: true });
+    if (base !== undefined && scale !== base) {
+      columns.push(
+        { label: `S ${formatScale(scale)}`, numeric: true },
+        { label: `E ${formatScale(scale)}`, numeric: true },
+      );
+    }
+  }
+  let repeated = false;
+  const rows = table.rows.map((row) => {
+    const cells: TableCell[] = [{ text: formatLevel(row.level) }];
+    for (const point of row.points) {
+      let text = formatThroughput(point.throughput);
+      if (point.spread && point.throughput) {
+        text += ` ${formatPlusMinusPercent(point.spread.ci95 / point.spread.mean)}`;
+        repeated = true;
+      }
+      cells.push(value(text, warningsAt(analysis.warnings, table.image, point.scale, row.level.key)));
+      if (base !== undefined && point.scale !== base) {
+        cells.push(value(formatSpeedup(point.speedup)));
+        let efficiency = formatEfficiency(point.efficiency);
+        if (point.efficiencyCi95 !== undefined && efficiency !== MISSING) {
+          efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)}`;
+        }
+        cells.push(value(efficiency));
+      }
+    }
+    return cells;
+  });
+
+  const notes: string[] = [];
+  if (base === undefined) notes.push("Nothing was measured for this image.");
+  else {
+    const unmeasured = table.scales.filter((s) => s < base);
+    notes.push(
+      `T(N) = ${info.label} of all replicas at scale N; S(N) = T(N) / T(${formatScale(base)}); ` +
+        `E(N) = S(N) / (N / ${base}), so linear scaling is E = 100%. N₀ = ${formatScale(base)}, the smallest scale measured` +
+        (unmeasured.length > 0
+          ? ` (${unmeasured.map(formatScale).join(", ")} planned but not measured).`
+          : "."),
+    );
+  }
+  notes.push(...superlinearNotes(table), ...broadNotes(analysis, group));
+  const footnotes = legend(rows, repeated ? ["± = 95% confidence interval from repeated runs."] : []);
+  return {
+    id: `${table.metric === "output_throughput" ? "scaling" : "goodput"}-${slug(table.image)}`,
+    title: `${imageTitle(group)}: ${info.label} scaling`,
+    notes,
+    columns,
+    rows,
+    footnotes,
+  };
+}
+
+/** Every measurement of one image, one row per scale × level (missing ones included, as missing). */
+export function measurementsTableView(analysis: ReportAnalysis, group: ImageGroup): Table {
+  const columns: Column[] = [
+    { label: "Scale", numeric: false },
+    { label: levelHeading(group.levels[0]?.mode ?? "concurrency"), numeric: true },
+    { label: "Clients", numeric: true },
+    { label: "Completed / requested", numeric: true },
+    { label: "Output tok/s", numeric: true },
+    { label: "per replica", numeric: true },
+    { label: "Req/s", numeric: true },
+    ...LATENCY_KEYS.map((k) => ({ label: `${LATENCY_LABELS[k]} ms`, numeric: true })),
+    { label: "ITL p50 ms", numeric: true },
+    { label: "E2EL p99 ms", numeric: true },
+  ];
+  const rows: TableCell[][] = [];
+  for (const scale of group.scales) {
+    for (const level of group.levels) {
+      const l = cellAt(group, scale, level.key);
+      const head = [{ text: formatScale(scale) }, { text: formatLevel(level) }];
+      if (!l) {
+        rows.push([...head, ...columns.slice(2).map(missing)]);
+        continue;
+      }
+      const warnings = warningsAt(analysis.warnings, group.image, scale, level.key);
+      rows.push([
+        ...head,
+        { text: String(l.clients ?? clientsAt(group, scale)) },
+        value(`${formatCount(l.completed)} / ${formatCount(l.numPrompts)}`, warnings),
+        value(formatThroughput(l.outputThroughput)),
+        value(formatThroughput(l.outputThroughput / scale)),
+        value(formatThroughput(l.requestThroughput)),
+        ...LATENCY_KEYS.map((k) => value(formatMs(latencyValue(l, k)))),
+        value(formatMs(l.latency.itl?.p50 ?? l.latency.itl?.median)),
+        value(formatMs(l.latency.e2el?.p99)),
+      ]);
+    }
+  }
+  const methods = new Set([...group.cells.values()].flatMap((m) => [...m.values()].map((l) => l.method)));
+  const notes = methods.has("seed_sum")
+    ? [
+        "Aggregated the seed's way (vLLM files carry no raw samples): throughputs are sums over clients, latencies are means of the clients' statistics.",
+      ]
+    : ["Throughput over the shared measurement window; percentiles from the pooled samples of every client."];
+  return {
+    id: `measurements-${slug(group.image)}`,
+    title: `${imageTitle(group)}: every measurement`,
+    notes,
+    columns,
+    rows,
+    footnotes: legend(rows, []),
+  };
+}
+
+export function comparisonTableView(analysis: ReportAnalysis, comparison: Comparison): Table {
+  const oss = groupOf(analysis, comparison.oss);
+  const turbo = groupOf(analysis, comparison.turbo);
+  const columns: Column[] = [
+    { label: "Scale", numeric: false },
+    { label: levelHeading(comparison.levels[0]?.mode ?? "concurrency"), numeric: true },
+    { label: "OSS tok/s", numeric: true },
+    { label: "Turbo tok/s", numeric: true },
+    { label: "Throughput Turbo vs OSS", numeric: true },
+    ...LATENCY_KEYS.map((k) => ({ label: `${LATENCY_LABELS[k]} Turbo vs OSS`, numeric: true })),
+  ];
+  const rows = comparison.cells.map((cell): TableCell[] => {
+    const o = cellAt(oss, cell.scale, cell.level.key);
+    const t = cellAt(turbo, cell.scale, cell.level.key);
+    let change = formatChange(cell.throughputRatio);
+    if (cell.ratioCi95 !== undefined && change !== MISSING)
+      change += ` ${formatPlusMinusPercent(cell.ratioCi95)}`;
+    return [
+      { text: formatScale(cell.scale) },
+      { text: formatLevel(cell.level) },
+      value(
+        formatThroughput(o?.outputThroughput),
+        warningsAt(analysis.warnings, oss.image, cell.scale, cell.level.key),
+      ),
+      value(
+        formatThroughput(t?.outputThroughput),
+        warningsAt(analysis.warnings, turbo.image, cell.scale, cell.level.key),
+      ),
+      value(change),
+      ...LATENCY_KEYS.map((k) => value(formatChange(cell.latencyRatios[k]))),
+    ];
+  });
+  return {
+    id: `compare-${slug(comparison.oss)}-${slug(comparison.turbo)}`,
+    title: `${imageTitle(turbo)} vs ${imageTitle(oss)}`,
+    notes: [
+      "Changes are Turbo relative to OSS at the same scale and level: + throughput is better for Turbo, − latency is better for Turbo.",
+    ],
+    columns,
+    rows,
+    footnotes: legend(rows, []),
+  };
+}
+
+/** Efficiency clearly above 100% is a finding about the measurement before it is one about the server. */
+function superlinearNotes(table: ScalingTable): string[] {
+  const notes: string[] = [];
+  for (const scale of table.scales) {
+    const levels = table.rows
+      .filter((r) => {
+        const e = r.points.find((p) => p.scale === scale)?.efficiency;
+        return e !== undefined && e > 1 + DEFAULT_NOISE;
+      })
+      .map((r) => formatLevel(r.level));
+    if (levels.length === 0 || table.baseScale === undefined) continue;
+    notes.push(
+      `Note: E(${formatScale(scale)}) is above ${formatEfficiency(1 + DEFAULT_NOISE)} (superlinear) at ${levels.length} ` +
+        `level${levels.length === 1 ? "" : "s"} (${levels.join(", ")}). Identical replicas should not do better than linear; ` +
+        `this usually means ${formatScale(table.baseScale)} fell short (failed or incomplete requests, a noisy run) or the runs differed.`,
+    );
+  }
+  return notes;
+}
+
+function broadNotes(analysis: ReportAnalysis, group: ImageGroup): string[] {
+  const runWide = analysis.warnings.filter((w) => w.level === undefined && w.image === undefined);
+  return [...runWide, ...broadWarnings(analysis.warnings, group.image)].map(
+    (w) =>
+      `⚠ ${WARNING_KINDS[w.kind].title}${w.scale !== undefined ? ` (${formatScale(w.scale)})` : ""}: ${w.message}`,
+  );
+}
+
+/** The legend of the warning codes used in these rows, and of the missing mark. */
+function legend(rows: TableCell[][], extra: string[]): string[] {
+  const kinds = new Set<WarningKind>();
+  let anyMissing = false;
+  for (const row of rows) {
+    for (const cell of row) {
+      for (const w of cell.warnings ?? []) kinds.add(w.kind);
+      anyMissing ||= cell.missing === true;
+    }
+  }
+  const lines = (Object.keys(WARNING_KINDS) as WarningKind[])
+    .filter((k) => kinds.has(k))
+    .map((k) => `⚠${WARNING_KINDS[k].code} ${WARNING_KINDS[k].title}: ${WARNING_KINDS[k].meaning}`);
+  if (anyMissing) lines.push(`${MISSING} not measured (missing from the data, not zero).`);
+  return [...lines, ...extra];
+}
+
+export function groupOf(analysis: ReportAnalysis, image: string): ImageGroup {
+  const group = analysis.input.images.find((g) => g.image === image);
+  if (!group) throw new Error(`no image ${image} in the report input`);
+  return group;
+}
+
+export function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+}

@@ -1,0 +1,97 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CELL_STEPS, Journal, type RunState, STATE_FILE } from "./journal.js";
+import { lockHolder } from "./lock.js";
+import type { BuildingTarget } from "./ports.js";
+
+/**
+ * `orchestrate status [RUN_DIR]`: without a folder, every run under the results folder with its
+ * state; with one, its cells, their steps and levels, and which of its services are still alive.
+ */
+export interface StatusOptions {
+  resultsDir: string;
+  json?: boolean;
+}
+
+export function listRuns(resultsDir: string): Array<{ dir: string; state: RunState; activePid?: number }> {
+  if (!existsSync(resultsDir)) return [];
+  return readdirSync(resultsDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(resultsDir, e.name, STATE_FILE)))
+    .map((e) => {
+      const dir = resolve(resultsDir, e.name);
+      const state = JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as RunState;
+      const pid = lockHolder(dir);
+      return pid === undefined ? { dir, state } : { dir, state, activePid: pid };
+    })
+    .sort((a, b) => a.state.updatedAt.localeCompare(b.state.updatedAt));
+}
+
+export function formatRunList(runs: ReturnType<typeof listRuns>, resultsDir: string): string {
+  if (runs.length === 0)
+    return `No runs under ${resultsDir}/ yet. Start one with: orchestrate run plans/local.yaml`;
+  const rows = runs.map(({ dir, state, activePid }) => {
+    const done = state.cells.filter((c) => c.outcome === "succeeded").length;
+    const live = state.cells.filter((c) => c.service === "deployed" || c.service === "left_running").length;
+    const status = activePid !== undefined ? `running (pid ${activePid})` : state.status;
+    const services = live > 0 ? `, ${live} service${live === 1 ? "" : "s"} possibly up` : "";
+    return `${dir.split("/").pop()}  ${status}  ${done}/${state.cells.length} cells done${services}  (${state.target}, ${state.updatedAt})`;
+  });
+  return rows.join("\n");
+}
+
+export interface LiveService {
+  cell: string;
+  serviceName: string;
+  state: string;
+}
+
+/** Asks the target about every service the journal says may still be up. */
+export async function liveServices(state: RunState, target: BuildingTarget): Promise<LiveService[]> {
+  const live: LiveService[] = [];
+  for (const cell of state.cells) {
+    if (cell.service !== "deployed" && cell.service !== "left_running") continue;
+    const status = await target.status(cell.serviceName);
+    if (status && status.state !== "TERMINATED")
+      live.push({ cell: cell.id, serviceName: cell.serviceName, state: status.state });
+  }
+  return live;
+}
+
+export function formatRunStatus(
+  dir: string,
+  state: RunState,
+  live: LiveService[],
+  activePid?: number,
+): string {
+  const lines = [
+    `Run ${state.runId} (plan ${state.planName}, ${state.target} target): ${activePid !== undefined ? `in progress in process ${activePid}` : state.status}`,
+    "",
+  ];
+  const width = Math.max(...state.cells.map((c) => c.serviceName.length), 4);
+  lines.push(`${"cell".padEnd(width)}  ${CELL_STEPS.map((s) => s.padEnd(8)).join(" ")}  levels done`);
+  for (const cell of state.cells) {
+    const steps = CELL_STEPS.map((s) => symbol(cell.steps[s]).padEnd(8)).join(" ");
+    lines.push(`${cell.serviceName.padEnd(width)}  ${steps}  ${cell.levelsDone.join(",") || "—"}`);
+    if (cell.error) lines.push(`${"".padEnd(width)}  error: ${cell.error}`);
+  }
+  lines.push("");
+  if (live.length === 0) {
+    lines.push("No service of this run is running.");
+  } else {
+    lines.push("Services of this run still up (they cost money until terminated):");
+    for (const s of live) lines.push(`  ${s.serviceName}  ${s.state}`);
+    lines.push(`Terminate them with: orchestrate teardown ${dir}`);
+  }
+  if (state.reportDir) lines.push(`Report: ${state.reportDir}`);
+  if (state.status !== "succeeded" && activePid === undefined)
+    lines.push(`Continue it with: orchestrate resume ${dir}`);
+  return lines.join("\n");
+}
+
+function symbol(step: string): string {
+  return { pending: "·", running: "running", done: "done", failed: "FAILED" }[step] ?? step;
+}
+
+export function openRunState(dir: string): RunState {
+  return Journal.open(dir).state;
+}

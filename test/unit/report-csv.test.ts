@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { analyze } from "../../src/report/analysis.js";
+import { CSV_COLUMNS, csvField, summaryCsv } from "../../src/report/csv.js";
+import { experiment, level } from "../fixtures/report-data.js";
+
+describe("summary.csv", () => {
+  it("has one row per image × scale × level, missing ones included, quoted as RFC 4180 says", () => {
+    const analysis = analyze([
+      experiment("rayoss", 1, [level(4), level(8, { outputThroughput: 1800 })], {
+        dir: '/data/run "a",1/rayoss-x1',
+      }),
+      experiment("rayoss", 2, [level(4, { outputThroughput: 1900, completed: 38, failed: 2 })]),
+    ]);
+    const header =
+      "image,runtime,scale,clients,mode,level,concurrency_per_client,request_rate_per_client,status,requests,completed," +
+      "failed,duration_s,output_throughput_tok_s,output_throughput_per_replica_tok_s,request_throughput_req_s," +
+      "total_token_throughput_tok_s,output_goodput_tok_s,request_goodput_req_s,base_scale,speedup,efficiency," +
+      "efficiency_ci95,repeats,output_throughput_ci95,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms," +
+      "itl_p99_ms,e2el_p50_ms,e2el_p99_ms,aggregation,client_verdict,warnings,experiment";
+    const dirOne = '"/data/run ""a"",1/rayoss-x1"';
+    expect(summaryCsv(analysis)).toBe(
+      [
+        header,
+        `rayoss,oss,1,1,concurrency,conc4,4,,measured,40,40,0,10,1000,1000,10,11000,,,1,1,1,,1,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
+        `rayoss,oss,1,1,concurrency,conc8,8,,measured,80,80,0,10,1800,1800,18,19800,,,1,1,1,,1,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
+        "rayoss,oss,2,2,concurrency,conc4,4,,measured,40,38,2,10,1900,950,19,20900,,,1,1.9,0.95,,1,,90,200,10,12,9,30,1000,1500,window,ok,failed_requests,/data/rayoss-x2",
+        // 2x never ran conc8: a row that says so, with empty numbers, never zeros.
+        `rayoss,oss,2,2,concurrency,conc8,8,,missing${",".repeat(28)}/data/rayoss-x2`,
+        "",
+      ].join("\r\n"),
+    );
+    expect(header.split(",")).toEqual([...CSV_COLUMNS]);
+  });
+
+  it("quotes only what needs quoting and drops float noise", () => {
+    expect(csvField("plain")).toBe("plain");
+    expect(csvField("a,b")).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField("two\nlines")).toBe('"two\nlines"');
+    expect(csvField(0.1 + 0.2)).toBe("0.3");
+    expect(csvField(undefined)).toBe("");
+    expect(csvField(Number.NaN)).toBe("");
+  });
+});

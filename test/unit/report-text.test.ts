@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { reportText } from "../../src/report/index.js";
+import { experiment, level } from "../fixtures/report-data.js";
+
+describe("reportText (what `results DIR...` shows)", () => {
+  it("gives the summary, the scaling table, the verdicts and where the charts are, as plain text", () => {
+    const text = reportText(
+      [
+        experiment("rayoss", 1, [level(4, { outputThroughput: 1000 })]),
+        experiment("rayoss", 2, [level(4, { outputThroughput: 1900 })]),
+        experiment("rayturbo", 1, [level(4, { outputThroughput: 1100 })]),
+        experiment("rayturbo", 2, [level(4, { outputThroughput: 1950 })]),
+      ],
+      undefined,
+      ["report/charts/throughput-per-replica-rayoss.png"],
+    );
+    expect(text).toContain(
+      "• rayoss (open-source Ray): scaling efficiency over 1x, median per scale: 2x 95.0%",
+    );
+    expect(text).toContain("rayoss (open-source Ray): output throughput scaling\n");
+    expect(text).toContain("                     4         1,000         1,900  1.90×  95.0%\n");
+    expect(text).toContain(
+      "• OSS vs Turbo (rayoss vs rayturbo): Turbo +10% throughput at 1x, within noise at 2x",
+    );
+    expect(text).toContain("• 2x: within noise: Turbo +2.6% output throughput");
+    expect(text).toMatch(/Charts:\n {2}report\/charts\/throughput-per-replica-rayoss\.png\n/);
+    expect(text).not.toContain("Data quality:");
+  });
+});
