@@ -96,8 +96,7 @@ export class Exchange implements ServiceListener {
     let packet = this.tokenEvents(from, stopAt, last && stopAt === delivered);
     if (stopAt > from) this.noteTokens(stopAt - from);
     if (cutAt !== undefined && cutAt <= delivered) {
-      if (packet) this.res.write(packet);
-      this.cut(stopAt);
+      this.cut(stopAt, packet);
     } else if (errorAt !== undefined && errorAt <= delivered) {
       packet += this.spec.formatter.errorEvent(500, "Internal server error (injected in-stream fault)");
       this.res.end(packet + ResponseFormatter.done);
@@ -152,10 +151,12 @@ export class Exchange implements ServiceListener {
     this.finish("ok", 200);
   }
 
-  private cut(tokensSent: number): void {
+  /** Destroys the connection, after `lastWords` reached the socket, so the client gets exactly them. */
+  private cut(tokensSent: number, lastWords = ""): void {
     this.delivered = tokensSent;
-    this.res.destroy();
     this.finish("cut", this.spec.stream ? 200 : 0);
+    if (lastWords) this.res.write(lastWords, () => this.res.destroy());
+    else this.res.destroy();
   }
 
   private sendError(status: number, message: string): void {

@@ -19,6 +19,7 @@ interface Work {
 export interface IngressStats {
   requests: number;
   chunks: number;
+  /** Time spent on work already done. */
   busyMs: number;
   /** Work items waiting for the worker right now. */
   backlog: number;
@@ -54,10 +55,13 @@ export class IngressReplica {
   }
 
   stats(): IngressStats {
+    // Work runs back to back until busyUntil, so whatever lies beyond now is still to do.
+    const delayMs = Math.max(0, this.busyUntil - this.clock.now());
     return {
       ...this.counters,
+      busyMs: this.counters.busyMs - delayMs,
       backlog: this.queue.length - this.head,
-      delayMs: Math.max(0, this.busyUntil - this.clock.now()),
+      delayMs,
     };
   }
 
