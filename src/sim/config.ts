@@ -181,6 +181,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A child simulator exits when the process with this pid is gone (see main.ts). */
+export const PARENT_PID_ENV = "ORCHESTRATE_SIM_PARENT_PID";
+
 /** The environment variable through which a parent hands a child simulator its (partial) config. */
 export const SIM_CONFIG_ENV = "ORCHESTRATE_SIM_CONFIG";
 
