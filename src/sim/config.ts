@@ -100,7 +100,7 @@ export const SimConfigSchema = z
     /** When the step loop falls this far behind its schedule (a stalled process), it re-anchors to now. */
     max_schedule_lag_ms: positive.default(250),
     /** A label for the runtime profile the ingress costs came from (shown in stats). */
-    profile: z.string().default("custom"),
+    profile: z.string().default("default"),
     engine: EngineConfigSchema.prefault({}),
     ingress: IngressConfigSchema.prefault({}),
     faults: FaultConfigSchema.prefault({}),
@@ -118,16 +118,16 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 /**
  * Validates a (partial) configuration and fills in every default. `source` names where it came
- * from (a file, a flag, an env var) for the error message.
+ * from (a file, flags, an env var) for the error message.
  */
-export function parseSimConfig(input: unknown = {}, source = "simulator config"): SimConfig {
+export function parseSimConfig(input: unknown = {}, source = "given in code"): SimConfig {
   const result = SimConfigSchema.safeParse(input);
   if (!result.success) {
     const details = result.error.issues.map((issue) => {
       const path = issue.path.join(".") || "(top level)";
       return `• ${path}: ${issue.message}`;
     });
-    throw new UserError(`${source} is invalid`, {
+    throw new UserError(`invalid simulator settings (${source})`, {
       details,
       hint: "see the README section “The local simulator” for every key and its default",
     });
@@ -151,7 +151,8 @@ function checkConsistency(config: z.output<typeof SimConfigSchema>, source: stri
       `• engine.kv_cache_tokens: ${engine.kv_cache_tokens} cannot hold one sequence of max_model_len ${engine.max_model_len}`,
     );
   }
-  if (problems.length > 0) throw new UserError(`${source} is inconsistent`, { details: problems });
+  if (problems.length > 0)
+    throw new UserError(`inconsistent simulator settings (${source})`, { details: problems });
 }
 
 /**

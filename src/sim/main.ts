@@ -29,7 +29,7 @@ const CLOSE_GRACE_MS = 2_000;
 async function main(): Promise<void> {
   const config = parseSimConfig(
     mergeSimConfigInputs(fileConfig(), simConfigFromEnv(), argConfig()),
-    SIM_CONFIG_ENV,
+    `${SIM_CONFIG_ENV}, --config, --config-json`,
   );
   const sim = await startSimulator(config);
   watchParent();

@@ -71,7 +71,10 @@ export class LocalTarget implements Target {
       { port: 0, host: "127.0.0.1" },
     );
     // Bad settings are the user's to fix: say so here, rather than as a child that failed to start.
-    const parsed = parseSimConfig(sim, `simulator settings for ${request.configPath}`);
+    const parsed = parseSimConfig(
+      sim,
+      `${request.configPath}, the target's overrides and ORCHESTRATE_SIM_CONFIG`,
+    );
     const fingerprint = JSON.stringify({ sim, auth: spec.authEnabled });
     const existing = this.services.get(request.serviceName);
     if (existing && ACTIVE.has(existing.state) && existing.fingerprint === fingerprint) return;
