@@ -9,6 +9,7 @@ import type { Clock } from "./clock.js";
 import type { FaultPlan } from "./faults.js";
 import { type Endpoint, errorBody, type FinishReason, ResponseFormatter, type Usage } from "./openai.js";
 import type { ServiceHandle, ServiceListener } from "./service.js";
+import { SseWriter } from "./sse-writer.js";
 import type { RequestLog, RequestRecord, RequestStatus } from "./stats.js";
 import { tokenText } from "./tokens.js";
 
@@ -32,8 +33,6 @@ export interface ExchangeSpec {
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
-  // Declared by us (not left to Node) so a stream always uses chunked framing on keep-alive sockets.
-  "transfer-encoding": "chunked",
 };
 
 export class Exchange implements ServiceListener {
@@ -44,6 +43,7 @@ export class Exchange implements ServiceListener {
   private firstTokenAt: number | undefined;
   private delivered = 0;
   private chunks = 0;
+  private readonly sse: SseWriter;
 
   constructor(
     private readonly spec: ExchangeSpec,
@@ -51,6 +51,7 @@ export class Exchange implements ServiceListener {
     private readonly clock: Clock,
     private readonly log: RequestLog,
   ) {
+    this.sse = new SseWriter(res);
     res.on("close", () => {
       if (!this.ended) this.finish("cancelled", 499);
     });
@@ -61,9 +62,8 @@ export class Exchange implements ServiceListener {
     this.route = route;
     this.routedAt = this.clock.now();
     if (!this.spec.stream) return;
-    this.res.writeHead(200, SSE_HEADERS);
-    if (this.spec.endpoint === "chat.completions") this.res.write(this.spec.formatter.roleEvent());
-    else this.res.flushHeaders();
+    this.sse.open(SSE_HEADERS);
+    if (this.spec.endpoint === "chat.completions") this.sse.write(this.spec.formatter.roleEvent());
   }
 
   onChunk(_time: number, tokens: number, delivered: number, last: boolean): void {
@@ -99,13 +99,13 @@ export class Exchange implements ServiceListener {
       this.cut(stopAt, packet);
     } else if (errorAt !== undefined && errorAt <= delivered) {
       packet += this.spec.formatter.errorEvent(500, "Internal server error (injected in-stream fault)");
-      this.res.end(packet + ResponseFormatter.done);
+      this.sse.end(packet + ResponseFormatter.done);
       this.finish("error", 200);
     } else if (!last) {
-      this.res.write(packet);
+      this.sse.write(packet);
     } else {
       if (this.spec.includeUsage) packet += this.spec.formatter.usageEvent(this.usage(delivered));
-      this.res.end(packet + ResponseFormatter.done);
+      this.sse.end(packet + ResponseFormatter.done);
       this.finish("ok", 200);
     }
   }
@@ -155,7 +155,7 @@ export class Exchange implements ServiceListener {
   private cut(tokensSent: number, lastWords = ""): void {
     this.delivered = tokensSent;
     this.finish("cut", this.spec.stream ? 200 : 0);
-    if (lastWords) this.res.write(lastWords, () => this.res.destroy());
+    if (lastWords) this.sse.write(lastWords, () => this.res.destroy());
     else this.res.destroy();
   }
 

@@ -1,3 +1,5 @@
+import { connect } from "node:net";
+import { Client } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/simulator.js";
@@ -178,6 +180,70 @@ describe("OpenAI API", () => {
       body: { prompt: ids(5), ignore_eos: true },
     });
     expect(answer.json.usage.completion_tokens).toBe(16);
+  });
+});
+
+describe("HTTP/1.1 framing of streams", () => {
+  const body = { prompt: ids(8), max_tokens: 20, ignore_eos: true, stream: true };
+  const readStream = async (client: Client) => {
+    const response = await client.request({
+      path: "/v1/completions",
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(response.headers["transfer-encoding"]).toBe("chunked");
+    return response.body.text();
+  };
+
+  it("keeps a connection usable after each stream (keep-alive), streamed or not", async () => {
+    const server = await sim();
+    const client = new Client(server.url, { pipelining: 1 });
+    try {
+      const texts = [await readStream(client), await readStream(client), await readStream(client)];
+      for (const text of texts) {
+        expect(text.match(/^data: \{/gm)).toHaveLength(20);
+        expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+      }
+      const plain = await client.request({
+        path: "/v1/models",
+        method: "GET",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(plain.statusCode).toBe(200);
+      await plain.body.text();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers pipelined streams on one connection in order", async () => {
+    const server = await sim();
+    const { port } = new URL(server.url);
+    const payload = JSON.stringify(body);
+    const request =
+      `POST /v1/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKEN}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n${payload}`;
+    // Two requests in one write: the second response must wait for the first and stay well framed.
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write(request + request));
+      socket.on("data", (data) => {
+        text += data.toString();
+        if (text.split("\r\n0\r\n\r\n").length === 3) {
+          socket.end();
+          resolve(text);
+        }
+      });
+      socket.on("error", reject);
+    });
+    const responses = raw.split("HTTP/1.1 200 OK").slice(1);
+    expect(responses).toHaveLength(2);
+    for (const response of responses) {
+      expect(response.match(/data: \{/g)).toHaveLength(20);
+      expect(response).toContain("data: [DONE]");
+      expect(response.endsWith("\r\n0\r\n\r\n")).toBe(true);
+    }
   });
 });
 
