@@ -55,7 +55,11 @@ export function createSimServer(deps: SimHttpDeps): Server {
     "/v1/models": {
       method: "GET",
       auth: true,
-      handle: (_req, res) => sendJson(res, 200, modelList(deps.config)),
+      handle: (_req, res) => {
+        // Until the application is up, Ray Serve's proxy has nothing to route /v1 requests to.
+        if (!deps.health.healthy()) return sendJson(res, 503, errorBody(503, deps.health.reason()));
+        sendJson(res, 200, modelList(deps.config));
+      },
     },
     "/v1/completions": {
       method: "POST",

@@ -89,7 +89,7 @@ describe("fault switches", () => {
     expect(early.text).toMatch(/starting up/);
     const refused = await call(server.url, "/v1/completions", { body: { ...body(), stream: false } });
     expect(refused.status).toBe(503);
-    expect((await call(server.url, "/v1/models")).status).toBe(200); // the route table is up
+    expect((await call(server.url, "/v1/models")).status).toBe(503); // nothing to route to yet
     await waitFor(async () => (await call(server.url, "/-/healthz")).status === 200, 3_000);
     const served = await call(server.url, "/v1/completions", { body: { ...body(), stream: false } });
     expect(served.status).toBe(200);
@@ -103,6 +103,7 @@ describe("fault switches", () => {
     const refused = await call(server.url, "/v1/completions", { body: { ...body(), stream: false } });
     expect(refused.status).toBe(503);
     expect(refused.json.error.type).toBe("ServiceUnavailableError");
+    expect((await call(server.url, "/v1/models")).status).toBe(503);
   });
 
   it("hits the configured fraction of requests, the same ones for the same seed", async () => {
