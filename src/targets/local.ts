@@ -86,7 +86,8 @@ export class LocalTarget implements Target {
     registerSecret(token);
     const service: LocalService = {
       name: request.serviceName,
-      id: `service2_local_${randomBytes(8).toString("hex")}`,
+      // A service keeps its id across restarts and rollouts, as an Anyscale service does.
+      id: existing?.id ?? `service2_local_${randomBytes(8).toString("hex")}`,
       state: "STARTING",
       fingerprint,
       model: parsed.model,

@@ -132,11 +132,16 @@ describe("local target lifecycle", () => {
     expect((await local.status("same"))!.id).toBe(first!.id);
     const firstPid = local.pidOf("same")!;
 
+    expect(local.pidOf("same")).toBe(firstPid);
+
     writeServiceConfig(dir, "service.yaml", serviceConfig({ replicas: 2 }));
     await local.deploy({ serviceName: "same", configPath: path, tags: {} });
-    expect((await local.status("same"))!.id).not.toBe(first!.id);
+    expect((await local.status("same"))!.id).toBe(first!.id); // same service, new version
+    expect(local.pidOf("same")).not.toBe(firstPid);
     expect(alive(firstPid)).toBe(false);
-    await local.waitReady("same", Date.now() + 10_000);
+    const endpoint = await local.waitReady("same", Date.now() + 10_000);
+    const stats = await call(endpoint.url, "/sim/stats", { token: endpoint.token });
+    expect(stats.json.config.replicas).toBe(2);
   });
 
   it("runs without a token when query auth is off", async () => {
