@@ -322,10 +322,11 @@ describe("error answers", () => {
       ingress_replicas: 1,
       engine: { max_ongoing_requests: 1, max_queued_requests: 1, decode_base_ms: 5 },
     });
-    const long = { prompt: ids(5), max_tokens: 60, ignore_eos: true };
+    const long = { prompt: ids(5), max_tokens: 100, ignore_eos: true };
     const first = call(tight.url, "/v1/completions", { token: TOKEN, body: long });
+    await until(() => tight.stats().replicas[0]!.ongoing === 1);
     const second = call(tight.url, "/v1/completions", { token: TOKEN, body: long });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => tight.stats().ingress[0]!.queued === 1);
     const third = await call(tight.url, "/v1/completions", { token: TOKEN, body: long });
     expect(third.status).toBe(503);
     expect(third.json.error).toMatchObject({
@@ -403,9 +404,10 @@ describe("client disconnect", () => {
     const blocker = stream(
       server.url,
       "/v1/completions",
-      { prompt: ids(5), max_tokens: 40, ignore_eos: true, stream: true },
+      { prompt: ids(5), max_tokens: 200, ignore_eos: true, stream: true },
       { token: TOKEN },
     );
+    await until(() => server.stats().total.running === 1);
     const controller = new AbortController();
     const waiting = fetch(`${server.url}/v1/completions`, {
       method: "POST",
@@ -413,12 +415,11 @@ describe("client disconnect", () => {
       body: JSON.stringify({ prompt: ids(5), max_tokens: 5, ignore_eos: true }),
       signal: controller.signal,
     }).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(server.stats().total.waiting).toBe(1);
+    await until(() => server.stats().total.waiting === 1);
     controller.abort();
     await waiting;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(server.stats().total.waiting).toBe(0);
+    await until(() => server.stats().total.waiting === 0);
+    expect(server.stats().total.running).toBe(1); // the blocker still runs
     expect((await blocker).done).toBe(true);
     expect(server.stats().replicas[0]).toMatchObject({ admitted: 1, cancelled: 1 });
   });
@@ -512,3 +513,12 @@ describe("prefix caching", () => {
     expect(server.stats().total.cached_prompt_tokens).toBe(3984);
   });
 });
+
+/** Polls a condition on the simulator's ground truth (no fixed sleeps). */
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
