@@ -2,13 +2,19 @@ import type { Command } from "commander";
 import * as render from "./render.js";
 import * as report from "./report.js";
 import * as run from "./run.js";
+import * as sim from "./sim.js";
 
 /**
  * Every command registers itself here, in the order `--help` lists them. Command modules are thin
  * (options, a call into the core, printing) and import their core lazily, so `orchestrate --help`
  * loads nothing heavy.
  */
-const registrations: Array<(program: Command) => void> = [run.register, render.register, report.register];
+const registrations: Array<(program: Command) => void> = [
+  run.register,
+  render.register,
+  report.register,
+  sim.register,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

@@ -1,0 +1,140 @@
+/**
+ * `orchestrate sim`: the local simulator in the foreground, for any client (our `bench` and
+ * `smoke`, curl, `vllm bench serve`). Ctrl-C stops it cleanly.
+ */
+import { type Command, InvalidArgumentError, Option } from "commander";
+
+interface SimOptions {
+  replicas?: number;
+  ingress?: number;
+  port: number;
+  model?: string;
+  token?: string;
+  seed?: number;
+  config?: string;
+  profile?: "oss" | "turbo";
+  imageEnv?: string[];
+  maxNumSeqs?: number;
+  streamIntervalMs?: number;
+  prefixCaching?: boolean;
+  errorRate?: number;
+  errorMode?: "http_500" | "in_stream";
+  cutRate?: number;
+  stallFirstTokenMs?: number;
+  startupDelayMs?: number;
+  neverHealthy?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("sim")
+    .description(
+      "Run the local simulator of a Ray Serve LLM service (OpenAI API on 127.0.0.1) in the foreground; " +
+        "Ctrl-C stops it. Point OPENAI_API_URL, curl or `vllm bench serve` at the printed URL.",
+    )
+    .option("-r, --replicas <n>", "LLM replicas (engines)", positiveInt)
+    .option("-i, --ingress <k>", "ingress replicas (default: 2 × replicas)", positiveInt)
+    .option("-p, --port <port>", "port on 127.0.0.1 (0 = any free port)", port, 8000)
+    .option("-m, --model <name>", "served model id (default: sim-llm)")
+    .addOption(new Option("--token <token>", "require this bearer token").env("ORCHESTRATE_SIM_TOKEN"))
+    .option("--seed <n>", "seed of every random choice (routing, faults, text)", int)
+    .option("--config <file.json>", "simulator settings as JSON (see the README's simulator section)")
+    .addOption(
+      new Option(
+        "--profile <runtime>",
+        "runtime of one of the seed's images (sets its ENV switches)",
+      ).choices(["oss", "turbo"]),
+    )
+    .option(
+      "--image-env <K=V...>",
+      "runtime env vars of the image, e.g. ANYSCALE_DISABLE_OPTIMIZED_RAY=1",
+      keyValues,
+    )
+    .option("--max-num-seqs <n>", "engine slots per replica", positiveInt)
+    .option(
+      "--stream-interval-ms <ms>",
+      "Ray Serve stream batching interval (0 = a chunk per token)",
+      nonNegative,
+    )
+    .option("--prefix-caching", "turn on automatic prefix caching")
+    .option("--error-rate <fraction>", "fault: fail this fraction of requests", fraction)
+    .addOption(new Option("--error-mode <mode>", "fault: how they fail").choices(["http_500", "in_stream"]))
+    .option("--cut-rate <fraction>", "fault: destroy this fraction of streams mid-way", fraction)
+    .option("--stall-first-token-ms <ms>", "fault: delay every first token by this much", nonNegative)
+    .option("--startup-delay-ms <ms>", "fault: unhealthy (503) for this long after start", nonNegative)
+    .option("--never-healthy", "fault: never become healthy")
+    .option("--json", "print the listening line as JSON")
+    .action(async (options: SimOptions) => {
+      const { runSimulatorInForeground } = await import("../sim/foreground.js");
+      await runSimulatorInForeground({
+        configFile: options.config,
+        profile: options.profile,
+        imageEnv: Object.fromEntries((options.imageEnv ?? []).map((pair) => splitPair(pair))),
+        json: options.json === true,
+        flags: {
+          replicas: options.replicas,
+          ingress_replicas: options.ingress,
+          port: options.port,
+          model: options.model,
+          token: options.token,
+          seed: options.seed,
+          engine: {
+            max_num_seqs: options.maxNumSeqs,
+            stream_batching_interval_ms: options.streamIntervalMs,
+            enable_prefix_caching: options.prefixCaching,
+          },
+          faults: {
+            error_rate: options.errorRate,
+            error_mode: options.errorMode,
+            cut_rate: options.cutRate,
+            stall_first_token_ms: options.stallFirstTokenMs,
+            startup_delay_ms: options.startupDelayMs,
+            never_healthy: options.neverHealthy,
+          },
+        },
+      });
+    });
+}
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = int(value);
+  if (n < 1) throw new InvalidArgumentError("must be at least 1");
+  return n;
+}
+
+function port(value: string): number {
+  const n = int(value);
+  if (n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number ≥ 0");
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError("must be a fraction between 0 and 1");
+  return n;
+}
+
+function keyValues(value: string, previous: string[] = []): string[] {
+  splitPair(value);
+  return [...previous, value];
+}
+
+function splitPair(pair: string): [string, string] {
+  const index = pair.indexOf("=");
+  if (index <= 0) throw new InvalidArgumentError(`"${pair}" is not KEY=VALUE`);
+  return [pair.slice(0, index), pair.slice(index + 1)];
+}

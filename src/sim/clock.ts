@@ -1,0 +1,139 @@
+/**
+ * Time for the simulator's models. The engine and the ingress never read the wall clock or call
+ * setTimeout themselves: they ask a Clock, so tests can run them in virtual time (exact, instant)
+ * and the server runs them on real timers.
+ */
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Runs `fn` once at `time` (or as soon as possible when `time` is past). */
+  at(time: number, fn: () => void): TimerHandle;
+  /** Converts a `now()` reading to epoch milliseconds, so other processes can compare times. */
+  toEpochMs(time: number): number;
+}
+
+/** Real time: performance.now() and setTimeout. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  at(time, fn) {
+    const timer = setTimeout(fn, Math.max(0, time - performance.now()));
+    return { cancel: () => clearTimeout(timer) };
+  },
+  toEpochMs: (time) => performance.timeOrigin + time,
+};
+
+interface VirtualTimer {
+  time: number;
+  order: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Virtual time for tests and closed-form checks: timers run in (time, creation) order when the
+ * test advances the clock; nothing ever waits for real.
+ */
+export class VirtualClock implements Clock {
+  private current: number;
+  private readonly heap: VirtualTimer[] = [];
+  private created = 0;
+
+  constructor(
+    start = 0,
+    private readonly epochOrigin = 1_700_000_000_000,
+  ) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  toEpochMs(time: number): number {
+    return this.epochOrigin + time;
+  }
+
+  at(time: number, fn: () => void): TimerHandle {
+    const timer: VirtualTimer = {
+      time: Math.max(time, this.current),
+      order: this.created++,
+      fn,
+      cancelled: false,
+    };
+    this.push(timer);
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  /** Runs every timer due up to `time`, in order, then sets the clock to `time`. */
+  advanceTo(time: number): void {
+    for (;;) {
+      const next = this.heap[0];
+      if (!next || next.time > time) break;
+      this.pop();
+      if (next.cancelled) continue;
+      this.current = next.time;
+      next.fn();
+    }
+    this.current = Math.max(this.current, time);
+  }
+
+  advanceBy(ms: number): void {
+    this.advanceTo(this.current + ms);
+  }
+
+  /** Runs timers until none are left or `limit` (a time) is reached; returns the time reached. */
+  runUntilIdle(limit = Number.POSITIVE_INFINITY): number {
+    for (;;) {
+      const next = this.heap[0];
+      if (!next || next.time > limit) return this.current;
+      this.advanceTo(next.time);
+    }
+  }
+
+  pendingTimers(): number {
+    return this.heap.filter((t) => !t.cancelled).length;
+  }
+
+  private push(timer: VirtualTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) return;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
+  }
+}
+
+function before(a: VirtualTimer, b: VirtualTimer): boolean {
+  return a.time < b.time || (a.time === b.time && a.order < b.order);
+}
