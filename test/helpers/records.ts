@@ -56,7 +56,7 @@ export async function recordsFile(
   const part = footer.part ?? 1;
   const path = join(dir, `part${part}-conc1.records.bin`);
   const writer = await RecordsWriter.create(path, 0);
-  requests.forEach((r, i) => writer.append(toRecord(r, i)));
+  for (const [i, r] of requests.entries()) writer.append(toRecord(r, i));
   const sends = requests.filter((r) => !r.warmup).map((r) => r.sent);
   const ends = requests.map((r) => r.end ?? r.chunks.at(-1) ?? r.sent);
   await writer.close({
