@@ -1,6 +1,12 @@
 import type { LatencyMetric, LatencyStats } from "../results/model.js";
 import type { ErrorKind } from "./record.js";
-import { RecordCursor, type RecordsFile } from "./records-file.js";
+import {
+  RecordCursor,
+  type RecordsFile,
+  type RecordsFooter,
+  readRecordsFile,
+  readRecordsFooter,
+} from "./records-file.js";
 import { MicrosHistogram, Samples, SmallIntCounts } from "./stats.js";
 
 /**
@@ -82,47 +88,88 @@ export interface LevelAggregate {
   interrupted: boolean;
 }
 
+/** Aggregates records already in memory (tests, single parts). */
 export function aggregateRecords(files: readonly RecordsFile[], options: AggregateOptions): LevelAggregate {
   if (files.length === 0) throw new RangeError("no records to aggregate");
-  const window = sharedWindow(files);
-  const ttft = new Samples();
-  const tpot = new Samples();
-  const e2el = new Samples();
-  const itl = new MicrosHistogram();
-  const itlPerToken = new MicrosHistogram();
-  const tokensPerChunk = new SmallIntCounts();
-  const scheduleLag = new Samples();
-  const tokensPerSecond: number[] = [];
-  const activePerSecond: number[] = [];
-  const errorsByKind: Partial<Record<ErrorKind, number>> = {};
-  const promptTokensSeen = new Set<number>();
-  const achievedConcurrencyByPart: Record<string, number> = {};
-  const inWindow = { requests: 0, outputTokens: 0, inputTokens: 0, goodRequests: 0, goodOutputTokens: 0 };
-  const slo = options.slo;
+  const accumulator = new LevelAccumulator(
+    files.map((f) => f.footer),
+    options,
+  );
+  for (const file of files) accumulator.add(file);
+  return accumulator.result();
+}
 
-  let issued = 0;
-  let completed = 0;
-  let failed = 0;
-  let warmupRequests = 0;
-  let totalInput = 0;
-  let totalOutput = 0;
-  let goodRequests = 0;
-  let goodOutput = 0;
-  let spanStart = Number.POSITIVE_INFINITY;
-  let spanEnd = Number.NEGATIVE_INFINITY;
-  let inFlightUsInWindow = 0;
-  let sentInWindow = 0;
-  let withUsage = 0;
-  let estimated = 0;
-  let promptMismatches = 0;
-  let overruns = 0;
-  let numPrompts = 0;
-  let interrupted = false;
+/**
+ * Aggregates records files one at a time (footers first, for the window), so only one part's
+ * records are in memory at once.
+ */
+export async function aggregateRecordFiles(
+  paths: readonly string[],
+  options: AggregateOptions,
+): Promise<LevelAggregate> {
+  if (paths.length === 0) throw new RangeError("no records to aggregate");
+  const footers = await Promise.all(paths.map((p) => readRecordsFooter(p)));
+  const accumulator = new LevelAccumulator(footers, options);
+  for (const path of paths) accumulator.add(await readRecordsFile(path));
+  return accumulator.result();
+}
 
-  for (const file of files) {
+/** One pass over each part's records; `result()` once all were added. */
+export class LevelAccumulator {
+  private readonly window: Window;
+  private readonly ttft = new Samples();
+  private readonly tpot = new Samples();
+  private readonly e2el = new Samples();
+  private readonly itl = new MicrosHistogram();
+  private readonly itlPerToken = new MicrosHistogram();
+  private readonly tokensPerChunk = new SmallIntCounts();
+  private readonly scheduleLag = new Samples();
+  private readonly tokensPerSecond: number[] = [];
+  private readonly activePerSecond: number[] = [];
+  private readonly errorsByKind: Partial<Record<ErrorKind, number>> = {};
+  private readonly promptTokensSeen = new Set<number>();
+  private readonly achievedConcurrencyByPart: Record<string, number> = {};
+  private readonly inWindow = {
+    requests: 0,
+    outputTokens: 0,
+    inputTokens: 0,
+    goodRequests: 0,
+    goodOutputTokens: 0,
+  };
+  private readonly parts: number[] = [];
+  private issued = 0;
+  private completed = 0;
+  private failed = 0;
+  private warmupRequests = 0;
+  private totalInput = 0;
+  private totalOutput = 0;
+  private goodRequests = 0;
+  private goodOutput = 0;
+  private spanStart = Number.POSITIVE_INFINITY;
+  private spanEnd = Number.NEGATIVE_INFINITY;
+  private inFlightUsInWindow = 0;
+  private sentInWindow = 0;
+  private withUsage = 0;
+  private estimated = 0;
+  private promptMismatches = 0;
+  private overruns = 0;
+  private numPrompts = 0;
+  private interrupted = false;
+
+  constructor(
+    footers: readonly RecordsFooter[],
+    private readonly options: AggregateOptions,
+  ) {
+    this.window = sharedWindow(footers);
+  }
+
+  add(file: RecordsFile): void {
+    const { options, window } = this;
+    const slo = options.slo;
     const footer = file.footer;
-    numPrompts += footer.num_prompts;
-    interrupted ||= footer.interrupted;
+    this.parts.push(footer.part);
+    this.numPrompts += footer.num_prompts;
+    this.interrupted ||= footer.interrupted;
     let partInFlightUs = 0;
     const partFrom = footer.steady_from_us;
     const partUntil = footer.steady_until_us;
@@ -131,143 +178,151 @@ export function aggregateRecords(files: readonly RecordsFile[], options: Aggrega
       const sent = cursor.sentUs;
       const end = cursor.endUs;
       // Every request in flight loads the server, warmup and failures included.
-      inFlightUsInWindow += overlap(sent, end, window.startUs, window.endUs);
+      this.inFlightUsInWindow += overlap(sent, end, window.startUs, window.endUs);
       partInFlightUs += overlap(sent, end, partFrom, partUntil);
-      if (cursor.hasSchedule) scheduleLag.add(cursor.scheduleLagUs / 1000);
+      if (cursor.hasSchedule) this.scheduleLag.add(cursor.scheduleLagUs / 1000);
       if (cursor.warmup) {
-        warmupRequests += 1;
+        this.warmupRequests += 1;
         continue;
       }
-      issued += 1;
-      if (sent >= window.startUs && sent <= window.endUs) sentInWindow += 1;
-      if (sent < spanStart) spanStart = sent;
-      if (end > spanEnd) spanEnd = end;
+      this.issued += 1;
+      if (sent >= window.startUs && sent <= window.endUs) this.sentInWindow += 1;
+      if (sent < this.spanStart) this.spanStart = sent;
+      if (end > this.spanEnd) this.spanEnd = end;
       if (cursor.errorKind !== undefined) {
-        failed += 1;
-        errorsByKind[cursor.errorKind] = (errorsByKind[cursor.errorKind] ?? 0) + 1;
+        this.failed += 1;
+        this.errorsByKind[cursor.errorKind] = (this.errorsByKind[cursor.errorKind] ?? 0) + 1;
         continue;
       }
 
-      completed += 1;
+      this.completed += 1;
       const n = cursor.chunkCount;
       const times = cursor.chunkUs;
       const tokens = cursor.chunkTokens;
       const output = cursor.outputTokens();
       const prompt = cursor.hasUsage ? cursor.promptTokens : options.inputLen;
-      totalInput += prompt;
-      totalOutput += output;
+      this.totalInput += prompt;
+      this.totalOutput += output;
       if (cursor.hasUsage) {
-        withUsage += 1;
+        this.withUsage += 1;
         if (cursor.promptTokens !== options.inputLen) {
-          promptMismatches += 1;
-          if (promptTokensSeen.size < 10) promptTokensSeen.add(cursor.promptTokens);
+          this.promptMismatches += 1;
+          if (this.promptTokensSeen.size < 10) this.promptTokensSeen.add(cursor.promptTokens);
         }
       }
-      if (output > options.outputLen) overruns += 1;
-      if (!cursor.chunkTokensExact) estimated += 1;
+      if (output > options.outputLen) this.overruns += 1;
+      if (!cursor.chunkTokensExact) this.estimated += 1;
 
       const first = times[0]!;
       const last = times[n - 1]!;
       const ttftMs = (first - sent) / 1000;
       const e2elMs = (last - sent) / 1000;
-      ttft.add(ttftMs);
-      e2el.add(e2elMs);
+      this.ttft.add(ttftMs);
+      this.e2el.add(e2elMs);
       const tpotMs = output > 1 ? (e2elMs - ttftMs) / (output - 1) : undefined;
-      if (tpotMs !== undefined) tpot.add(tpotMs);
+      if (tpotMs !== undefined) this.tpot.add(tpotMs);
 
       let windowTokens = 0;
-      tokensPerChunk.add(tokens[0]!);
+      this.tokensPerChunk.add(tokens[0]!);
       if (first >= window.startUs && first <= window.endUs) windowTokens += tokens[0]!;
-      addToSecond(tokensPerSecond, first, tokens[0]!);
+      addToSecond(this.tokensPerSecond, first, tokens[0]!);
       for (let j = 1; j < n; j++) {
         const t = times[j]!;
         const k = tokens[j]!;
         const gap = t - times[j - 1]!;
-        itl.add(gap);
-        if (k > 0) itlPerToken.add(Math.round(gap / k), k);
-        tokensPerChunk.add(k);
+        this.itl.add(gap);
+        if (k > 0) this.itlPerToken.add(Math.round(gap / k), k);
+        this.tokensPerChunk.add(k);
         if (t >= window.startUs && t <= window.endUs) windowTokens += k;
-        addToSecond(tokensPerSecond, t, k);
+        addToSecond(this.tokensPerSecond, t, k);
       }
-      inWindow.outputTokens += windowTokens;
-      if (first >= window.startUs && first <= window.endUs) inWindow.inputTokens += prompt;
+      this.inWindow.outputTokens += windowTokens;
+      if (first >= window.startUs && first <= window.endUs) this.inWindow.inputTokens += prompt;
       const endsInWindow = end >= window.startUs && end <= window.endUs;
-      if (endsInWindow) inWindow.requests += 1;
+      if (endsInWindow) this.inWindow.requests += 1;
       for (let s = Math.floor(sent / 1e6); s <= Math.floor(end / 1e6); s++) {
-        activePerSecond[s] = (activePerSecond[s] ?? 0) + 1;
+        this.activePerSecond[s] = (this.activePerSecond[s] ?? 0) + 1;
       }
 
       if (slo && meets(slo, ttftMs, tpotMs, e2elMs)) {
-        goodRequests += 1;
-        goodOutput += output;
+        this.goodRequests += 1;
+        this.goodOutput += output;
         if (endsInWindow) {
-          inWindow.goodRequests += 1;
-          inWindow.goodOutputTokens += windowTokens;
+          this.inWindow.goodRequests += 1;
+          this.inWindow.goodOutputTokens += windowTokens;
         }
       }
     }
     const partSeconds = (partUntil - partFrom) / 1e6;
-    achievedConcurrencyByPart[String(footer.part)] = partSeconds > 0 ? partInFlightUs / 1e6 / partSeconds : 0;
+    this.achievedConcurrencyByPart[String(footer.part)] =
+      partSeconds > 0 ? partInFlightUs / 1e6 / partSeconds : 0;
   }
 
-  if (!Number.isFinite(spanStart)) {
-    spanStart = 0;
-    spanEnd = 0;
-  }
-  const latency: Partial<Record<LatencyMetric, LatencyStats>> = {};
-  const put = (metric: LatencyMetric, stats: LatencyStats | undefined) => {
-    if (stats) latency[metric] = stats;
-  };
-  put("ttft", ttft.stats());
-  put("tpot", tpot.stats());
-  put("itl", itl.statsMs());
-  put("e2el", e2el.stats());
+  result(): LevelAggregate {
+    const window = this.window;
+    const spanStart = Number.isFinite(this.spanStart) ? this.spanStart : 0;
+    const spanEnd = Number.isFinite(this.spanEnd) ? this.spanEnd : 0;
+    const latency: Partial<Record<LatencyMetric, LatencyStats>> = {};
+    const put = (metric: LatencyMetric, stats: LatencyStats | undefined) => {
+      if (stats) latency[metric] = stats;
+    };
+    put("ttft", this.ttft.stats());
+    put("tpot", this.tpot.stats());
+    put("itl", this.itl.statsMs());
+    put("e2el", this.e2el.stats());
 
-  const aggregate: LevelAggregate = {
-    parts: files.map((f) => f.footer.part),
-    numPrompts,
-    issued,
-    completed,
-    failed,
-    warmupRequests,
-    errorsByKind,
-    totalInputTokens: totalInput,
-    totalOutputTokens: totalOutput,
-    span: { startUs: spanStart, endUs: spanEnd, seconds: Math.max(0, spanEnd - spanStart) / 1e6 },
-    window,
-    inWindow,
-    goodRequests,
-    goodOutputTokens: goodOutput,
-    latency,
-    maxOutputTokensPerS: Math.max(0, ...tokensPerSecond.filter((x) => x !== undefined)),
-    maxConcurrentRequests: Math.max(0, ...activePerSecond.filter((x) => x !== undefined)),
-    achievedConcurrency: window.seconds > 0 ? inFlightUsInWindow / 1e6 / window.seconds : 0,
-    achievedConcurrencyByPart,
-    achievedRate: window.seconds > 0 ? sentInWindow / window.seconds : 0,
-    tokenSource: withUsage === completed ? "usage" : withUsage === 0 ? "chunks" : "mixed",
-    estimatedChunkTokens: estimated,
-    promptTokenMismatches: promptMismatches,
-    promptTokensSeen: [...promptTokensSeen],
-    completionTokenOverruns: overruns,
-    interrupted,
-  };
-  const perToken = itlPerToken.statsMs();
-  if (perToken) aggregate.itlPerToken = perToken;
-  const chunks = tokensPerChunk.summary();
-  if (chunks) aggregate.tokensPerChunk = chunks;
-  const lag = scheduleLag.stats();
-  if (lag) aggregate.scheduleLagMs = lag;
-  return aggregate;
+    const aggregate: LevelAggregate = {
+      parts: this.parts,
+      numPrompts: this.numPrompts,
+      issued: this.issued,
+      completed: this.completed,
+      failed: this.failed,
+      warmupRequests: this.warmupRequests,
+      errorsByKind: this.errorsByKind,
+      totalInputTokens: this.totalInput,
+      totalOutputTokens: this.totalOutput,
+      span: { startUs: spanStart, endUs: spanEnd, seconds: Math.max(0, spanEnd - spanStart) / 1e6 },
+      window,
+      inWindow: this.inWindow,
+      goodRequests: this.goodRequests,
+      goodOutputTokens: this.goodOutput,
+      latency,
+      maxOutputTokensPerS: maxOf(this.tokensPerSecond),
+      maxConcurrentRequests: maxOf(this.activePerSecond),
+      achievedConcurrency: window.seconds > 0 ? this.inFlightUsInWindow / 1e6 / window.seconds : 0,
+      achievedConcurrencyByPart: this.achievedConcurrencyByPart,
+      achievedRate: window.seconds > 0 ? this.sentInWindow / window.seconds : 0,
+      tokenSource: this.withUsage === this.completed ? "usage" : this.withUsage === 0 ? "chunks" : "mixed",
+      estimatedChunkTokens: this.estimated,
+      promptTokenMismatches: this.promptMismatches,
+      promptTokensSeen: [...this.promptTokensSeen],
+      completionTokenOverruns: this.overruns,
+      interrupted: this.interrupted,
+    };
+    const perToken = this.itlPerToken.statsMs();
+    if (perToken) aggregate.itlPerToken = perToken;
+    const chunks = this.tokensPerChunk.summary();
+    if (chunks) aggregate.tokensPerChunk = chunks;
+    const lag = this.scheduleLag.stats();
+    if (lag) aggregate.scheduleLagMs = lag;
+    return aggregate;
+  }
+}
+
+function maxOf(values: readonly number[]): number {
+  let max = 0;
+  for (const v of values) if (v !== undefined && v > max) max = v;
+  return max;
 }
 
 /**
  * Where every part was in its steady state at once. When the parts never overlapped, the window
  * is the whole span of the level instead, marked `disjoint`, and the results say so.
  */
-export function sharedWindow(files: readonly RecordsFile[]): Window {
+export function sharedWindow(footers: readonly RecordsFooter[]): Window {
   let start = Number.NEGATIVE_INFINITY;
   let end = Number.POSITIVE_INFINITY;
-  for (const { footer } of files) {
+  for (const footer of footers) {
     start = Math.max(start, footer.steady_from_us);
     end = Math.min(end, footer.steady_until_us);
   }
@@ -275,7 +330,7 @@ export function sharedWindow(files: readonly RecordsFile[]): Window {
     return { startUs: start, endUs: end, seconds: (end - start) / 1e6, disjoint: false };
   let spanStart = Number.POSITIVE_INFINITY;
   let spanEnd = Number.NEGATIVE_INFINITY;
-  for (const { footer } of files) {
+  for (const footer of footers) {
     spanStart = Math.min(spanStart, footer.started_us);
     spanEnd = Math.max(spanEnd, footer.finished_us);
   }

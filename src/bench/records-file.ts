@@ -243,6 +243,45 @@ export async function readRecordsFile(path: string): Promise<RecordsFile> {
   return parseRecordsFile(path, bytes);
 }
 
+/** Only the footer, read from the end of the file (for the window, before the records). */
+export async function readRecordsFooter(path: string): Promise<RecordsFooter> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const tailLength = MAGIC_END.length + 4;
+    if (size < MAGIC.length + tailLength)
+      throw new RecordsFormatError(`${path}: not an orchestrate records file`);
+    const tail = Buffer.alloc(tailLength);
+    await handle.read(tail, 0, tailLength, size - tailLength);
+    if (!tail.subarray(4).equals(MAGIC_END)) {
+      throw new RecordsFormatError(`${path}: incomplete records file (the run that wrote it did not finish)`);
+    }
+    const footerLength = tail.readUInt32LE(0);
+    if (footerLength > size - MAGIC.length - tailLength)
+      throw new RecordsFormatError(`${path}: corrupt footer`);
+    const bytes = Buffer.alloc(footerLength);
+    await handle.read(bytes, 0, footerLength, size - tailLength - footerLength);
+    return checkFooter(path, bytes.toString("utf8"));
+  } finally {
+    await handle.close();
+  }
+}
+
+function checkFooter(path: string, json: string): RecordsFooter {
+  let footer: RecordsFooter;
+  try {
+    footer = JSON.parse(json) as RecordsFooter;
+  } catch {
+    throw new RecordsFormatError(`${path}: corrupt footer`);
+  }
+  if (footer.format !== RECORDS_FORMAT || footer.version !== RECORDS_VERSION) {
+    throw new RecordsFormatError(
+      `${path}: records format ${footer.format} v${footer.version} is not ${RECORDS_FORMAT} v${RECORDS_VERSION}`,
+    );
+  }
+  return footer;
+}
+
 export function parseRecordsFile(path: string, bytes: Buffer): RecordsFile {
   const end = bytes.length;
   if (end < MAGIC.length + 12 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -254,17 +293,7 @@ export function parseRecordsFile(path: string, bytes: Buffer): RecordsFile {
   const footerLength = bytes.readUInt32LE(end - MAGIC_END.length - 4);
   const footerStart = end - MAGIC_END.length - 4 - footerLength;
   if (footerStart < MAGIC.length) throw new RecordsFormatError(`${path}: corrupt footer`);
-  let footer: RecordsFooter;
-  try {
-    footer = JSON.parse(bytes.toString("utf8", footerStart, footerStart + footerLength)) as RecordsFooter;
-  } catch {
-    throw new RecordsFormatError(`${path}: corrupt footer`);
-  }
-  if (footer.format !== RECORDS_FORMAT || footer.version !== RECORDS_VERSION) {
-    throw new RecordsFormatError(
-      `${path}: records format ${footer.format} v${footer.version} is not ${RECORDS_FORMAT} v${RECORDS_VERSION}`,
-    );
-  }
+  const footer = checkFooter(path, bytes.toString("utf8", footerStart, footerStart + footerLength));
   return { path, footer, body: bytes.subarray(MAGIC.length, footerStart) };
 }
 
