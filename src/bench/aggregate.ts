@@ -38,8 +38,10 @@ export interface Window {
   startUs: number;
   endUs: number;
   seconds: number;
-  /** The parts' steady states did not overlap: throughput falls back to the whole span. */
+  /** There was no shared steady state: throughput falls back to the whole span. */
   disjoint: boolean;
+  /** Why not: the parts' steady states did not overlap, or a part never had one. */
+  fallback?: "disjoint" | "no_steady_state";
 }
 
 export interface LevelAggregate {
@@ -78,6 +80,8 @@ export interface LevelAggregate {
   achievedConcurrencyByPart: Record<string, number>;
   /** Measured requests sent inside the window per second. */
   achievedRate: number;
+  /** Median send → end of every measured request, successful or not, ms. */
+  medianRequestMs: number;
   scheduleLagMs?: LatencyStats;
   tokenSource: "usage" | "chunks" | "mixed";
   /** Requests whose chunk token counts were estimated (no per-event usage from the server). */
@@ -124,6 +128,7 @@ export class LevelAccumulator {
   private readonly itlPerToken = new MicrosHistogram();
   private readonly tokensPerChunk = new SmallIntCounts();
   private readonly scheduleLag = new Samples();
+  private readonly requestMs = new Samples();
   private readonly tokensPerSecond: number[] = [];
   private readonly activePerSecond: number[] = [];
   private readonly errorsByKind: Partial<Record<ErrorKind, number>> = {};
@@ -186,6 +191,7 @@ export class LevelAccumulator {
         continue;
       }
       this.issued += 1;
+      this.requestMs.add((end - sent) / 1000);
       if (sent >= window.startUs && sent <= window.endUs) this.sentInWindow += 1;
       if (sent < this.spanStart) this.spanStart = sent;
       if (end > this.spanEnd) this.spanEnd = end;
@@ -292,6 +298,7 @@ export class LevelAccumulator {
       achievedConcurrency: window.seconds > 0 ? this.inFlightUsInWindow / 1e6 / window.seconds : 0,
       achievedConcurrencyByPart: this.achievedConcurrencyByPart,
       achievedRate: window.seconds > 0 ? this.sentInWindow / window.seconds : 0,
+      medianRequestMs: this.requestMs.stats()?.median ?? 0,
       tokenSource: this.withUsage === this.completed ? "usage" : this.withUsage === 0 ? "chunks" : "mixed",
       estimatedChunkTokens: this.estimated,
       promptTokenMismatches: this.promptMismatches,

@@ -14,15 +14,28 @@ const RESOLUTION_MS = 5;
 export const CLIENT_LIMITS = {
   /** p99 event-loop lag above this distorts TTFT/ITL measurements by as much. */
   loopLagP99Ms: 20,
+  /**
+   * Lag and CPU are judged only over levels at least this long: in a shorter one, the p99 of the
+   * lag is one start-up hiccup and the CPU share is dominated by start-up work.
+   */
+  minLevelSeconds: 1,
   /** One core busy nearly all the time: the loop cannot keep up with the sockets. */
   cpuPercent: 90,
-  /** Closed loop: time-weighted in-flight requests below this share of the target. */
-  achievedConcurrencyShare: 0.95,
+  /** Closed loop: time-weighted in-flight requests below this share of the target… */
+  achievedConcurrencyShare: 0.9,
+  /**
+   * …judged only when requests last at least this long (median): shorter ones leave their slot
+   * empty for a visible share of the time between two requests even on an idle client.
+   */
+  minRequestMsForConcurrency: 100,
   /** Open loop: sends later than scheduled by more than this at p99. */
   scheduleLagP99Ms: 20,
 } as const;
 
 export interface ClientHealth {
+  /** Wall time the level ran, over which lag and CPU were measured. */
+  wall_s: number;
+  event_loop_samples: number;
   event_loop_lag_p99_ms: number;
   event_loop_lag_max_ms: number;
   event_loop_lag_mean_ms: number;
@@ -50,6 +63,8 @@ export class HealthMonitor {
     const lag = (ns: number) => round(Math.max(0, ns / 1e6 - RESOLUTION_MS));
     const empty = histogram.count === 0;
     return {
+      wall_s: round(wallMs / 1000),
+      event_loop_samples: histogram.count,
       event_loop_lag_p99_ms: empty ? 0 : lag(histogram.percentile(99)),
       event_loop_lag_max_ms: empty ? 0 : lag(histogram.max),
       event_loop_lag_mean_ms: empty ? 0 : lag(histogram.mean),
@@ -63,6 +78,8 @@ export interface VerdictInput {
   mode: "concurrency" | "request-rate";
   target: number;
   achievedConcurrency?: number;
+  /** Median time from send to end over all requests. */
+  medianRequestMs?: number;
   scheduleLagP99Ms?: number;
 }
 
@@ -75,13 +92,15 @@ export interface ClientVerdict {
 export function clientVerdict(input: VerdictInput): ClientVerdict {
   const reasons: string[] = [];
   const { health } = input;
-  if (health.event_loop_lag_p99_ms > CLIENT_LIMITS.loopLagP99Ms) {
+  const judged = health.wall_s >= CLIENT_LIMITS.minLevelSeconds;
+  if (judged && health.event_loop_lag_p99_ms > CLIENT_LIMITS.loopLagP99Ms) {
     reasons.push(`event-loop lag p99 ${health.event_loop_lag_p99_ms} ms > ${CLIENT_LIMITS.loopLagP99Ms} ms`);
   }
-  if (health.cpu_percent > CLIENT_LIMITS.cpuPercent) {
+  if (judged && health.cpu_percent > CLIENT_LIMITS.cpuPercent) {
     reasons.push(`client CPU ${health.cpu_percent}% > ${CLIENT_LIMITS.cpuPercent}% of a core`);
   }
-  if (input.mode === "concurrency" && input.achievedConcurrency !== undefined) {
+  const longEnough = (input.medianRequestMs ?? 0) >= CLIENT_LIMITS.minRequestMsForConcurrency;
+  if (input.mode === "concurrency" && input.achievedConcurrency !== undefined && longEnough) {
     const floor = input.target * CLIENT_LIMITS.achievedConcurrencyShare;
     if (input.achievedConcurrency < floor) {
       reasons.push(

@@ -95,6 +95,8 @@ export class PartFleet {
   private spawn(entry: string, part: number, env: NodeJS.ProcessEnv): void {
     const child = fork(entry, ["--exp", this.expDir, "--part", String(part)], {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
+      // Structured clone keeps values JSON cannot carry (burstiness Infinity = constant spacing).
+      serialization: "advanced",
       env,
     });
     this.children.set(part, child);

@@ -3,6 +3,7 @@ import { aggregateLikeSeed } from "../results/seed-view.js";
 import { latencyToVllm } from "../results/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
+import { arrivalsFor } from "./schedulers.js";
 
 /**
  * The JSON files of a level: `partK/concC.json` (one client, vLLM's keys and meanings, so it
@@ -188,7 +189,8 @@ function vllmHeader(aggregate: LevelAggregate, context: LevelContext): Record<st
     tokenizer_id: null,
     num_prompts: aggregate.numPrompts,
     request_rate: context.mode === "request-rate" ? context.target * aggregate.parts.length : "inf",
-    burstiness: Number.isFinite(context.burstiness) ? context.burstiness : "inf",
+    // vLLM writes a float; constant spacing (infinite burstiness) has no JSON number.
+    burstiness: Number.isFinite(context.burstiness) ? context.burstiness : null,
     max_concurrency: context.mode === "concurrency" ? context.target : null,
   };
 }
@@ -203,6 +205,7 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
     input_len: context.inputLen,
     output_len: context.outputLen,
     warmup_requests: aggregate.warmupRequests,
+    median_request_ms: aggregate.medianRequestMs,
     errors_by_kind: aggregate.errorsByKind,
     token_source: aggregate.tokenSource,
     estimated_chunk_tokens: aggregate.estimatedChunkTokens,
@@ -213,6 +216,7 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
       end_ms: aggregate.window.endUs / 1000,
       length_s: aggregate.window.seconds,
       disjoint: aggregate.window.disjoint,
+      ...(aggregate.window.fallback ? { fallback: aggregate.window.fallback } : {}),
     },
     interrupted: aggregate.interrupted,
   };
@@ -222,6 +226,7 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
     out.achieved_concurrency = aggregate.achievedConcurrency;
   } else {
     out.target_rate = context.target;
+    out.arrivals = arrivalsFor(context.burstiness);
     out.achieved_rate = aggregate.achievedRate;
     out.schedule_lag_ms = aggregate.scheduleLagMs ?? null;
   }
@@ -311,7 +316,12 @@ export function levelWarnings(
       `${aggregate.completionTokenOverruns} requests produced more tokens than max_tokens.`,
     );
   }
-  if (aggregate.window.disjoint && aggregate.parts.length > 1) {
+  if (aggregate.window.fallback === "no_steady_state") {
+    add(
+      "windows_disjoint",
+      "no steady state: a client issued all its requests at once (requests per level ≤ concurrency), so throughput is over the whole span, ramp-up and drain included.",
+    );
+  } else if (aggregate.window.disjoint && aggregate.parts.length > 1) {
     add(
       "windows_disjoint",
       "the parts' steady states did not overlap, so there is no shared window; throughput is over the whole span.",

@@ -159,6 +159,7 @@ export class PartLevel {
       mode: level.mode,
       target: level.value,
       achievedConcurrency: aggregate.achievedConcurrencyByPart[String(init.part)],
+      medianRequestMs: aggregate.medianRequestMs,
       ...(aggregate.scheduleLagMs ? { scheduleLagP99Ms: aggregate.scheduleLagMs.p99 } : {}),
     });
     const json = partResultJson(

@@ -80,6 +80,8 @@ export function arrivalsFor(burstiness: number): Arrivals {
  * (vLLM's definition; shape 1 is exponential, i.e. Poisson arrivals), or exactly 1/rate.
  */
 export function nextGapMs(rate: number, burstiness: number, rng: Rng): number {
+  if (!(rate > 0) || !(burstiness > 0))
+    throw new RangeError(`bad arrival process: rate ${rate}, burstiness ${burstiness}`);
   const meanMs = 1000 / rate;
   const kind = arrivalsFor(burstiness);
   if (kind === "constant") return meanMs;

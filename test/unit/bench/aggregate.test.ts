@@ -24,6 +24,8 @@ const okClient = (part: number) => ({
   part,
   seed: 1,
   health: {
+    wall_s: 10,
+    event_loop_samples: 2000,
     event_loop_lag_p99_ms: 1,
     event_loop_lag_max_ms: 2,
     event_loop_lag_mean_ms: 0.5,
