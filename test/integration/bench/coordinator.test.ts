@@ -16,6 +16,7 @@ afterEach(async () => {
 });
 
 const tempExp = (name = "exp") => join(mkdtempSync(join(tmpdir(), "bench-")), name);
+// biome-ignore lint/suspicious/noExplicitAny: the tests read result files of many shapes
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
 
 function options(url: string, overrides: Partial<BenchOptions> = {}): BenchOptions {
