@@ -7,7 +7,7 @@ import {
   readRecordsFile,
   readRecordsFooter,
 } from "./records-file.js";
-import { MicrosHistogram, Samples, SmallIntCounts } from "./stats.js";
+import { DIRECT_BINS, MicrosHistogram, Samples, SmallIntCounts } from "./stats.js";
 
 /**
  * The numbers of a level, computed from raw records: one part's (its `partK/concC.json`) or all
@@ -114,7 +114,13 @@ export async function aggregateRecordFiles(
   if (paths.length === 0) throw new RangeError("no records to aggregate");
   const footers = await Promise.all(paths.map((p) => readRecordsFooter(p)));
   const accumulator = new LevelAccumulator(footers, options);
-  for (const path of paths) accumulator.add(await readRecordsFile(path));
+  // Read the next part while this one is being added: the disk and the CPU work side by side.
+  let next = readRecordsFile(paths[0]!);
+  for (let i = 0; i < paths.length; i++) {
+    const file = await next;
+    if (i + 1 < paths.length) next = readRecordsFile(paths[i + 1]!);
+    accumulator.add(file);
+  }
   return accumulator.result();
 }
 
@@ -125,12 +131,16 @@ export class LevelAccumulator {
   private readonly tpot = new Samples();
   private readonly e2el = new Samples();
   private readonly itl = new MicrosHistogram();
-  private readonly itlPerToken = new MicrosHistogram();
+  /** Gaps of chunks with k ≠ 1 tokens, and those gaps spread per token (per-token ITL = itl − these + extra). */
+  private readonly multiTokenGaps = new MicrosHistogram();
+  private readonly itlPerTokenExtra = new MicrosHistogram();
+  private oneTokenChunks = 0;
   private readonly tokensPerChunk = new SmallIntCounts();
   private readonly scheduleLag = new Samples();
-  private readonly requestMs = new Samples();
-  private readonly tokensPerSecond: number[] = [];
-  private readonly activePerSecond: number[] = [];
+  /** Request durations in whole milliseconds (µs would send every request to the overflow map). */
+  private readonly requestMs = new MicrosHistogram();
+  private readonly tokensPerSecond = new PerSecond();
+  private readonly activePerSecond = new PerSecond();
   private readonly errorsByKind: Partial<Record<ErrorKind, number>> = {};
   private readonly promptTokensSeen = new Set<number>();
   private readonly achievedConcurrencyByPart: Record<string, number> = {};
@@ -191,7 +201,7 @@ export class LevelAccumulator {
         continue;
       }
       this.issued += 1;
-      this.requestMs.add((end - sent) / 1000);
+      this.requestMs.add(Math.round((end - sent) / 1000));
       if (sent >= window.startUs && sent <= window.endUs) this.sentInWindow += 1;
       if (sent < this.spanStart) this.spanStart = sent;
       if (end > this.spanEnd) this.spanEnd = end;
@@ -228,27 +238,12 @@ export class LevelAccumulator {
       const tpotMs = output > 1 ? (e2elMs - ttftMs) / (output - 1) : undefined;
       if (tpotMs !== undefined) this.tpot.add(tpotMs);
 
-      let windowTokens = 0;
-      this.tokensPerChunk.add(tokens[0]!);
-      if (first >= window.startUs && first <= window.endUs) windowTokens += tokens[0]!;
-      addToSecond(this.tokensPerSecond, first, tokens[0]!);
-      for (let j = 1; j < n; j++) {
-        const t = times[j]!;
-        const k = tokens[j]!;
-        const gap = t - times[j - 1]!;
-        this.itl.add(gap);
-        if (k > 0) this.itlPerToken.add(Math.round(gap / k), k);
-        this.tokensPerChunk.add(k);
-        if (t >= window.startUs && t <= window.endUs) windowTokens += k;
-        addToSecond(this.tokensPerSecond, t, k);
-      }
+      const windowTokens = this.addChunks(times, tokens, n);
       this.inWindow.outputTokens += windowTokens;
       if (first >= window.startUs && first <= window.endUs) this.inWindow.inputTokens += prompt;
       const endsInWindow = end >= window.startUs && end <= window.endUs;
       if (endsInWindow) this.inWindow.requests += 1;
-      for (let s = Math.floor(sent / 1e6); s <= Math.floor(end / 1e6); s++) {
-        this.activePerSecond[s] = (this.activePerSecond[s] ?? 0) + 1;
-      }
+      for (let s = Math.floor(sent / 1e6); s <= Math.floor(end / 1e6); s++) this.activePerSecond.add(s, 1);
 
       if (slo && meets(slo, ttftMs, tpotMs, e2elMs)) {
         this.goodRequests += 1;
@@ -262,6 +257,56 @@ export class LevelAccumulator {
     const partSeconds = (partUntil - partFrom) / 1e6;
     this.achievedConcurrencyByPart[String(footer.part)] =
       partSeconds > 0 ? partInFlightUs / 1e6 / partSeconds : 0;
+  }
+
+  /**
+   * The per-chunk work of one request (the hot loop: 250 million iterations for a million
+   * requests): ITL into the exact histogram, tokens per chunk, tokens per second, and the tokens
+   * that arrived inside the window, which it returns. One-token chunks (the common case) take the
+   * shortest path; chunks of several tokens also feed the per-token ITL correction.
+   */
+  private addChunks(times: Float64Array, tokens: Uint32Array, n: number): number {
+    const { startUs, endUs } = this.window;
+    const bins = this.itl.bins;
+    let previous = times[0]!;
+    const firstTokens = tokens[0]!;
+    let windowTokens = previous >= startUs && previous <= endUs ? firstTokens : 0;
+    let second = Math.floor(previous / 1e6);
+    let secondEnd = (second + 1) * 1e6;
+    let secondTokens = firstTokens;
+    let gapSum = 0;
+    let ones = firstTokens === 1 ? 1 : 0;
+    if (firstTokens !== 1) this.tokensPerChunk.add(firstTokens);
+    for (let j = 1; j < n; j++) {
+      const t = times[j]!;
+      const k = tokens[j]!;
+      const gap = t - previous;
+      previous = t;
+      if (gap < DIRECT_BINS) bins[gap]! += 1;
+      else this.itl.addOverflow(gap, 1);
+      gapSum += gap;
+      if (k === 1) ones += 1;
+      else this.multiTokenChunk(gap, k);
+      if (t >= startUs && t <= endUs) windowTokens += k;
+      if (t >= secondEnd) {
+        this.tokensPerSecond.add(second, secondTokens);
+        second = Math.floor(t / 1e6);
+        secondEnd = (second + 1) * 1e6;
+        secondTokens = 0;
+      }
+      secondTokens += k;
+    }
+    this.tokensPerSecond.add(second, secondTokens);
+    this.itl.addedDirect(n - 1, gapSum);
+    this.oneTokenChunks += ones;
+    return windowTokens;
+  }
+
+  /** A chunk of k ≠ 1 tokens: its gap counts k times at gap / k in the per-token ITL. */
+  private multiTokenChunk(gap: number, k: number): void {
+    this.tokensPerChunk.add(k);
+    this.multiTokenGaps.add(gap);
+    if (k > 0) this.itlPerTokenExtra.add(Math.round(gap / k), k);
   }
 
   result(): LevelAggregate {
@@ -293,12 +338,12 @@ export class LevelAccumulator {
       goodRequests: this.goodRequests,
       goodOutputTokens: this.goodOutput,
       latency,
-      maxOutputTokensPerS: maxOf(this.tokensPerSecond),
-      maxConcurrentRequests: maxOf(this.activePerSecond),
+      maxOutputTokensPerS: this.tokensPerSecond.max(),
+      maxConcurrentRequests: this.activePerSecond.max(),
       achievedConcurrency: window.seconds > 0 ? this.inFlightUsInWindow / 1e6 / window.seconds : 0,
       achievedConcurrencyByPart: this.achievedConcurrencyByPart,
       achievedRate: window.seconds > 0 ? this.sentInWindow / window.seconds : 0,
-      medianRequestMs: this.requestMs.stats()?.median ?? 0,
+      medianRequestMs: this.requestMs.statsDividedBy(1)?.median ?? 0,
       tokenSource: this.withUsage === this.completed ? "usage" : this.withUsage === 0 ? "chunks" : "mixed",
       estimatedChunkTokens: this.estimated,
       promptTokenMismatches: this.promptMismatches,
@@ -306,8 +351,13 @@ export class LevelAccumulator {
       completionTokenOverruns: this.overruns,
       interrupted: this.interrupted,
     };
-    const perToken = this.itlPerToken.statsMs();
+    const perTokenHistogram = this.itl.clone();
+    perTokenHistogram.merge(this.multiTokenGaps, -1);
+    perTokenHistogram.merge(this.itlPerTokenExtra);
+    const perToken = perTokenHistogram.statsMs();
     if (perToken) aggregate.itlPerToken = perToken;
+    this.tokensPerChunk.add(1, this.oneTokenChunks);
+    this.oneTokenChunks = 0;
     const chunks = this.tokensPerChunk.summary();
     if (chunks) aggregate.tokensPerChunk = chunks;
     const lag = this.scheduleLag.stats();
@@ -316,10 +366,25 @@ export class LevelAccumulator {
   }
 }
 
-function maxOf(values: readonly number[]): number {
-  let max = 0;
-  for (const v of values) if (v !== undefined && v > max) max = v;
-  return max;
+/** Totals per whole second of the level's time line (seconds ≥ 0; earlier ones are clamped). */
+class PerSecond {
+  private values = new Float64Array(64);
+
+  add(second: number, value: number): void {
+    const i = Math.max(0, second);
+    if (i >= this.values.length) {
+      const grown = new Float64Array(Math.max(i + 1, this.values.length * 2));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[i]! += value;
+  }
+
+  max(): number {
+    let max = 0;
+    for (const v of this.values) if (v > max) max = v;
+    return max;
+  }
 }
 
 /**
@@ -351,11 +416,6 @@ export function sharedWindow(footers: readonly RecordsFooter[]): Window {
 
 function overlap(a0: number, a1: number, b0: number, b1: number): number {
   return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
-}
-
-function addToSecond(perSecond: number[], us: number, tokens: number): void {
-  const s = Math.floor(us / 1e6);
-  perSecond[s] = (perSecond[s] ?? 0) + tokens;
 }
 
 function meets(slo: Slo, ttftMs: number, tpotMs: number | undefined, e2elMs: number): boolean {

@@ -53,49 +53,83 @@ export class Samples {
   }
 }
 
-const DIRECT_BINS = 1 << 20; // values below ~1.05 s get a bin each; longer ones go to a map
+/** Values below this (~1.05 s) get a bin each; longer ones go to a map. */
+export const DIRECT_BINS = 1 << 20;
 
 /** Exact counts of non-negative integer microsecond values, optionally weighted. */
 export class MicrosHistogram {
-  private readonly bins = new Float64Array(DIRECT_BINS);
+  /**
+   * The counts of values below DIRECT_BINS, exposed for the one hot loop that fills them itself
+   * (aggregate.ts); it must then report what it added with `addedDirect`.
+   */
+  readonly bins = new Float64Array(DIRECT_BINS);
   private readonly overflow = new Map<number, number>();
   private total = 0;
   private sum = 0;
-  private maxDirect = -1;
 
   get count(): number {
     return this.total;
   }
 
   add(micros: number, weight = 1): void {
-    if (micros < DIRECT_BINS) {
-      this.bins[micros]! += weight;
-      if (micros > this.maxDirect) this.maxDirect = micros;
-    } else {
-      this.overflow.set(micros, (this.overflow.get(micros) ?? 0) + weight);
-    }
+    if (micros < DIRECT_BINS) this.bins[micros]! += weight;
+    else this.addOverflow(micros, weight);
     this.total += weight;
     this.sum += micros * weight;
   }
 
-  merge(other: MicrosHistogram): void {
-    for (let v = 0; v <= other.maxDirect; v++) {
-      const c = other.bins[v]!;
-      if (c > 0) this.bins[v]! += c;
-    }
-    this.maxDirect = Math.max(this.maxDirect, other.maxDirect);
-    for (const [v, c] of other.overflow) this.overflow.set(v, (this.overflow.get(v) ?? 0) + c);
-    this.total += other.total;
-    this.sum += other.sum;
+  /** For callers that fill `bins` themselves: a value too large for them (counted here). */
+  addOverflow(micros: number, weight: number): void {
+    this.overflow.set(micros, (this.overflow.get(micros) ?? 0) + weight);
   }
 
-  /** Statistics in milliseconds; undefined when empty. */
+  /** For callers that fill `bins` themselves: how many values (total weight) and their sum. */
+  addedDirect(count: number, sum: number): void {
+    this.total += count;
+    this.sum += sum;
+  }
+
+  /** this + sign × other, bin by bin (sign −1 removes values added before). */
+  merge(other: MicrosHistogram, sign: 1 | -1 = 1): void {
+    const top = other.maxDirect();
+    for (let v = 0; v <= top; v++) {
+      const c = other.bins[v]!;
+      if (c !== 0) this.bins[v]! += sign * c;
+    }
+    for (const [v, c] of other.overflow) {
+      const next = (this.overflow.get(v) ?? 0) + sign * c;
+      if (next === 0) this.overflow.delete(v);
+      else this.overflow.set(v, next);
+    }
+    this.total += sign * other.total;
+    this.sum += sign * other.sum;
+  }
+
+  /** A copy (bins included). */
+  clone(): MicrosHistogram {
+    const copy = new MicrosHistogram();
+    copy.merge(this);
+    return copy;
+  }
+
+  private maxDirect(): number {
+    for (let v = DIRECT_BINS - 1; v >= 0; v--) if (this.bins[v] !== 0) return v;
+    return -1;
+  }
+
+  /** Statistics in milliseconds, the values being microseconds; undefined when empty. */
   statsMs(): LatencyStats | undefined {
+    return this.statsDividedBy(1000);
+  }
+
+  /** Statistics of value / divisor (1 for the values' own unit); undefined when empty. */
+  statsDividedBy(divisor: number): LatencyStats | undefined {
     if (this.total === 0) return undefined;
     const mean = this.sum / this.total;
     const overflowValues = [...this.overflow.keys()].sort((a, b) => a - b);
+    const top = this.maxDirect();
     let squares = 0;
-    for (let v = 0; v <= this.maxDirect; v++) {
+    for (let v = 0; v <= top; v++) {
       const c = this.bins[v]!;
       if (c > 0) squares += c * (v - mean) ** 2;
     }
@@ -106,18 +140,18 @@ export class MicrosHistogram {
       const { lower } = rank(p, this.total);
       return [lower, lower + 1];
     });
-    const valueAt = this.orderStatistics(wanted, overflowValues);
+    const valueAt = this.orderStatistics(wanted, overflowValues, top);
     const at = (p: number) => {
       const { lower, fraction } = rank(p, this.total);
       const a = valueAt.get(lower)!;
       return fraction === 0 ? a : a + fraction * (valueAt.get(lower + 1)! - a);
     };
-    const ms = (x: number) => x / 1000;
-    return buildStats(ms(mean), ms(Math.sqrt(squares / this.total)), (p) => ms(at(p)));
+    const scaled = (x: number) => x / divisor;
+    return buildStats(scaled(mean), scaled(Math.sqrt(squares / this.total)), (p) => scaled(at(p)));
   }
 
   /** The k-th smallest value (0-based) for each k in `ranks`; ranks past the end map to the max. */
-  private orderStatistics(ranks: number[], overflowValues: number[]): Map<number, number> {
+  private orderStatistics(ranks: number[], overflowValues: number[], top: number): Map<number, number> {
     const pending = [...new Set(ranks)].sort((a, b) => a - b);
     const out = new Map<number, number>();
     let seen = 0;
@@ -126,7 +160,7 @@ export class MicrosHistogram {
       seen += count;
       while (next < pending.length && pending[next]! < seen) out.set(pending[next++]!, value);
     };
-    for (let v = 0; v <= this.maxDirect && next < pending.length; v++) {
+    for (let v = 0; v <= top && next < pending.length; v++) {
       const c = this.bins[v]!;
       if (c > 0) visit(v, c);
     }
@@ -134,7 +168,7 @@ export class MicrosHistogram {
       if (next >= pending.length) break;
       visit(v, this.overflow.get(v)!);
     }
-    const max = overflowValues.at(-1) ?? this.maxDirect;
+    const max = overflowValues.at(-1) ?? top;
     while (next < pending.length) out.set(pending[next++]!, max);
     return out;
   }
