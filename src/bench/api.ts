@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { request } from "undici";
 import { ExternalError, type ExternalErrorKind, Interrupted } from "../errors.js";
 import { redact, registerSecret } from "../secrets.js";
@@ -206,9 +205,4 @@ function hintFor(kind: ErrorKind, status: number, promptFormat: PromptFormat): {
   if (kind === "truncated")
     return { hint: "the server ignored ignore_eos; the benchmark needs exact output lengths" };
   return {};
-}
-
-/** Milliseconds since `start` on the monotonic clock (for callers timing around these calls). */
-export function since(start: number): number {
-  return performance.now() - start;
 }

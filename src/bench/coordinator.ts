@@ -44,6 +44,8 @@ export interface BenchProgress {
 export interface BenchHooks {
   /** The first abort is a graceful stop: no new requests, a brief wait, results written. */
   signal?: AbortSignal;
+  /** Aborted (a second Ctrl-C): cancel the requests in flight at once instead of waiting. */
+  urgentSignal?: AbortSignal;
   onProgress?: (progress: BenchProgress) => void;
   onLevelDone?: (level: string, summary: LevelSummary | undefined) => void;
 }
@@ -60,6 +62,8 @@ export interface BenchOutcome {
 
 /** How far ahead of "now" the barrier is set, so every part has the message before it. */
 const BARRIER_LEAD_MS = 250;
+/** Starting a part, or setting up a level, takes well under a second; this means it hangs. */
+const SETUP_TIMEOUT_MS = 60_000;
 
 const epochNow = () => performance.timeOrigin + performance.now();
 
@@ -169,7 +173,7 @@ async function initParts(
       toolVersion: toolVersion(),
     });
   }
-  await fleet.waitAll("ready");
+  await fleet.waitAll("ready", undefined, SETUP_TIMEOUT_MS);
 }
 
 type LevelOutcome = "complete" | "interrupted" | "not-started";
@@ -196,7 +200,7 @@ async function runLevel(
     };
     fleet.send(part, { type: "prepare", level });
   }
-  await fleet.waitAll("armed", key);
+  await fleet.waitAll("armed", key, SETUP_TIMEOUT_MS);
   if (hooks.signal?.aborted) return "not-started";
 
   const progress = new Map<number, { done: number; failed: number; issued: number }>();
@@ -215,7 +219,9 @@ async function runLevel(
     hooks.onProgress?.({ level: key, done, failed, total: planned ?? issued });
   };
   const stop = () => fleet.broadcast({ type: "stop" });
+  const cancel = () => fleet.broadcast({ type: "cancel" });
   hooks.signal?.addEventListener("abort", stop, { once: true });
+  hooks.urgentSignal?.addEventListener("abort", cancel, { once: true });
   const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
   let done: Map<number, LevelDone>;
   try {
@@ -223,6 +229,7 @@ async function runLevel(
     done = (await fleet.waitAll("level-done", key)) as Map<number, LevelDone>;
   } finally {
     hooks.signal?.removeEventListener("abort", stop);
+    hooks.urgentSignal?.removeEventListener("abort", cancel);
     fleet.onProgress = undefined;
   }
 

@@ -28,14 +28,15 @@ export interface CompletionEvent {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const COLON = 0x3a;
 const DONE = Buffer.from("[DONE]");
-const KEY_CHOICES = Buffer.from('"choices"');
-const KEY_TEXT = Buffer.from('"text"');
-const KEY_CONTENT = Buffer.from('"content"');
-const KEY_FINISH = Buffer.from('"finish_reason"');
-const KEY_USAGE = Buffer.from('"usage"');
-const KEY_PROMPT_TOKENS = Buffer.from('"prompt_tokens"');
-const KEY_COMPLETION_TOKENS = Buffer.from('"completion_tokens"');
+const key = (name: string) => Buffer.from(name);
+const KEY_CHOICES = key("choices");
+const KEY_TEXT = key("text");
+const KEY_CONTENT = key("content");
+const KEY_FINISH = key("finish_reason");
+const KEY_PROMPT_TOKENS = key("prompt_tokens");
+const KEY_COMPLETION_TOKENS = key("completion_tokens");
 
 /** Reused result object: the caller reads it before the next call. */
 const scratch: CompletionEvent = {
@@ -61,55 +62,72 @@ function resetScratch(): CompletionEvent {
 }
 
 /**
- * Scans one event's data. The returned object is reused by the next call; copy what you keep.
- * Falls back to JSON.parse for shapes the fast path does not know.
+ * Scans one event's data in a single pass over its bytes: every string is skipped whole (escapes
+ * included), and a string followed by `:` is a key; the few keys we need have their values read
+ * in place. The returned object is reused by the next call; copy what you keep. Anything that is
+ * not a completion chunk (no "choices": errors, unknown shapes) goes through JSON.parse.
  */
 export function scanEvent(bytes: Uint8Array, start: number, end: number): CompletionEvent {
   const out = resetScratch();
-  const buf = asBuffer(bytes);
-  if (end - start === DONE.length && buf.indexOf(DONE, start) === start) {
+  if (end - start === DONE.length && equalAt(bytes, start, DONE)) {
     out.kind = "done";
     return out;
   }
-  const choices = find(buf, KEY_CHOICES, start, end);
-  // Error events (`{"error": …}`) have no "choices"; they and anything unusual take the slow path.
-  if (choices < 0) return parseEvent(buf, start, end);
-
-  let textValue = valueStart(buf, find(buf, KEY_TEXT, choices, end), KEY_TEXT.length, end);
-  if (textValue < 0)
-    textValue = valueStart(buf, find(buf, KEY_CONTENT, choices, end), KEY_CONTENT.length, end);
-  if (textValue >= 0) {
-    const first = buf[textValue];
-    if (first === QUOTE) {
-      const close = stringEnd(buf, textValue + 1, end);
-      if (close < 0) return parseEvent(buf, start, end);
-      out.textBytes = close - textValue - 1;
-      out.hasText = out.textBytes > 0;
-    } else if (first !== 0x6e /* null */) {
-      return parseEvent(buf, start, end);
+  let sawChoices = false;
+  let sawText = false;
+  let i = start;
+  while (i < end) {
+    if (bytes[i] !== QUOTE) {
+      i += 1;
+      continue;
+    }
+    const nameStart = i + 1;
+    const nameEnd = stringEnd(bytes, nameStart, end);
+    if (nameEnd < 0) return parseEvent(bytes, start, end);
+    let v = skipSpace(bytes, nameEnd + 1, end);
+    if (bytes[v] !== COLON) {
+      i = nameEnd + 1; // a string value, not a key
+      continue;
+    }
+    v = skipSpace(bytes, v + 1, end);
+    const length = nameEnd - nameStart;
+    i = v;
+    if (length === 7 && equalAt(bytes, nameStart, KEY_CHOICES)) {
+      sawChoices = true;
+    } else if (
+      !sawText &&
+      ((length === 4 && equalAt(bytes, nameStart, KEY_TEXT)) ||
+        (length === 7 && equalAt(bytes, nameStart, KEY_CONTENT)))
+    ) {
+      sawText = true;
+      if (bytes[v] === QUOTE) {
+        const close = stringEnd(bytes, v + 1, end);
+        if (close < 0) return parseEvent(bytes, start, end);
+        out.textBytes = close - v - 1;
+        out.hasText = out.textBytes > 0;
+        i = close + 1;
+      } else if (bytes[v] !== 0x6e /* null */) {
+        return parseEvent(bytes, start, end);
+      }
+    } else if (length === 13 && equalAt(bytes, nameStart, KEY_FINISH)) {
+      if (bytes[v] === QUOTE) {
+        const close = stringEnd(bytes, v + 1, end);
+        if (close < 0) return parseEvent(bytes, start, end);
+        out.finishReason = asBuffer(bytes).toString("latin1", v + 1, close);
+        i = close + 1;
+      }
+    } else if (length === 13 && equalAt(bytes, nameStart, KEY_PROMPT_TOKENS)) {
+      out.promptTokens = Math.max(readInt(bytes, v, end), 0);
+    } else if (length === 17 && equalAt(bytes, nameStart, KEY_COMPLETION_TOKENS)) {
+      const completion = readInt(bytes, v, end);
+      if (completion < 0) return parseEvent(bytes, start, end);
+      out.completionTokens = completion;
+      out.hasUsage = true;
     }
   }
-
-  const finish = valueStart(buf, find(buf, KEY_FINISH, choices, end), KEY_FINISH.length, end);
-  if (finish >= 0 && buf[finish] === QUOTE) {
-    const close = stringEnd(buf, finish + 1, end);
-    if (close < 0) return parseEvent(buf, start, end);
-    out.finishReason = buf.toString("latin1", finish + 1, close);
-  }
-
-  const usage = valueStart(buf, find(buf, KEY_USAGE, start, end), KEY_USAGE.length, end);
-  if (usage >= 0 && buf[usage] === 0x7b /* { */) {
-    const prompt = readInt(buf, valueStart(buf, find(buf, KEY_PROMPT_TOKENS, usage, end), 15, end), end);
-    const completion = readInt(
-      buf,
-      valueStart(buf, find(buf, KEY_COMPLETION_TOKENS, usage, end), 19, end),
-      end,
-    );
-    if (completion < 0) return parseEvent(buf, start, end);
-    out.hasUsage = true;
-    out.completionTokens = completion;
-    out.promptTokens = Math.max(prompt, 0);
-  }
+  // Error events (`{"error": …}`) have no "choices"; they and anything unusual take the slow path.
+  if (!sawChoices) return parseEvent(bytes, start, end);
+  if (!out.hasUsage) out.promptTokens = 0;
   return out;
 }
 
@@ -168,40 +186,32 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Index of `needle` in buf[from, end), or -1. */
-function find(buf: Buffer, needle: Buffer, from: number, end: number): number {
-  if (from < 0) return -1;
-  const at = buf.indexOf(needle, from);
-  return at >= 0 && at + needle.length <= end ? at : -1;
+function equalAt(bytes: Uint8Array, at: number, word: Uint8Array): boolean {
+  for (let k = 0; k < word.length; k++) if (bytes[at + k] !== word[k]) return false;
+  return true;
 }
 
-/** Where the value of a key found at `keyAt` starts (after `:` and whitespace), or -1. */
-function valueStart(buf: Buffer, keyAt: number, keyLength: number, end: number): number {
-  if (keyAt < 0) return -1;
-  let i = keyAt + keyLength;
-  while (i < end && isSpace(buf[i])) i += 1;
-  if (buf[i] !== 0x3a) return -1;
-  i += 1;
-  while (i < end && isSpace(buf[i])) i += 1;
-  return i < end ? i : -1;
+function skipSpace(bytes: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end && isSpace(bytes[i])) i += 1;
+  return i;
 }
 
 /** Index of the quote closing a string whose content starts at `from`, or -1. */
-function stringEnd(buf: Buffer, from: number, end: number): number {
+function stringEnd(bytes: Uint8Array, from: number, end: number): number {
   for (let i = from; i < end; i++) {
-    const byte = buf[i];
+    const byte = bytes[i];
     if (byte === BACKSLASH) i += 1;
     else if (byte === QUOTE) return i;
   }
   return -1;
 }
 
-function readInt(buf: Buffer, at: number, end: number): number {
-  if (at < 0) return -1;
+function readInt(bytes: Uint8Array, at: number, end: number): number {
   let value = 0;
   let i = at;
   while (i < end) {
-    const digit = (buf[i] as number) - 0x30;
+    const digit = (bytes[i] as number) - 0x30;
     if (digit < 0 || digit > 9) break;
     value = value * 10 + digit;
     i += 1;

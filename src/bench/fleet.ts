@@ -67,11 +67,42 @@ export class PartFleet {
     for (const part of this.children.keys()) this.send(part, message);
   }
 
-  /** Resolves when every part has sent a message of this type (for this level key). */
-  waitAll(type: FromPart["type"], key?: string): Promise<Map<number, FromPart>> {
+  /**
+   * Resolves when every part has sent a message of this type (for this level key); rejects when
+   * a part dies, or after `timeoutMs` (for steps that take no time unless something is wrong).
+   */
+  waitAll(type: FromPart["type"], key?: string, timeoutMs?: number): Promise<Map<number, FromPart>> {
     if (this.crash) return Promise.reject(this.crash);
     return new Promise((resolve, reject) => {
-      this.waiters.add({ type, key, got: new Map(), resolve, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        type,
+        key,
+        got: new Map(),
+        resolve: (messages) => {
+          clearTimeout(timer);
+          resolve(messages);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.waiters.delete(waiter);
+          const missing = this.parts.filter((p) => !waiter.got.has(p));
+          reject(
+            new ExternalError(
+              `benchmark client part ${missing.join(", ")} did not answer "${type}" within ${timeoutMs / 1000} s`,
+              {
+                kind: "timeout",
+              },
+            ),
+          );
+        }, timeoutMs);
+      }
     });
   }
 

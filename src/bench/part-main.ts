@@ -71,6 +71,9 @@ async function handle(message: ToPart): Promise<void> {
     case "stop":
       current?.stop();
       return;
+    case "cancel":
+      current?.cancelNow();
+      return;
     case "exit":
       process.disconnect();
       process.exit(0);

@@ -72,6 +72,12 @@ export class PartLevel {
     setTimeout(() => this.client.cancelAll("stopped by the user"), this.init.stopGraceMs).unref();
   }
 
+  /** Stop issuing and cancel the requests in flight now (a second Ctrl-C). */
+  cancelNow(): void {
+    this.stop();
+    this.client.cancelAll("cancelled by the user");
+  }
+
   async run(barrierEpochMs: number): Promise<LevelDone> {
     const { init, level, now } = this;
     const barrier = barrierEpochMs - performance.timeOrigin;

@@ -47,6 +47,7 @@ export type ToPart =
   | { type: "prepare"; level: LevelSpec }
   | { type: "go"; key: string; barrierEpochMs: number }
   | { type: "stop" }
+  | { type: "cancel" }
   | { type: "exit" };
 
 export interface LevelDone {

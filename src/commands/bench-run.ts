@@ -37,6 +37,7 @@ export async function runBenchCommand(exp: string, flags: Flags): Promise<void> 
     process.stderr.write(`benchmarking ${options.baseUrl} → ${options.expDir}\n`);
     outcome = await runBenchmark(options, {
       signal: interruption.graceful,
+      urgentSignal: interruption.urgent,
       onProgress: (p) => progress.update(p),
       onLevelDone: (level, summary) => {
         progress.clear();

@@ -256,3 +256,31 @@ describe.skipIf(!existsSync(SEED))("orchestrate results on the seed's data", () 
     }
   });
 });
+
+describe("the Justfile", () => {
+  it("maps the seed's recipes onto orchestrate", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { packageRoot } = await import("../../src/paths.js");
+    const just = (...args: string[]) =>
+      spawnSync(
+        join(packageRoot, "node_modules", ".bin", "just"),
+        ["--justfile", join(packageRoot, "Justfile"), ...args],
+        {
+          encoding: "utf8",
+          cwd: packageRoot,
+        },
+      );
+    expect(just("--dry-run", "bench", "my-exp", "4").stderr.trim()).toBe(
+      'npx --no-install orchestrate bench "my-exp" -s 4',
+    );
+    expect(just("--dry-run", "bench-conc", "my-exp", "8", "4,8,16").stderr.trim()).toBe(
+      'npx --no-install orchestrate bench "my-exp" -s 8 -c "4,8,16"',
+    );
+    expect(just("--dry-run", "clean", "x").stderr.trim()).toBe(
+      'npx --no-install orchestrate clean "results/x"',
+    );
+    const list = just("--list");
+    expect(list.stdout).toMatch(/bench EXP_NAME SCALING="1"/);
+    expect(list.stdout).toMatch(/smoke/);
+  });
+});

@@ -44,7 +44,7 @@ export async function startTestServer(handler: Handler, models = ["test-model"])
         arrivedAt: performance.now(),
       };
       requests.push(received);
-      if (received.url.endsWith("/v1/models")) {
+      if (received.url === "/v1/models") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model" })) }));
         return;

@@ -48,6 +48,16 @@ describe("per-request metrics, by hand", () => {
     expect(a).toMatchObject({ completed: 1, failed: 0, totalOutputTokens: 10, totalInputTokens: 100 });
   });
 
+  it("weights the per-token ITL by the tokens of each chunk when chunks carry different counts", async () => {
+    // Chunks at 10 (1 token), 30 (1 token), 60 (3 tokens): gaps 20 (1 token) and 30 (3 tokens).
+    // Per chunk: ITL [20, 30]. Per token: [20, 10, 10, 10], mean 12.5, median 10.
+    const file = await recordsFile([{ sent: 0, chunks: [10, 30, 60], tokens: [1, 1, 3] }]);
+    const a = aggregateRecords([file], { ...OPTIONS, outputLen: 5 });
+    expect(a.latency.itl).toMatchObject({ mean: 25, median: 25 });
+    expect(a.itlPerToken).toMatchObject({ mean: 12.5, median: 10 });
+    expect(a.tokensPerChunk).toMatchObject({ mean: 5 / 3, max: 3, count: 3 });
+  });
+
   it("leaves failures out of latencies but keeps them in the counts, by kind", async () => {
     const file = await recordsFile([
       { sent: 0, chunks: [50, 60, 70, 80, 90, 100, 110, 120, 130, 140] },

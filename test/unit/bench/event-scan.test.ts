@@ -23,6 +23,8 @@ const PAYLOADS: Record<string, string> = {
   prettyPrinted: `{\n  "choices" : [ { "text" : "x y" , "finish_reason" : "stop" } ],\n  "usage" : { "prompt_tokens" : 3 , "completion_tokens" : 7 }\n}`,
   trickyText: `{"choices":[{"text":"say \\"text\\": \\"usage\\":{\\"completion_tokens\\":9} \\\\","finish_reason":null}],"usage":null}`,
   unicodeEscaped: `{"choices":[{"text":"\\u00e9\\ud83c\\udf89","finish_reason":null}]}`,
+  valuesThatLookLikeKeys: `{"object":"choices","model":"text","choices":[{"text":"usage","finish_reason":null,"note":"completion_tokens"}],"usage":null}`,
+  noChoices: `{"id":"c","object":"text_completion","usage":{"prompt_tokens":1,"completion_tokens":2}}`,
   errorObject: `{"error":{"object":"error","message":"The engine died","type":"InternalServerError","code":500}}`,
   errorString: `{"error":"overloaded"}`,
   notJson: "this is not json",
