@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 const PARTS = 8;
 const RECORDS = 1_000_000;
 const TOKENS = 250;
-const dir = join(tmpdir(), `orchestrate-aggregate-bench-${RECORDS}x${TOKENS}`);
+const { RECORDS_VERSION } = await import(new URL("../dist/bench/records-file.js", import.meta.url).href);
+const dir = join(tmpdir(), `orchestrate-aggregate-bench-v${RECORDS_VERSION}-${RECORDS}x${TOKENS}`);
 const here = fileURLToPath(import.meta.url);
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).href;
 
@@ -64,6 +65,7 @@ async function generate(part) {
   const record = {
     index: 0,
     warmup: false,
+    dispatchedAt: 0,
     sentAt: 0,
     endAt: 0,
     chunkTimes: new Float64Array(TOKENS),
@@ -85,6 +87,7 @@ async function generate(part) {
       record.chunkTimes[k] = t;
     }
     record.index = i;
+    record.dispatchedAt = sent - rng.next() * 0.2;
     record.sentAt = sent;
     record.endAt = t + 0.2;
     slotFree[slot] = record.endAt;

@@ -83,6 +83,8 @@ export interface LevelAggregate {
   /** Median send → end of every measured request, successful or not, ms. */
   medianRequestMs: number;
   scheduleLagMs?: LatencyStats;
+  /** How long the client held requests before they went out (all requests). */
+  clientQueueMs?: LatencyStats;
   tokenSource: "usage" | "chunks" | "mixed";
   /** Requests whose chunk token counts were estimated (no per-event usage from the server). */
   estimatedChunkTokens: number;
@@ -137,6 +139,7 @@ export class LevelAccumulator {
   private oneTokenChunks = 0;
   private readonly tokensPerChunk = new SmallIntCounts();
   private readonly scheduleLag = new Samples();
+  private readonly clientQueue = new MicrosHistogram();
   /** Request durations in whole milliseconds (µs would send every request to the overflow map). */
   private readonly requestMs = new MicrosHistogram();
   private readonly tokensPerSecond = new PerSecond();
@@ -196,6 +199,7 @@ export class LevelAccumulator {
       this.inFlightUsInWindow += overlap(sent, end, window.startUs, window.endUs);
       partInFlightUs += overlap(sent, end, partFrom, partUntil);
       if (cursor.hasSchedule) this.scheduleLag.add(cursor.scheduleLagUs / 1000);
+      this.clientQueue.add(cursor.queueUs);
       if (cursor.warmup) {
         this.warmupRequests += 1;
         continue;
@@ -362,6 +366,8 @@ export class LevelAccumulator {
     if (chunks) aggregate.tokensPerChunk = chunks;
     const lag = this.scheduleLag.stats();
     if (lag) aggregate.scheduleLagMs = lag;
+    const queue = this.clientQueue.statsMs();
+    if (queue) aggregate.clientQueueMs = queue;
     return aggregate;
   }
 }

@@ -6,9 +6,16 @@ import type { ErrorKind, RequestRecord } from "./record.js";
 import { SseParser } from "./sse.js";
 
 /**
- * The streaming completions client: one undici pool per origin, sized to the concurrency (a pool
- * smaller than the concurrency silently caps the load), and a per-request handler on undici's
+ * The streaming completions client: one undici pool per origin, never smaller than the
+ * concurrency (a smaller pool silently caps the load), and a per-request handler on undici's
  * low-level dispatch API, so each network read costs one parser call and no stream machinery.
+ *
+ * Why the pool is larger than the concurrency: undici waits one full event-loop turn after a
+ * response before it reuses that connection (`setImmediate`, against servers that close a
+ * keep-alive connection anyway). A closed loop sends its next request in the same turn, so with
+ * exactly one connection per slot every request would wait that turn, milliseconds under load,
+ * inside its TTFT. Spare connections let it go out at once. `warmUp` opens them before a level
+ * starts, so connection set-up is not measured either.
  *
  * A "chunk" is one delivery of response body bytes (what the server wrote at once, e.g. a stream
  * batcher's packet of several SSE events); its time is when the client got it, and its tokens
@@ -38,7 +45,7 @@ export interface ClientOptions {
   baseUrl: string;
   /** Bearer token; only ever sent in the Authorization header. */
   token?: string;
-  /** Pool size; undefined means one connection per concurrent request, without limit. */
+  /** Most connections the pool may open; undefined means no limit. */
   connections?: number;
   timeouts?: Partial<ClientTimeouts>;
   /** max_tokens of the requests: a stream that ends with fewer tokens is `truncated`. */
@@ -116,6 +123,29 @@ export class CompletionClient {
     });
   }
 
+  /**
+   * Opens `count` connections now (concurrent GET /v1/models), so the level's first requests do
+   * not pay for connection set-up. Returns how many answered; failures are the level's to find.
+   */
+  async warmUp(count: number): Promise<number> {
+    const auth = this.headers.authorization;
+    const one = async () => {
+      try {
+        const response = await this.pool.request({
+          path: `${this.prefix}/v1/models`,
+          method: "GET",
+          headers: auth ? { authorization: auth } : {},
+        });
+        await response.body.dump();
+        return response.statusCode < 500 ? 1 : 0;
+      } catch {
+        return 0;
+      }
+    };
+    const results = await Promise.all(Array.from({ length: count }, one));
+    return results.reduce<number>((a, b) => a + b, 0);
+  }
+
   /** Ends every request in flight now; they resolve as `cancelled`. */
   cancelAll(detail = "stopped by the client"): void {
     for (const handler of [...this.active]) handler.fail("cancelled", detail);
@@ -160,6 +190,7 @@ class StreamHandler implements Dispatcher.DispatchHandler {
     this.record = {
       index: spec.index,
       warmup: spec.warmup,
+      dispatchedAt: 0,
       sentAt: 0,
       endAt: 0,
       chunkTimes: new Float64Array(capacity),
@@ -175,7 +206,9 @@ class StreamHandler implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    this.record.sentAt = this.now();
+    this.record.dispatchedAt = this.now();
+    // Until undici puts the request on a connection (onRequestStart), it counts as sent now.
+    this.record.sentAt = this.record.dispatchedAt;
     const limit = Math.min(this.timeouts.firstTokenMs, this.timeouts.requestMs);
     this.timer = setTimeout(
       () => this.fail("timeout_before_first_token", `no token within ${seconds(limit)}`),
@@ -183,7 +216,9 @@ class StreamHandler implements Dispatcher.DispatchHandler {
     );
   }
 
+  /** undici calls this as it writes the request to a connection: the moment it is sent. */
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (!this.controller) this.record.sentAt = this.now();
     this.controller = controller;
     if (this.finished) controller.abort(new Error("request already ended"));
   }

@@ -17,7 +17,7 @@ export const RESULT_VERSION = 1;
 
 /** One line per metric; reference/metrics.md has the full text. */
 export const DEFINITIONS: Record<string, string> = {
-  ttft: "time to first token: first token-bearing chunk − request sent, ms (successful requests only)",
+  ttft: "time to first token: first token-bearing chunk − request sent on its connection, ms (successful requests only)",
   tpot: "time per output token: (e2el − ttft) / (completion_tokens − 1), per request with > 1 token, ms",
   itl: "inter-token latency: gap between consecutive token-bearing chunks, one value per chunk, pooled, ms",
   itl_per_token: "each chunk's gap divided by the tokens it carried, weighted by those tokens, ms",
@@ -47,6 +47,8 @@ export const DEFINITIONS: Record<string, string> = {
   achieved_concurrency: "time-weighted mean of requests in flight over the steady-state window",
   achieved_rate: "requests sent per second over the steady-state window",
   schedule_lag_ms: "open loop: actual send − scheduled send, ms",
+  client_queue_ms:
+    "time the client held a request before it went out on a connection (undici waits one event-loop turn before reusing a keep-alive connection); not part of TTFT/E2EL, shown so it is not hidden",
   client:
     "client health: event-loop lag, CPU, and the verdict ok | client_bound (the client, not the server, limited the load)",
   window:
@@ -210,6 +212,13 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
     token_source: aggregate.tokenSource,
     estimated_chunk_tokens: aggregate.estimatedChunkTokens,
     tokens_per_chunk: aggregate.tokensPerChunk ?? null,
+    client_queue_ms: aggregate.clientQueueMs
+      ? {
+          mean: aggregate.clientQueueMs.mean,
+          p50: aggregate.clientQueueMs.median,
+          p99: aggregate.clientQueueMs.p99,
+        }
+      : null,
     ...statsKeys("itl_per_token", aggregate.itlPerToken),
     window: {
       start_ms: aggregate.window.startUs / 1000,

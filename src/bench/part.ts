@@ -24,6 +24,11 @@ export interface Progress {
   issued: number;
 }
 
+/** Connections opened before a closed-loop level: one per slot, and a spare for a quarter of them. */
+export function warmConnections(concurrency: number): number {
+  return concurrency + Math.ceil(concurrency / 4) + 2;
+}
+
 export class PartLevel {
   private readonly now = () => performance.now();
   private readonly stopController = new AbortController();
@@ -41,8 +46,8 @@ export class PartLevel {
     this.client = new CompletionClient({
       baseUrl: init.baseUrl,
       ...(init.token ? { token: init.token } : {}),
-      // Closed loop: exactly one connection per request in flight. Open loop: as many as needed.
-      ...(level.mode === "concurrency" ? { connections: level.value } : {}),
+      // Closed loop: room for a spare connection per slot (see client.ts). Open loop: no limit.
+      ...(level.mode === "concurrency" ? { connections: 2 * level.value } : {}),
       timeouts: init.timeouts,
       maxTokens: init.outputTokens,
     });
@@ -58,6 +63,7 @@ export class PartLevel {
   static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
     const run = new PartLevel(init, level);
     await mkdir(run.files.dir, { recursive: true });
+    if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
     return run;
   }
 

@@ -25,6 +25,13 @@ export interface RequestRecord {
   warmup: boolean;
   /** Open loop: when the schedule wanted it sent. */
   scheduledAt?: number;
+  /** When the client handed the request to its connection pool. */
+  dispatchedAt: number;
+  /**
+   * When the request went out on a connection (undici may hold it for an event-loop turn before
+   * reusing a keep-alive connection). TTFT and E2EL count from here; the wait before it is
+   * reported separately as client queueing.
+   */
   sentAt: number;
   /** When the request was over (last byte, error, or timeout). */
   endAt: number;

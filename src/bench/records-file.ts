@@ -15,6 +15,7 @@ import { ERROR_KINDS, type ErrorKind, type RequestRecord } from "./record.js";
  *
  *   "ORCREC1\n"
  *   record*:  index, flags, error code, http status, finish code,
+ *             sent − dispatched (client queueing),
  *             [flags & SCHEDULED] zigzag(sent − scheduled),
  *             zigzag(sent), end − sent, prompt_tokens + 1 (0 = no usage), completion_tokens + 1,
  *             chunk count, chunk time deltas (the first from `sent`, then chunk to chunk),
@@ -25,7 +26,7 @@ import { ERROR_KINDS, type ErrorKind, type RequestRecord } from "./record.js";
  */
 
 export const RECORDS_FORMAT = "orchestrate-records";
-export const RECORDS_VERSION = 1;
+export const RECORDS_VERSION = 2;
 const MAGIC = Buffer.from("ORCREC1\n");
 const MAGIC_END = Buffer.from("ORCEND1\n");
 
@@ -116,6 +117,7 @@ export class RecordsWriter {
     this.varint(record.errorKind ? ERROR_KINDS.indexOf(record.errorKind) + 1 : 0);
     this.varint(record.status);
     this.varint(record.finishReason === undefined ? 0 : this.finishCode(record.finishReason));
+    this.varint(Math.max(0, sent - us(record.dispatchedAt)));
     if (record.scheduledAt !== undefined) this.varint(zigzag(sent - us(record.scheduledAt)));
     this.varint(zigzag(sent));
     this.varint(Math.max(0, us(record.endAt) - sent));
@@ -307,6 +309,8 @@ export class RecordCursor {
   hasSchedule = false;
   /** sent − scheduled, µs. */
   scheduleLagUs = 0;
+  /** sent − dispatched: how long the client held the request before it went out, µs. */
+  queueUs = 0;
   errorKind: ErrorKind | undefined;
   status = 0;
   finishReason: string | undefined;
@@ -339,6 +343,7 @@ export class RecordCursor {
     this.status = this.varint();
     const finishCode = this.varint();
     this.finishReason = finishCode === 0 ? undefined : this.file.footer.finish_reasons[finishCode - 1];
+    this.queueUs = this.varint();
     this.scheduleLagUs = this.hasSchedule ? unzigzag(this.varint()) : 0;
     this.sentUs = unzigzag(this.varint());
     this.endUs = this.sentUs + this.varint();
@@ -421,6 +426,7 @@ export function recordToJson(cursor: RecordCursor, footer: RecordsFooter): Recor
     warmup: cursor.warmup,
   };
   if (cursor.hasSchedule) out.scheduled_at = ms(cursor.sentUs - cursor.scheduleLagUs);
+  out.dispatched_at = ms(cursor.sentUs - cursor.queueUs);
   out.sent_at = ms(cursor.sentUs);
   out.first_token_at = cursor.chunkCount > 0 ? chunkTimes[0] : null;
   out.last_token_at = cursor.chunkCount > 0 ? chunkTimes[chunkTimes.length - 1] : null;

@@ -12,6 +12,8 @@ import {
 /** A request in test shorthand: times in ms on the level's time line (barrier = 0). */
 export interface TestRequest {
   sent: number;
+  /** When the client handed it to the pool (defaults to `sent`). */
+  dispatched?: number;
   chunks: number[];
   tokens?: number[];
   prompt?: number;
@@ -29,6 +31,7 @@ export function toRecord(r: TestRequest, index: number): RequestRecord {
   const record: RequestRecord = {
     index,
     warmup: r.warmup ?? false,
+    dispatchedAt: r.dispatched ?? r.sent,
     sentAt: r.sent,
     endAt: r.end ?? r.chunks.at(-1) ?? r.sent,
     chunkTimes: Float64Array.from(r.chunks),

@@ -75,6 +75,7 @@ describe("the streaming client", () => {
     const times = [...record.chunkTimes.subarray(0, 4)];
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(times[0]).toBeGreaterThan(record.sentAt);
+    expect(record.sentAt).toBeGreaterThanOrEqual(record.dispatchedAt);
     expect(record.endAt).toBeGreaterThanOrEqual(times[3]!);
   });
 

@@ -195,6 +195,7 @@ describe("records files", () => {
     const file = await recordsFile([
       {
         sent: 1.5,
+        dispatched: 1.25,
         chunks: [10.25, 20.5, 20.5],
         tokens: [1, 3, 1],
         prompt: 99,
@@ -210,6 +211,7 @@ describe("records files", () => {
       part: 1,
       index: 0,
       scheduled_at: 1,
+      dispatched_at: 1.25,
       sent_at: 1.5,
       first_token_at: 10.25,
       last_token_at: 20.5,
