@@ -191,6 +191,14 @@ describe("orchestrate bench, results", () => {
     run.child.kill("SIGKILL");
     await run.exit;
     await eventually(() => pids.parts.every((p) => !alive(p.pid)), 5000);
+    // The crash left pids.json; the folder is locked until `clean` has looked at it.
+    const blocked = await runCli(["bench", "killme", "--resume", "--results-dir", dir], { OPENAI_API_URL: slow.url });
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toMatch(/orchestrate clean/);
+    const clean = await runCli(["clean", dir]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/part 1 PID \d+: not running/);
+    expect(existsSync(pidsFile)).toBe(false);
   });
 });
 
