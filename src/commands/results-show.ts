@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { RecordCursor, RecordsFormatError, readRecordsFile, recordToJson } from "../bench/records-file.js";
 import { describeError, UserError } from "../errors.js";
@@ -25,9 +26,20 @@ export async function showResults(
     return;
   }
   const summaries = [];
-  for (const dir of dirs) summaries.push(await loadExperiment(dir));
+  for (const dir of await expandDirs(dirs)) summaries.push(await loadExperiment(dir));
   if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
   else process.stdout.write(`${summaries.map(renderExperiment).join("\n\n")}\n`);
+}
+
+/** A folder that holds experiments (a run folder, results/) stands for all of them. */
+async function expandDirs(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    const found = existsSync(dir) ? await findExperiments(dir) : [];
+    if (found.length > 0) out.push(...found);
+    else out.push(dir); // loadExperiment says what is wrong with it
+  }
+  return out;
 }
 
 async function printRecords(path: string): Promise<void> {

@@ -192,7 +192,9 @@ describe("orchestrate bench, results", () => {
     await run.exit;
     await eventually(() => pids.parts.every((p) => !alive(p.pid)), 5000);
     // The crash left pids.json; the folder is locked until `clean` has looked at it.
-    const blocked = await runCli(["bench", "killme", "--resume", "--results-dir", dir], { OPENAI_API_URL: slow.url });
+    const blocked = await runCli(["bench", "killme", "--resume", "--results-dir", dir], {
+      OPENAI_API_URL: slow.url,
+    });
     expect(blocked.code).toBe(2);
     expect(blocked.stderr).toMatch(/orchestrate clean/);
     const clean = await runCli(["clean", dir]);
@@ -247,6 +249,19 @@ describe.skipIf(!existsSync(SEED))("orchestrate results on the seed's data", () 
       /only 238 of 320 requests completed \(74\.4%\); part1 125\/160, part2 113\/160/,
     );
     expect(run.stdout).toMatch(/latency percentiles are the mean of 8 clients' own percentiles/);
+  });
+
+  it("shows every experiment of a folder that holds several", async () => {
+    const run = await runCli(["results", SEED, "--json"]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).map((e: { name: string }) => e.name)).toEqual([
+      "rayoss251-x2",
+      "rayoss251-x4",
+      "rayoss251-x8",
+      "rayturbo251-x2",
+      "rayturbo251-x4",
+      "rayturbo251-x8",
+    ]);
   });
 
   it("lists the seed's experiments", async () => {
