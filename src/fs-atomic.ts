@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -10,10 +10,15 @@ import { basename, dirname, join } from "node:path";
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = tempPathFor(path);
+  const handle = await open(temp, "w");
   try {
-    await writeFile(temp, data);
+    await handle.writeFile(data);
+    // Flushed before the rename, so a power cut cannot leave the new name with no content.
+    await handle.sync();
+    await handle.close();
     await rename(temp, path);
   } catch (error) {
+    await handle.close().catch(() => {});
     await rm(temp, { force: true });
     throw error;
   }

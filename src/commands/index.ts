@@ -1,8 +1,12 @@
 import type { Command } from "commander";
+import * as bench from "./bench.js";
+import * as clean from "./clean.js";
 import * as render from "./render.js";
 import * as report from "./report.js";
+import * as results from "./results.js";
 import * as run from "./run.js";
 import * as sim from "./sim.js";
+import * as smoke from "./smoke.js";
 
 /**
  * Every command registers itself here, in the order `--help` lists them. Command modules are thin
@@ -12,8 +16,12 @@ import * as sim from "./sim.js";
 const registrations: Array<(program: Command) => void> = [
   run.register,
   render.register,
+  bench.register,
+  smoke.register,
+  results.register,
   report.register,
   sim.register,
+  clean.register,
 ];
 
 export function registerCommands(program: Command): void {

@@ -3,10 +3,12 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import type { ExperimentSummary } from "./model.js";
+import { readOrchestrateExperiment } from "./orchestrate-experiment.js";
+import { EXPERIMENT_MANIFEST } from "./orchestrate-manifest.js";
 import { isVllmExperiment, readVllmExperiment } from "./vllm-experiment.js";
 
 /** The manifest `orchestrate bench` writes at the top of each experiment folder. */
-export const EXPERIMENT_MANIFEST = "experiment.json";
+export { EXPERIMENT_MANIFEST };
 
 /**
  * Reads any experiment folder: ours (it has experiment.json) or a folder of `vllm bench serve`
@@ -15,6 +17,7 @@ export const EXPERIMENT_MANIFEST = "experiment.json";
 export async function loadExperiment(dirArg: string): Promise<ExperimentSummary> {
   const dir = resolve(dirArg);
   if (!existsSync(dir)) throw new UserError(`${dirArg}: no such folder`);
+  if (existsSync(join(dir, EXPERIMENT_MANIFEST))) return readOrchestrateExperiment(dir);
   if (await isVllmExperiment(dir)) return readVllmExperiment(dir);
   throw new UserError(`${dirArg}: not an experiment folder`, {
     hint: `expected ${EXPERIMENT_MANIFEST} (orchestrate bench) or partK/concC.json files (vllm bench serve)`,

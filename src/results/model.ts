@@ -88,6 +88,12 @@ export interface LevelSummary {
     LevelSummary,
     "requestThroughput" | "outputThroughput" | "totalTokenThroughput" | "latency"
   >;
+  /** Per client: time-weighted mean of requests in flight over the window (method "window", closed loop). */
+  achievedConcurrency?: number;
+  /** Per client: requests sent per second over the window (method "window", open loop). */
+  achievedRate?: number;
+  /** The run was stopped during this level; the numbers cover what was measured before. */
+  interrupted?: boolean;
   /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
   repeats?: Array<Pick<LevelSummary, "outputThroughput" | "requestThroughput">>;
 }

@@ -91,7 +91,7 @@ export function emptySteps(): Record<CellStep, StepState> {
 /** Folds events into state. Pure, so the state can always be rebuilt from the journal. */
 export function deriveState(events: readonly StampedEvent[]): RunState {
   const first = events[0];
-  if (!first || first.type !== "run_started") throw new Error("a journal starts with run_started");
+  if (first?.type !== "run_started") throw new Error("a journal starts with run_started");
   const state: RunState = {
     version: JOURNAL_FORMAT_VERSION,
     runId: first.runId,
@@ -245,7 +245,7 @@ export function readJournal(dir: string): StampedEvent[] {
     }
   });
   const first = events[0];
-  if (!first || first.type !== "run_started")
+  if (first?.type !== "run_started")
     throw new UserError(`${path} does not start with run_started; the journal is damaged`);
   if (first.format !== JOURNAL_FORMAT_VERSION) {
     throw new UserError(

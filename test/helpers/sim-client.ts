@@ -9,7 +9,6 @@ export interface JsonAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test helper, bodies are inspected field by field
   json: any;
 }
 
@@ -39,7 +38,6 @@ export async function call(
 export interface SseEvent {
   /** The text after `data: `. */
   data: string;
-  // biome-ignore lint/suspicious/noExplicitAny: parsed event payload
   json: any;
   /** performance.now() when the network read carrying it arrived. */
   at: number;

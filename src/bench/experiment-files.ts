@@ -1,0 +1,190 @@
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { basename, join } from "node:path";
+import { UserError } from "../errors.js";
+import { writeJsonAtomic } from "../fs-atomic.js";
+import type { LoadMode } from "../results/model.js";
+import {
+  ALL_PARTS_DIR,
+  EXPERIMENT_MANIFEST,
+  type ExperimentManifest,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  readManifest,
+} from "../results/orchestrate-manifest.js";
+import { redact } from "../secrets.js";
+import type { BenchLabels, BenchPlan } from "./options.js";
+
+/**
+ * Writing the files of an experiment folder that are not results: the manifest `experiment.json`
+ * (its schema is in results/orchestrate-manifest.ts) and `pids.json` (the client processes alive
+ * right now, so `orchestrate clean` can end them after a crash); the overwrite policy.
+ */
+
+export const PIDS_FILE = "pids.json";
+export { ALL_PARTS_DIR };
+
+export function writeManifest(expDir: string, manifest: ExperimentManifest): Promise<void> {
+  manifest.updated_at = new Date().toISOString();
+  return writeJsonAtomic(join(expDir, EXPERIMENT_MANIFEST), manifest);
+}
+
+export function newManifest(
+  plan: BenchPlan,
+  context: { modelId: string; seed: number; partSeeds: Record<string, number>; toolVersion: string },
+  levelKey: (mode: LoadMode, value: number) => string,
+): ExperimentManifest {
+  const now = new Date().toISOString();
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    name: basename(plan.expDir),
+    tool_version: context.toolVersion,
+    created_at: now,
+    updated_at: now,
+    status: "running",
+    base_url: redact(plan.baseUrl),
+    model_id: context.modelId,
+    mode: plan.mode,
+    clients: plan.clients,
+    input_len: plan.inputTokens,
+    output_len: plan.outputTokens,
+    num_prompts: plan.numPrompts ?? null,
+    duration_s: plan.durationS ?? null,
+    warmup: plan.warmup,
+    burstiness: Number.isFinite(plan.burstiness) ? plan.burstiness : "inf",
+    prompt_format: plan.promptFormat,
+    goodput_slo: plan.goodput ? { ...plan.goodput } : null,
+    seed: context.seed,
+    part_seeds: context.partSeeds,
+    labels: cleanLabels(plan.labels),
+    host: hostname(),
+    node_version: process.version,
+    levels: plan.levels.map((value) => ({
+      key: levelKey(plan.mode, value),
+      value,
+      status: "pending" as const,
+    })),
+  };
+}
+
+function cleanLabels(labels: BenchLabels): ExperimentManifest["labels"] {
+  const out: ExperimentManifest["labels"] = {};
+  if (labels.image !== undefined) out.image = labels.image;
+  if (labels.runtime !== undefined) out.runtime = labels.runtime;
+  if (labels.scale !== undefined) out.scale = labels.scale;
+  if (labels.cell !== undefined) out.cell = labels.cell;
+  return out;
+}
+
+/** Paths of one part's files for a level. */
+export function partFiles(
+  expDir: string,
+  part: number,
+  key: string,
+): { dir: string; json: string; records: string } {
+  const dir = join(expDir, `part${part}`);
+  return { dir, json: join(dir, `${key}.json`), records: join(dir, `${key}.records.bin`) };
+}
+
+export function allPartsFile(expDir: string, key: string): string {
+  return join(expDir, ALL_PARTS_DIR, `${key}.json`);
+}
+
+/** Whether the folder holds anything a run wrote. */
+export async function holdsResults(expDir: string): Promise<boolean> {
+  const entries = await readdir(expDir).catch(() => [] as string[]);
+  return entries.some((e) => e === EXPERIMENT_MANIFEST || e === ALL_PARTS_DIR || /^part\d+$/.test(e));
+}
+
+/**
+ * Gets the folder ready under the overwrite policy: `refuse` stops if results are there, `force`
+ * removes what a run writes (and nothing else), `resume` keeps everything (levels decide later).
+ */
+export async function prepareExperimentDir(
+  plan: BenchPlan,
+): Promise<{ resumed: ExperimentManifest | undefined }> {
+  const dir = plan.expDir;
+  await mkdir(dir, { recursive: true });
+  if (existsSync(join(dir, PIDS_FILE))) {
+    throw new UserError(`${dir}: another benchmark may be running here (${PIDS_FILE} exists)`, {
+      hint: `if it crashed, run \`orchestrate clean ${dir}\` first`,
+    });
+  }
+  if (!(await holdsResults(dir))) return { resumed: undefined };
+  if (plan.overwrite === "refuse") {
+    throw new UserError(`${dir} already holds benchmark results`, {
+      hint: "pass --force to replace them, --resume to finish the levels that did not complete, or pick another name",
+    });
+  }
+  if (plan.overwrite === "force") {
+    const entries = await readdir(dir);
+    for (const entry of entries) {
+      if (entry === EXPERIMENT_MANIFEST || entry === ALL_PARTS_DIR || /^part\d+$/.test(entry)) {
+        await rm(join(dir, entry), { recursive: true, force: true });
+      }
+    }
+    return { resumed: undefined };
+  }
+  if (!existsSync(join(dir, EXPERIMENT_MANIFEST))) {
+    throw new UserError(`${dir}: cannot resume, there is no ${EXPERIMENT_MANIFEST}`, {
+      hint: "pass --force to start over",
+    });
+  }
+  const manifest = await readManifest(dir);
+  checkResumable(manifest, plan);
+  return { resumed: manifest };
+}
+
+/** A resumed run must measure the same thing, or its levels would not be comparable. */
+function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
+  const mismatches: string[] = [];
+  const same = (name: string, recorded: unknown, asked: unknown) => {
+    if (recorded !== asked)
+      mismatches.push(`• ${name}: recorded ${String(recorded)}, asked ${String(asked)}`);
+  };
+  same("mode", manifest.mode, plan.mode);
+  same("clients", manifest.clients, plan.clients);
+  same("input tokens", manifest.input_len, plan.inputTokens);
+  same("output tokens", manifest.output_len, plan.outputTokens);
+  same("requests per level", manifest.num_prompts, plan.numPrompts ?? null);
+  same("duration", manifest.duration_s, plan.durationS ?? null);
+  same("warmup", manifest.warmup, plan.warmup);
+  same("prompt format", manifest.prompt_format, plan.promptFormat);
+  if (plan.model !== undefined) same("model", manifest.model_id, plan.model);
+  if (mismatches.length > 0) {
+    throw new UserError(`${plan.expDir}: cannot resume with different settings`, {
+      details: mismatches,
+      hint: "use the settings of the first run, or --force to start over",
+    });
+  }
+}
+
+/** Removes a level's files from every part and the aggregate (a level is always re-run whole). */
+export async function removeLevelFiles(expDir: string, key: string): Promise<void> {
+  const entries = await readdir(expDir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^part\d+$/.test(entry)) continue;
+    const files = await readdir(join(expDir, entry)).catch(() => [] as string[]);
+    for (const file of files) {
+      if (file === `${key}.json` || file.startsWith(`${key}.records.bin`))
+        await rm(join(expDir, entry, file), { force: true });
+    }
+  }
+  await rm(allPartsFile(expDir, key), { force: true });
+}
+
+export interface PidsFile {
+  coordinator_pid: number;
+  started_at: string;
+  parts: Array<{ part: number; pid: number }>;
+}
+
+export function writePids(expDir: string, pids: PidsFile): Promise<void> {
+  return writeJsonAtomic(join(expDir, PIDS_FILE), pids);
+}
+
+export async function removePids(expDir: string): Promise<void> {
+  await rm(join(expDir, PIDS_FILE), { force: true });
+}

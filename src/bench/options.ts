@@ -1,0 +1,223 @@
+import { UserError } from "../errors.js";
+import type { LoadMode } from "../results/model.js";
+import type { Slo } from "./aggregate.js";
+import type { ClientTimeouts } from "./client.js";
+import type { PromptFormat } from "./workload.js";
+
+/**
+ * What a benchmark run is asked to do: the options of `orchestrate bench` and of the pipeline's
+ * bench step, checked all at once (every problem reported, not the first one).
+ */
+
+export type OverwritePolicy = "refuse" | "force" | "resume";
+
+/** Written into experiment.json, so reports know what was measured without parsing folder names. */
+export interface BenchLabels {
+  image?: string;
+  runtime?: "oss" | "turbo";
+  scale?: number;
+  cell?: string;
+}
+
+export interface BenchOptions {
+  /** Base URL of the OpenAI-compatible server (`http://host:8000`, with or without `/v1`). */
+  baseUrl: string;
+  /** Bearer token. Sent to the server only; never written to any file or log. */
+  token?: string;
+  /** Alias of `token`. */
+  apiKey?: string;
+  /** Model to request; discovered from GET /v1/models when absent. */
+  model?: string;
+  /** Client processes (parts); levels are per client. */
+  clients: number;
+  mode: LoadMode;
+  /** Per-client concurrencies, or per-client request rates (req/s). */
+  levels: number[];
+  inputTokens: number;
+  outputTokens: number;
+  /** Requests per client per level (default 10 × concurrency, or 500 in rate mode)… */
+  numPrompts?: number;
+  /** …or issue requests for this many seconds per level instead. */
+  durationS?: number;
+  /** Requests per client per level issued first and left out of the statistics. */
+  warmup?: number;
+  /** Open loop: 1 = Poisson (default), other values gamma, Infinity constant spacing. */
+  burstiness?: number;
+  /** Run seed; a fresh one is drawn (and recorded) when absent. */
+  seed?: number;
+  goodput?: Slo;
+  promptFormat?: PromptFormat;
+  /** The experiment folder. */
+  expDir: string;
+  labels?: BenchLabels;
+  overwrite?: OverwritePolicy;
+  timeouts?: Partial<ClientTimeouts>;
+  /** After a stop, how long requests in flight may finish before they are cancelled. */
+  stopGraceMs?: number;
+}
+
+/** The options with every default applied. */
+export interface BenchPlan {
+  baseUrl: string;
+  token: string | undefined;
+  model: string | undefined;
+  clients: number;
+  mode: LoadMode;
+  levels: number[];
+  inputTokens: number;
+  outputTokens: number;
+  numPrompts: number | undefined;
+  durationS: number | undefined;
+  warmup: number;
+  burstiness: number;
+  seed: number | undefined;
+  goodput: Slo | undefined;
+  promptFormat: PromptFormat;
+  expDir: string;
+  labels: BenchLabels;
+  overwrite: OverwritePolicy;
+  timeouts: Partial<ClientTimeouts>;
+  stopGraceMs: number;
+}
+
+export const DEFAULT_CONCURRENCIES = [4, 8, 16, 32, 48, 64, 128];
+export const DEFAULT_RATES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+export const DEFAULT_RATE_MODE_PROMPTS = 500;
+export const PROMPTS_PER_CONCURRENCY = 10;
+
+/** Requests per client at a level, as the seed ran them. */
+export function requestsPerLevel(plan: Pick<BenchPlan, "mode" | "numPrompts">, level: number): number {
+  if (plan.numPrompts !== undefined) return plan.numPrompts;
+  return plan.mode === "concurrency" ? PROMPTS_PER_CONCURRENCY * level : DEFAULT_RATE_MODE_PROMPTS;
+}
+
+export function resolveOptions(options: BenchOptions): BenchPlan {
+  const problems: string[] = [];
+  const positiveInt = (name: string, value: number | undefined) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      problems.push(`• ${name}: must be a whole number ≥ 1, got ${value}`);
+  };
+  try {
+    const url = new URL(options.baseUrl);
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      problems.push(`• baseUrl: not an http(s) URL: ${options.baseUrl}`);
+    if (url.username || url.password)
+      problems.push("• baseUrl: must not carry credentials; use the token (OPENAI_API_KEY)");
+  } catch {
+    problems.push(`• baseUrl: not a URL: ${options.baseUrl}`);
+  }
+  positiveInt("clients", options.clients);
+  positiveInt("inputTokens", options.inputTokens);
+  positiveInt("outputTokens", options.outputTokens);
+  positiveInt("numPrompts", options.numPrompts);
+  if (options.levels.length === 0) problems.push("• levels: at least one level is needed");
+  for (const level of options.levels) {
+    const ok =
+      options.mode === "concurrency"
+        ? Number.isInteger(level) && level >= 1
+        : Number.isFinite(level) && level > 0;
+    if (!ok) {
+      problems.push(
+        options.mode === "concurrency"
+          ? `• levels: concurrency must be a whole number ≥ 1, got ${level}`
+          : `• levels: request rate must be a number > 0, got ${level}`,
+      );
+    }
+  }
+  if (new Set(options.levels).size !== options.levels.length)
+    problems.push("• levels: a level is listed twice");
+  if (options.numPrompts !== undefined && options.durationS !== undefined) {
+    problems.push("• numPrompts and durationS: give one or the other, not both");
+  }
+  if (options.durationS !== undefined && !(options.durationS > 0))
+    problems.push(`• durationS: must be > 0, got ${options.durationS}`);
+  if (options.warmup !== undefined && (!Number.isInteger(options.warmup) || options.warmup < 0)) {
+    problems.push(`• warmup: must be a whole number ≥ 0, got ${options.warmup}`);
+  }
+  const burstiness = options.burstiness ?? 1;
+  if (!(burstiness > 0))
+    problems.push(`• burstiness: must be > 0 (1 = Poisson, inf = constant), got ${burstiness}`);
+  if (
+    options.seed !== undefined &&
+    (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)
+  ) {
+    problems.push(`• seed: must be a whole number from 0 to 4294967295, got ${options.seed}`);
+  }
+  for (const [name, value] of Object.entries(options.goodput ?? {})) {
+    if (value !== undefined && !(value > 0)) problems.push(`• goodput.${name}: must be > 0 ms, got ${value}`);
+  }
+  if (options.token && options.apiKey && options.token !== options.apiKey)
+    problems.push("• token and apiKey: differ; give one");
+  if (problems.length > 0) {
+    throw new UserError("the benchmark options are not valid", { details: problems });
+  }
+  return {
+    baseUrl: options.baseUrl,
+    token: options.token ?? options.apiKey,
+    model: options.model,
+    clients: options.clients,
+    mode: options.mode,
+    levels: [...options.levels],
+    inputTokens: options.inputTokens,
+    outputTokens: options.outputTokens,
+    numPrompts: options.numPrompts,
+    durationS: options.durationS,
+    warmup: options.warmup ?? 0,
+    burstiness,
+    seed: options.seed,
+    goodput: options.goodput && Object.keys(options.goodput).length > 0 ? options.goodput : undefined,
+    promptFormat: options.promptFormat ?? "token-ids",
+    expDir: options.expDir,
+    labels: options.labels ?? {},
+    overwrite: options.overwrite ?? "refuse",
+    timeouts: options.timeouts ?? {},
+    stopGraceMs: options.stopGraceMs ?? 3000,
+  };
+}
+
+/** "4,8,16" → [4, 8, 16]; also accepts ranges "1..10". */
+export function parseLevelList(text: string, flag: string): number[] {
+  const out: number[] = [];
+  for (const item of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const range = /^(\d+)\.\.(\d+)$/.exec(item);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (from > to) throw new UserError(`${flag}: range ${item} runs backwards`);
+      for (let v = from; v <= to; v++) out.push(v);
+      continue;
+    }
+    const value = Number(item);
+    if (!Number.isFinite(value))
+      throw new UserError(`${flag}: "${item}" is not a number`, { hint: `e.g. ${flag} 4,8,16` });
+    out.push(value);
+  }
+  if (out.length === 0) throw new UserError(`${flag}: no values given`, { hint: `e.g. ${flag} 4,8,16` });
+  return out;
+}
+
+/** "ttft:500,tpot:50,e2el:20000" (milliseconds) → SLOs. */
+export function parseGoodput(text: string): Slo {
+  const slo: Slo = {};
+  const keys = { ttft: "ttftMs", tpot: "tpotMs", e2el: "e2elMs" } as const;
+  for (const item of text.split(/[,\s]+/).filter(Boolean)) {
+    const match = /^(ttft|tpot|e2el):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!match) {
+      throw new UserError(`--goodput: "${item}" is not METRIC:MS`, {
+        hint: "e.g. --goodput ttft:500,tpot:50,e2el:20000",
+      });
+    }
+    slo[keys[match[1] as keyof typeof keys]] = Number(match[2]);
+  }
+  return slo;
+}
+
+/** "1", "2.5", "inf" → burstiness. */
+export function parseBurstiness(text: string): number {
+  if (/^(inf|infinity|constant)$/i.test(text)) return Number.POSITIVE_INFINITY;
+  const value = Number(text);
+  if (!(value > 0)) throw new UserError(`--burstiness: "${text}" is not a number > 0 or "inf"`);
+  return value;
+}

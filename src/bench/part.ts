@@ -1,0 +1,205 @@
+import { mkdir } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { writeJsonAtomic } from "../fs-atomic.js";
+import { aggregateRecords } from "./aggregate.js";
+import { CompletionClient } from "./client.js";
+import { clientVerdict, HealthMonitor } from "./client-health.js";
+import { partFiles } from "./experiment-files.js";
+import { partResultJson } from "./formats.js";
+import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
+import { Rng } from "./random.js";
+import { RecordsWriter, readRecordsFile } from "./records-file.js";
+import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
+import { Workload } from "./workload.js";
+
+/**
+ * One client (part) running one level: set up, wait for the barrier, issue requests on the
+ * schedule, record every request, then write `partK/concC.records.bin` and `partK/concC.json`.
+ * Runs inside a part process (part-main.ts); the coordinator decides when.
+ */
+
+export interface Progress {
+  done: number;
+  failed: number;
+  issued: number;
+}
+
+/** Connections opened before a closed-loop level: one per slot, and a spare for a quarter of them. */
+export function warmConnections(concurrency: number): number {
+  return concurrency + Math.ceil(concurrency / 4) + 2;
+}
+
+export class PartLevel {
+  private readonly now = () => performance.now();
+  private readonly stopController = new AbortController();
+  private readonly client: CompletionClient;
+  private readonly workload: Workload;
+  private readonly health = new HealthMonitor();
+  private readonly progress: Progress = { done: 0, failed: 0, issued: 0 };
+  private readonly files: ReturnType<typeof partFiles>;
+
+  private constructor(
+    private readonly init: PartInit,
+    private readonly level: LevelSpec,
+  ) {
+    this.files = partFiles(init.expDir, init.part, level.key);
+    this.client = new CompletionClient({
+      baseUrl: init.baseUrl,
+      ...(init.token ? { token: init.token } : {}),
+      // Closed loop: room for a spare connection per slot (see client.ts). Open loop: no limit.
+      ...(level.mode === "concurrency" ? { connections: 2 * level.value } : {}),
+      timeouts: init.timeouts,
+      maxTokens: init.outputTokens,
+    });
+    this.workload = new Workload({
+      model: init.model,
+      inputTokens: init.inputTokens,
+      outputTokens: init.outputTokens,
+      promptFormat: init.promptFormat,
+      seed: level.levelSeed,
+    });
+  }
+
+  static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
+    const run = new PartLevel(init, level);
+    await mkdir(run.files.dir, { recursive: true });
+    if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
+    return run;
+  }
+
+  get counts(): Progress {
+    return { ...this.progress };
+  }
+
+  /** Stop issuing; requests in flight get the grace period, then are cancelled. */
+  stop(): void {
+    if (this.stopController.signal.aborted) return;
+    this.stopController.abort();
+    setTimeout(() => this.client.cancelAll("stopped by the user"), this.init.stopGraceMs).unref();
+  }
+
+  /** Stop issuing and cancel the requests in flight now (a second Ctrl-C). */
+  cancelNow(): void {
+    this.stop();
+    this.client.cancelAll("cancelled by the user");
+  }
+
+  async run(barrierEpochMs: number): Promise<LevelDone> {
+    const { init, level, now } = this;
+    const barrier = barrierEpochMs - performance.timeOrigin;
+    const writer = await RecordsWriter.create(this.files.records, barrier);
+    try {
+      await sleepUntil(barrier, now, this.stopController.signal);
+      const startedAt = now();
+      this.health.start();
+      const times = await this.runLoop(barrier, writer);
+      const health = this.health.stop();
+      const finishedAt = now();
+      const us = (ms: number) => Math.round((ms - barrier) * 1000);
+      await writer.close({
+        part: init.part,
+        level: level.key,
+        time_unit: "us",
+        clock_origin_epoch_ms: performance.timeOrigin,
+        barrier_us: Math.round(barrier * 1000),
+        started_us: us(startedAt),
+        steady_from_us: us(times.steadyFrom),
+        steady_until_us: us(times.steadyUntil),
+        finished_us: us(finishedAt),
+        num_prompts: level.numPrompts ?? Math.max(0, times.issued - level.warmup),
+        warmup: level.warmup,
+        mode: level.mode,
+        target: level.value,
+        interrupted: this.stopController.signal.aborted,
+      });
+      return await this.writeSummary(health, startedAt - barrier);
+    } catch (error) {
+      await writer.discard();
+      throw error;
+    } finally {
+      await this.client.close();
+    }
+  }
+
+  private runLoop(barrier: number, writer: RecordsWriter): Promise<LoopTimes> {
+    const { init, level, now } = this;
+    const issue = async ({ index, warmup, scheduledAt }: Issue) => {
+      this.progress.issued += 1;
+      const spec = {
+        index,
+        warmup,
+        body: this.workload.body(index),
+        requestId: `${init.runId}-p${init.part}-${level.key}-${index}`,
+        ...(scheduledAt !== undefined ? { scheduledAt } : {}),
+      };
+      const record = await this.client.send(spec);
+      writer.append(record);
+      if (record.errorKind) this.progress.failed += 1;
+      this.progress.done += 1;
+    };
+    const common = {
+      warmup: level.warmup,
+      issue,
+      stop: this.stopController.signal,
+      now,
+      ...(level.numPrompts !== undefined ? { count: level.numPrompts } : {}),
+      ...(level.durationS !== undefined ? { deadline: barrier + level.durationS * 1000 } : {}),
+    };
+    if (level.mode === "concurrency") return closedLoop({ ...common, concurrency: level.value });
+    return openLoop({
+      ...common,
+      rate: level.value,
+      burstiness: init.burstiness,
+      rng: new Rng(level.levelSeed ^ 0x5bd1e995),
+      start: barrier,
+    });
+  }
+
+  private async writeSummary(
+    health: ReturnType<HealthMonitor["stop"]>,
+    startSkewMs: number,
+  ): Promise<LevelDone> {
+    const { init, level } = this;
+    const file = await readRecordsFile(this.files.records);
+    const aggregate = aggregateRecords([file], {
+      inputLen: init.inputTokens,
+      outputLen: init.outputTokens,
+      ...(init.slo ? { slo: init.slo } : {}),
+    });
+    const verdict = clientVerdict({
+      health,
+      mode: level.mode,
+      target: level.value,
+      achievedConcurrency: aggregate.achievedConcurrencyByPart[String(init.part)],
+      medianRequestMs: aggregate.medianRequestMs,
+      ...(aggregate.scheduleLagMs ? { scheduleLagP99Ms: aggregate.scheduleLagMs.p99 } : {}),
+    });
+    const json = partResultJson(
+      aggregate,
+      {
+        key: level.key,
+        mode: level.mode,
+        target: level.value,
+        modelId: init.model,
+        inputLen: init.inputTokens,
+        outputLen: init.outputTokens,
+        burstiness: init.burstiness,
+        startedAtEpochMs: file.footer.clock_origin_epoch_ms + file.footer.barrier_us / 1000,
+        toolVersion: init.toolVersion,
+        ...(init.slo ? { slo: init.slo } : {}),
+      },
+      { part: init.part, seed: level.levelSeed, health, verdict },
+    );
+    json.start_skew_ms = startSkewMs;
+    await writeJsonAtomic(this.files.json, json);
+    return {
+      type: "level-done",
+      key: level.key,
+      interrupted: aggregate.interrupted,
+      completed: aggregate.completed,
+      failed: aggregate.failed,
+      verdict: verdict.verdict,
+      startSkewMs,
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import type { LoadMode } from "../results/model.js";
+import type { Slo } from "./aggregate.js";
+import type { ClientTimeouts } from "./client.js";
+import type { PromptFormat } from "./workload.js";
+
+/**
+ * Messages between the coordinator and its part processes (Node IPC). A level runs in two
+ * phases so that set-up time never eats into the barrier: `prepare` (open files, build the
+ * client) → every part answers `armed` → `go` with one barrier instant for all → each part
+ * answers `level-done` once its files are written.
+ */
+
+export interface PartInit {
+  type: "init";
+  part: number;
+  runId: string;
+  baseUrl: string;
+  /** Travels only over IPC: never in argv or the environment, which other users can read. */
+  token?: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  promptFormat: PromptFormat;
+  timeouts: Partial<ClientTimeouts>;
+  expDir: string;
+  partSeed: number;
+  burstiness: number;
+  slo?: Slo;
+  stopGraceMs: number;
+  toolVersion: string;
+}
+
+export interface LevelSpec {
+  key: string;
+  mode: LoadMode;
+  /** Per-client concurrency or rate. */
+  value: number;
+  /** Measured requests; undefined for duration runs. */
+  numPrompts?: number;
+  durationS?: number;
+  warmup: number;
+  levelSeed: number;
+}
+
+export type ToPart =
+  | PartInit
+  | { type: "prepare"; level: LevelSpec }
+  | { type: "go"; key: string; barrierEpochMs: number }
+  | { type: "stop" }
+  | { type: "cancel" }
+  | { type: "exit" };
+
+export interface LevelDone {
+  type: "level-done";
+  key: string;
+  interrupted: boolean;
+  completed: number;
+  failed: number;
+  verdict: "ok" | "client_bound";
+  startSkewMs: number;
+}
+
+export type FromPart =
+  | { type: "ready"; pid: number }
+  | { type: "armed"; key: string }
+  | { type: "progress"; key: string; done: number; failed: number; issued: number }
+  | LevelDone
+  | { type: "fatal"; message: string };

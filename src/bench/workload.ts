@@ -1,0 +1,73 @@
+import { deriveSeed, Rng } from "./random.js";
+
+/**
+ * What each request asks for. Prompts are random token-id arrays of exactly `inputTokens` ids:
+ * the completions API takes them as they are, so no tokenizer is needed and the prompt length
+ * is exact; random ids also make prefix-cache hits practically impossible. Servers that refuse
+ * token ids get random common words instead (`text`), whose token count the server's `usage`
+ * then reports; a mismatch with the intended length is flagged in the results.
+ */
+
+export type PromptFormat = "token-ids" | "text";
+
+export interface WorkloadSpec {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  promptFormat: PromptFormat;
+  /** The seed of this part and level; request i's prompt depends only on it and i. */
+  seed: number;
+}
+
+/** Token ids drawn from this range exist in every common vocabulary (32k and up) and avoid the
+ * low ids where models keep special tokens. */
+const TOKEN_ID_MIN = 1000;
+const TOKEN_ID_MAX = 30000;
+
+/** Short, common words that most BPE vocabularies encode as one token each (with the space). */
+const WORDS = (
+  "the of and to in is was for on that with as by at from his her an be this which or are had " +
+  "not but it were they have one all their there been has when who will more no if out so said " +
+  "what up its about into than them can only other new some could time these two may then do " +
+  "first any my now such like our over man me even most made after also did many before must " +
+  "through back years where much your way well down should because each just those people how " +
+  "too little state good very make world still own see men work long get here between both life"
+).split(" ");
+
+export class Workload {
+  private readonly prefix: string;
+  private readonly suffix: string;
+  private readonly ids: number[];
+
+  constructor(private readonly spec: WorkloadSpec) {
+    if (!Number.isInteger(spec.inputTokens) || spec.inputTokens < 1) {
+      throw new RangeError("inputTokens must be a positive integer");
+    }
+    this.ids = new Array<number>(spec.inputTokens);
+    // The fixed parts of the body, serialised once.
+    this.prefix = `{"model":${JSON.stringify(spec.model)},"prompt":`;
+    this.suffix =
+      `,"max_tokens":${spec.outputTokens},"ignore_eos":true,"stream":true,` +
+      `"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`;
+  }
+
+  get inputTokens(): number {
+    return this.spec.inputTokens;
+  }
+
+  get outputTokens(): number {
+    return this.spec.outputTokens;
+  }
+
+  /** The JSON body of request `index`. */
+  body(index: number): string {
+    const rng = new Rng(deriveSeed(this.spec.seed, index));
+    if (this.spec.promptFormat === "text") {
+      const words: string[] = new Array(this.spec.inputTokens);
+      for (let i = 0; i < words.length; i++) words[i] = WORDS[rng.int(0, WORDS.length)]!;
+      return `${this.prefix}${JSON.stringify(words.join(" "))}${this.suffix}`;
+    }
+    for (let i = 0; i < this.ids.length; i++) this.ids[i] = rng.int(TOKEN_ID_MIN, TOKEN_ID_MAX);
+    return `${this.prefix}[${this.ids.join(",")}]${this.suffix}`;
+  }
+}

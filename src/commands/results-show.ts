@@ -1,0 +1,70 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { RecordCursor, RecordsFormatError, readRecordsFile, recordToJson } from "../bench/records-file.js";
+import { describeError, UserError } from "../errors.js";
+import { findExperiments, loadExperiment } from "../results/load.js";
+import { type ListedExperiment, renderExperiment, renderExperimentList } from "../results/render-text.js";
+
+/** The body of `orchestrate results`, loaded only when the command runs. */
+export async function showResults(
+  dirs: string[],
+  flags: { resultsDir: string; records?: string; json?: boolean },
+): Promise<void> {
+  if (flags.records) return printRecords(flags.records);
+  if (dirs.length === 0) {
+    const root = resolve(flags.resultsDir);
+    const items: ListedExperiment[] = [];
+    for (const dir of await findExperiments(root)) {
+      try {
+        items.push({ dir, summary: await loadExperiment(dir) });
+      } catch (error) {
+        items.push({ dir, error: describeError(error) });
+      }
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    else process.stdout.write(`${renderExperimentList(items, root)}\n`);
+    return;
+  }
+  const summaries = [];
+  for (const dir of await expandDirs(dirs)) summaries.push(await loadExperiment(dir));
+  if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
+  else process.stdout.write(`${summaries.map(renderExperiment).join("\n\n")}\n`);
+}
+
+/** A folder that holds experiments (a run folder, results/) stands for all of them. */
+async function expandDirs(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    const found = existsSync(dir) ? await findExperiments(dir) : [];
+    if (found.length > 0) out.push(...found);
+    else out.push(dir); // loadExperiment says what is wrong with it
+  }
+  return out;
+}
+
+async function printRecords(path: string): Promise<void> {
+  let file: Awaited<ReturnType<typeof readRecordsFile>>;
+  try {
+    file = await readRecordsFile(path);
+  } catch (error) {
+    if (error instanceof RecordsFormatError) throw new UserError(error.message);
+    throw new UserError(`${path}: cannot read (${describeError(error)})`);
+  }
+  const cursor = new RecordCursor(file);
+  const out: string[] = [];
+  while (cursor.next()) {
+    out.push(JSON.stringify(recordToJson(cursor, file.footer)));
+    if (out.length >= 1000) {
+      await write(`${out.join("\n")}\n`);
+      out.length = 0;
+    }
+  }
+  if (out.length > 0) await write(`${out.join("\n")}\n`);
+}
+
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once("drain", () => resolve());
+  });
+}

@@ -1,0 +1,19 @@
+import type { Command } from "commander";
+
+/** `orchestrate results [DIR...]`: list experiments, or show their level tables. */
+export function register(program: Command): void {
+  program
+    .command("results")
+    .description(
+      "List the experiments under --results-dir, or show each level of the given experiment folders " +
+        "(ours, or folders of `vllm bench serve` JSON: part*/conc*.json, all-parts/)",
+    )
+    .argument("[DIR...]", "experiment folders")
+    .option("--results-dir <dir>", "where experiments live (for the list)", "results")
+    .option("--records <file>", "print a raw records file (partK/LEVEL.records.bin) as JSON lines")
+    .option("--json", "print the experiment summaries as JSON")
+    .action(async (dirs: string[], flags: { resultsDir: string; records?: string; json?: boolean }) => {
+      const { showResults } = await import("./results-show.js");
+      await showResults(dirs, flags);
+    });
+}

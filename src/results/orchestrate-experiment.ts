@@ -1,0 +1,137 @@
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { compareLevels, parseLevelKey } from "./level-key.js";
+import type { DataWarning, ExperimentSummary, LatencyMetric, LatencyStats, LevelSummary } from "./model.js";
+import { ALL_PARTS_DIR, type ExperimentManifest, readManifest } from "./orchestrate-manifest.js";
+import { imageAndScaleFromName, runtimeFromName } from "./vllm-experiment.js";
+import { latencyFromVllm, readVllmResult } from "./vllm-format.js";
+
+/**
+ * Reads an experiment folder written by `orchestrate bench`: the manifest, and each level's
+ * `all-parts/KEY.json` (the window aggregate with pooled percentiles, and the seed's view
+ * beside it). Levels that did not finish are named in the experiment's warnings.
+ */
+
+const LATENCY_METRICS: LatencyMetric[] = ["ttft", "tpot", "itl", "e2el"];
+
+export async function readOrchestrateExperiment(dirArg: string): Promise<ExperimentSummary> {
+  const dir = resolve(dirArg);
+  const manifest = await readManifest(dir);
+  const levels: LevelSummary[] = [];
+  const experimentWarnings: DataWarning[] = [];
+  const entries = manifest.levels
+    .map((entry) => ({ entry, id: parseLevelKey(entry.key) }))
+    .filter(
+      (e): e is { entry: (typeof manifest.levels)[number]; id: NonNullable<typeof e.id> } =>
+        e.id !== undefined,
+    )
+    .sort((a, b) => compareLevels(a.id, b.id));
+  for (const { entry } of entries) {
+    const path = join(dir, ALL_PARTS_DIR, `${entry.key}.json`);
+    if (existsSync(path)) {
+      levels.push(await readLevel(path, entry.key, manifest));
+    } else if (entry.status !== "complete") {
+      experimentWarnings.push({
+        kind: "missing_part",
+        level: entry.key,
+        message: `${entry.key}: ${entry.status === "pending" ? "not run" : entry.status}; no results for this level.`,
+      });
+    } else {
+      experimentWarnings.push({
+        kind: "other",
+        level: entry.key,
+        message: `${entry.key}: marked complete but ${ALL_PARTS_DIR}/${entry.key}.json is missing.`,
+      });
+    }
+  }
+  if (manifest.status !== "complete") {
+    experimentWarnings.unshift({
+      kind: "other",
+      message: `the run ${manifest.status === "running" ? "is running or crashed" : `was ${manifest.status}`}${manifest.error ? ` (${manifest.error})` : ""}.`,
+    });
+  }
+
+  const name = basename(dir);
+  const fromName = imageAndScaleFromName(name);
+  const summary: ExperimentSummary = {
+    dir,
+    name,
+    clients: manifest.clients,
+    format: "orchestrate",
+    levels,
+    warnings: [...experimentWarnings, ...levels.flatMap((l) => l.warnings)],
+    startedAt: manifest.created_at,
+    inputLen: manifest.input_len,
+    outputLen: manifest.output_len,
+  };
+  const image = manifest.labels.image ?? fromName.image;
+  if (image !== undefined) summary.image = image;
+  const runtime = manifest.labels.runtime ?? runtimeFromName(image ?? name);
+  if (runtime !== undefined) summary.runtime = runtime;
+  const scale = manifest.labels.scale ?? fromName.scale;
+  if (scale !== undefined) summary.scale = scale;
+  if (manifest.model_id) summary.modelId = manifest.model_id;
+  return summary;
+}
+
+async function readLevel(path: string, key: string, manifest: ExperimentManifest): Promise<LevelSummary> {
+  const json = (await readVllmResult(path)) as Record<string, unknown> &
+    Awaited<ReturnType<typeof readVllmResult>>;
+  const id = parseLevelKey(key)!;
+  const latency: Partial<Record<LatencyMetric, LatencyStats>> = {};
+  for (const metric of LATENCY_METRICS) {
+    const stats = latencyFromVllm(json, metric);
+    if (stats) latency[metric] = stats;
+  }
+  const num = (k: string) => (typeof json[k] === "number" ? (json[k] as number) : undefined);
+  const level: LevelSummary = {
+    key,
+    mode: id.mode,
+    clients: num("parts") ?? manifest.clients,
+    numPrompts: json.num_prompts,
+    completed: json.completed,
+    failed: json.failed ?? json.num_prompts - json.completed,
+    durationS: json.duration,
+    requestThroughput: json.request_throughput,
+    outputThroughput: json.output_throughput,
+    totalTokenThroughput: json.total_token_throughput ?? 0,
+    requestGoodput: json.request_goodput ?? null,
+    outputGoodput: num("output_goodput") ?? null,
+    latency,
+    errorsByKind: isNumberRecord(json.errors_by_kind) ? json.errors_by_kind : {},
+    method: "window",
+    warnings: Array.isArray(json.warnings) ? (json.warnings as DataWarning[]) : [],
+  };
+  if (id.mode === "concurrency") level.concurrency = id.value;
+  else level.requestRate = id.value;
+  if (json.client_verdict === "ok" || json.client_verdict === "client_bound")
+    level.clientVerdict = json.client_verdict;
+  const chunks = json.tokens_per_chunk as { mean?: unknown } | null | undefined;
+  if (chunks && typeof chunks.mean === "number") level.tokensPerChunkMean = chunks.mean;
+  const perClient = num("achieved_concurrency_per_client");
+  if (perClient !== undefined && id.mode === "concurrency") level.achievedConcurrency = perClient;
+  const rate = num("achieved_rate");
+  if (rate !== undefined && id.mode === "request-rate") level.achievedRate = rate / level.clients;
+  if (json.interrupted === true) level.interrupted = true;
+  const seed = json.seed_view as Record<string, unknown> | undefined;
+  if (seed && typeof seed.output_throughput === "number" && typeof seed.request_throughput === "number") {
+    const seedLatency: Partial<Record<LatencyMetric, LatencyStats>> = {};
+    for (const metric of LATENCY_METRICS) {
+      const stats = latencyFromVllm(seed, metric);
+      if (stats) seedLatency[metric] = stats;
+    }
+    level.seedView = {
+      requestThroughput: seed.request_throughput,
+      outputThroughput: seed.output_throughput,
+      totalTokenThroughput: typeof seed.total_token_throughput === "number" ? seed.total_token_throughput : 0,
+      latency: seedLatency,
+    };
+  }
+  return level;
+}
+
+function isNumberRecord(value: unknown): value is Record<string, number> {
+  return (
+    typeof value === "object" && value !== null && Object.values(value).every((v) => typeof v === "number")
+  );
+}

@@ -1,0 +1,84 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { UserError } from "../errors.js";
+
+/**
+ * The manifest `orchestrate bench` writes at the top of each experiment folder: what was run,
+ * against what, with which seeds, under which labels, and how far each level got. Written by
+ * src/bench/experiment-files.ts, read here (and by results/orchestrate-experiment.ts).
+ */
+
+export const EXPERIMENT_MANIFEST = "experiment.json";
+export const ALL_PARTS_DIR = "all-parts";
+export const MANIFEST_FORMAT = "orchestrate-experiment";
+export const MANIFEST_VERSION = 1;
+
+export type LevelStatus = "pending" | "running" | "complete" | "interrupted" | "failed";
+
+const levelEntrySchema = z.object({
+  key: z.string(),
+  value: z.number(),
+  status: z.enum(["pending", "running", "complete", "interrupted", "failed"]),
+  started_at: z.string().optional(),
+  finished_at: z.string().optional(),
+});
+
+export const manifestSchema = z.looseObject({
+  format: z.literal(MANIFEST_FORMAT),
+  version: z.number(),
+  name: z.string(),
+  tool_version: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  status: z.enum(["running", "complete", "interrupted", "failed"]),
+  error: z.string().optional(),
+  base_url: z.string(),
+  model_id: z.string().nullable(),
+  mode: z.enum(["concurrency", "request-rate"]),
+  clients: z.number().int().positive(),
+  input_len: z.number().int(),
+  output_len: z.number().int(),
+  num_prompts: z.number().int().nullable(),
+  duration_s: z.number().nullable(),
+  warmup: z.number().int(),
+  burstiness: z.union([z.number(), z.literal("inf")]),
+  prompt_format: z.enum(["token-ids", "text"]),
+  goodput_slo: z.record(z.string(), z.number()).nullable(),
+  seed: z.number().int(),
+  part_seeds: z.record(z.string(), z.number()),
+  labels: z.object({
+    image: z.string().optional(),
+    runtime: z.enum(["oss", "turbo"]).optional(),
+    scale: z.number().optional(),
+    cell: z.string().optional(),
+  }),
+  host: z.string(),
+  node_version: z.string(),
+  levels: z.array(levelEntrySchema),
+});
+
+export type ExperimentManifest = z.infer<typeof manifestSchema>;
+export type LevelEntry = z.infer<typeof levelEntrySchema>;
+
+export async function readManifest(expDir: string): Promise<ExperimentManifest> {
+  const path = join(expDir, EXPERIMENT_MANIFEST);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new UserError(`${path}: not a readable JSON file`, { cause: error });
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UserError(`${path}: not an orchestrate experiment manifest`, {
+      details: parsed.error.issues.map((i) => `• ${i.path.join(".") || "(file)"}: ${i.message}`),
+    });
+  }
+  if (parsed.data.version !== MANIFEST_VERSION) {
+    throw new UserError(
+      `${path}: manifest version ${parsed.data.version}, this orchestrate reads ${MANIFEST_VERSION}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,64 @@
+import type { ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import {
+  at,
+  completionEvent,
+  type Handler,
+  type ReceivedRequest,
+  sse,
+  startStream,
+  usageEvent,
+} from "./http-server.js";
+
+/**
+ * A server that streams every request on a fixed schedule: the first chunk `firstMs` after the
+ * request arrived, then one chunk every `gapMs`, each carrying `tokensPerChunk` tokens (with
+ * continuous usage), until max_tokens. It records when it wrote each chunk, per x-request-id.
+ */
+export interface ScheduleOptions {
+  firstMs: number;
+  gapMs: number;
+  tokensPerChunk?: number;
+  /** Require this bearer token (401 otherwise). */
+  token?: string;
+}
+
+export interface Written {
+  arrivedAt: number;
+  chunks: number[];
+  arrivedEpochMs: number;
+}
+
+export function scheduledStream(options: ScheduleOptions): {
+  handler: Handler;
+  written: Map<string, Written>;
+} {
+  const written = new Map<string, Written>();
+  const perChunk = options.tokensPerChunk ?? 1;
+  const handler = async (req: ReceivedRequest, res: ServerResponse) => {
+    if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "missing or wrong bearer token" } }));
+      return;
+    }
+    const body = JSON.parse(req.body) as { max_tokens: number; prompt: unknown };
+    const prompt = Array.isArray(body.prompt) ? body.prompt.length : 0;
+    const record: Written = {
+      arrivedAt: req.arrivedAt,
+      chunks: [],
+      arrivedEpochMs: performance.timeOrigin + req.arrivedAt,
+    };
+    written.set(String(req.headers["x-request-id"] ?? written.size), record);
+    startStream(res);
+    let tokens = 0;
+    for (let i = 0; tokens < body.max_tokens; i++) {
+      await at(req.arrivedAt, options.firstMs + i * options.gapMs);
+      if (res.destroyed) return;
+      tokens = Math.min(body.max_tokens, tokens + perChunk);
+      res.write(sse(completionEvent("x".repeat(perChunk), { usage: { prompt, completion: tokens } })));
+      record.chunks.push(performance.now());
+    }
+    res.end(sse(usageEvent(prompt, tokens), "[DONE]"));
+  };
+  return { handler, written };
+}

@@ -1,0 +1,138 @@
+import { performance } from "node:perf_hooks";
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../../src/bench/random.js";
+import { closedLoop, nextGapMs, openLoop, sleepUntil } from "../../../src/bench/schedulers.js";
+
+const now = () => performance.now();
+
+function gapStats(rate: number, burstiness: number, n = 20_000) {
+  const rng = new Rng(11);
+  const gaps = Array.from({ length: n }, () => nextGapMs(rate, burstiness, rng));
+  const mean = gaps.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / n);
+  return { mean, cv: sd / mean };
+}
+
+describe("arrival processes", () => {
+  it("Poisson (burstiness 1): exponential gaps, mean 1/rate, coefficient of variation 1", () => {
+    const { mean, cv } = gapStats(50, 1);
+    expect(mean).toBeGreaterThan(20 * 0.98);
+    expect(mean).toBeLessThan(20 * 1.02);
+    expect(cv).toBeCloseTo(1, 1);
+  });
+
+  it("gamma (burstiness k): same mean, coefficient of variation 1/√k", () => {
+    for (const k of [0.25, 4]) {
+      const { mean, cv } = gapStats(50, k);
+      expect(mean / 20).toBeCloseTo(1, 1);
+      expect(cv).toBeCloseTo(1 / Math.sqrt(k), 1);
+    }
+  });
+
+  it("constant spacing (burstiness ∞)", () => {
+    expect(gapStats(50, Number.POSITIVE_INFINITY, 10)).toEqual({ mean: 20, cv: 0 });
+  });
+});
+
+describe("open loop", () => {
+  it("keeps to the absolute schedule: a stalled event loop delays sends, never the ones after it", async () => {
+    const start = now() + 5;
+    const sent: Array<{ scheduled: number; at: number }> = [];
+    const stop = new AbortController();
+    const times = await openLoop({
+      rate: 200,
+      burstiness: Number.POSITIVE_INFINITY,
+      rng: new Rng(1),
+      start,
+      count: 60,
+      warmup: 0,
+      now,
+      stop: stop.signal,
+      issue: async ({ index, scheduledAt }) => {
+        sent.push({ scheduled: scheduledAt!, at: now() });
+        if (index === 10) {
+          const until = now() + 40; // the client freezes for 40 ms (8 arrivals' worth)
+          while (now() < until) {}
+        }
+        await new Promise((r) => setTimeout(r, 30)); // requests overlap; the loop does not wait
+      },
+    });
+    expect(times.issued).toBe(60);
+    for (const [i, { scheduled }] of sent.entries()) expect(scheduled).toBeCloseTo(start + i * 5, 6);
+    for (const { scheduled, at } of sent) expect(at).toBeGreaterThanOrEqual(scheduled);
+    // After the stall the sends catch up, and the last one is on time: no drift.
+    const last = sent.at(-1)!;
+    expect(last.at - last.scheduled).toBeLessThan(15);
+    expect(sent[11]!.at - sent[11]!.scheduled).toBeGreaterThan(30);
+  });
+
+  it("stops issuing when told to", async () => {
+    const stop = new AbortController();
+    let issued = 0;
+    const times = await openLoop({
+      rate: 1000,
+      burstiness: 1,
+      rng: new Rng(2),
+      start: now(),
+      warmup: 0,
+      now,
+      stop: stop.signal,
+      issue: async () => {
+        issued += 1;
+        if (issued === 20) stop.abort();
+      },
+    });
+    expect(times.issued).toBe(20);
+  });
+});
+
+describe("closed loop", () => {
+  it("keeps exactly `concurrency` requests in flight and issues warmup + count", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const warm: boolean[] = [];
+    const times = await closedLoop({
+      concurrency: 3,
+      count: 9,
+      warmup: 2,
+      now,
+      stop: new AbortController().signal,
+      issue: async ({ warmup }) => {
+        warm.push(warmup);
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 5 + warm.length));
+        inFlight -= 1;
+      },
+    });
+    expect(times.issued).toBe(11);
+    expect(most).toBe(3);
+    expect(warm.filter(Boolean).length).toBe(2);
+    expect(warm.slice(0, 2)).toEqual([true, true]);
+    expect(times.steadyUntil).toBeGreaterThan(times.steadyFrom);
+  });
+
+  it("issues until the deadline in duration mode", async () => {
+    const deadline = now() + 60;
+    const times = await closedLoop({
+      concurrency: 2,
+      deadline,
+      warmup: 0,
+      now,
+      stop: new AbortController().signal,
+      issue: () => new Promise((r) => setTimeout(r, 10)),
+    });
+    expect(times.issued).toBeGreaterThanOrEqual(6);
+    expect(times.steadyUntil).toBeLessThan(deadline);
+  });
+});
+
+describe("sleepUntil", () => {
+  it("never returns before the time asked for", async () => {
+    for (let i = 0; i < 20; i++) {
+      const t = now() + 0.3 + i * 0.37;
+      await sleepUntil(t, now);
+      expect(now()).toBeGreaterThanOrEqual(t);
+    }
+  });
+});
