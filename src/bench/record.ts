@@ -54,13 +54,3 @@ export interface RequestRecord {
   /** The stream ended with `data: [DONE]`. */
   doneReceived: boolean;
 }
-
-/** Output tokens of a request: `usage` when the server sent it, else the chunks' count. */
-export function outputTokensOf(
-  record: Pick<RequestRecord, "completionTokens" | "chunkTokens" | "chunkCount">,
-): number {
-  if (record.completionTokens !== undefined) return record.completionTokens;
-  let sum = 0;
-  for (let i = 0; i < record.chunkCount; i++) sum += record.chunkTokens[i]!;
-  return sum;
-}

@@ -201,13 +201,6 @@ export class SmallIntCounts {
     if (value > this.max) this.max = value;
   }
 
-  merge(other: SmallIntCounts): void {
-    for (let i = 0; i < other.counts.length; i++) this.counts[i]! += other.counts[i]!;
-    this.total += other.total;
-    this.sum += other.sum;
-    this.max = Math.max(this.max, other.max);
-  }
-
   summary(): { mean: number; p50: number; p99: number; max: number; count: number } | undefined {
     if (this.total === 0) return undefined;
     const quantile = (p: number) => {

@@ -114,10 +114,15 @@ export function startStream(res: ServerResponse): void {
   res.flushHeaders();
 }
 
-/** Resolves at `t` ms after `origin` (performance.now() clock): the scripted server's sense of time. */
-export function at(origin: number, t: number): Promise<void> {
-  const wait = origin + t - performance.now();
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+/**
+ * Resolves at `t` ms after `origin` (performance.now() clock), never before: the scripted
+ * server's sense of time. Timers count whole milliseconds from a cached loop time and can fire a
+ * fraction early, so it waits again for the rest.
+ */
+export async function at(origin: number, t: number): Promise<void> {
+  for (let wait = origin + t - performance.now(); wait > 0; wait = origin + t - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+  }
 }
 
 /** Writes and returns the write's time. */

@@ -80,14 +80,18 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
           .map(([, w]) => w.arrivedEpochMs);
         return Math.min(...mine);
       });
-      // Nobody starts before the barrier, and all start within a scheduler hiccup of it.
+      // Nobody starts before the barrier, which lies 250 ms after the coordinator said "go", and
+      // all start right after it: typically within a few ms; the bound allows for a machine so
+      // busy that a process waits its turn for a CPU, and stays well below those 250 ms.
       for (const t of firstArrivals) {
         expect(t).toBeGreaterThanOrEqual(all.barrier_epoch_ms - 1);
-        expect(t - all.barrier_epoch_ms).toBeLessThan(40);
+        expect(t - all.barrier_epoch_ms).toBeLessThan(100);
       }
-      expect(Math.max(...firstArrivals) - Math.min(...firstArrivals)).toBeLessThan(30);
-      for (const skew of Object.values(all.start_skew_ms as Record<string, number>))
-        expect(skew).toBeLessThan(30);
+      expect(Math.max(...firstArrivals) - Math.min(...firstArrivals)).toBeLessThan(100);
+      for (const skew of Object.values(all.start_skew_ms as Record<string, number>)) {
+        expect(skew).toBeGreaterThanOrEqual(0);
+        expect(skew).toBeLessThan(100);
+      }
       expect(all.parts).toBe(3);
       expect(all.window.disjoint).toBe(false);
     }
@@ -108,8 +112,10 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     // Constant spacing: 60 arrivals at 25 ms. The rate over the window is what was asked.
     expect(all.achieved_rate).toBeGreaterThan(40 * 0.97);
     expect(all.achieved_rate).toBeLessThan(40 * 1.03);
-    expect(all.schedule_lag_ms.p50).toBeLessThan(3);
-    expect(all.schedule_lag_ms.p99).toBeLessThan(20);
+    // Sends are late by a timer's slack at the median; how late at p99 depends on how busy the
+    // machine is (the no-drift property itself is pinned in schedulers.test.ts).
+    expect(all.schedule_lag_ms.p50).toBeGreaterThanOrEqual(0);
+    expect(all.schedule_lag_ms.p50).toBeLessThan(10);
     expect(all.request_rate).toBe(40);
   });
 });
