@@ -51,6 +51,7 @@ export function newManifest(
     input_len: plan.inputTokens,
     output_len: plan.outputTokens,
     num_prompts: plan.numPrompts ?? null,
+    prompts_per_concurrency: plan.mode === "concurrency" ? plan.promptsPerConcurrency : null,
     duration_s: plan.durationS ?? null,
     warmup: plan.warmup,
     burstiness: Number.isFinite(plan.burstiness) ? plan.burstiness : "inf",
@@ -149,6 +150,13 @@ function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
   same("input tokens", manifest.input_len, plan.inputTokens);
   same("output tokens", manifest.output_len, plan.outputTokens);
   same("requests per level", manifest.num_prompts, plan.numPrompts ?? null);
+  if (manifest.prompts_per_concurrency !== undefined) {
+    same(
+      "requests per concurrency",
+      manifest.prompts_per_concurrency,
+      plan.mode === "concurrency" ? plan.promptsPerConcurrency : null,
+    );
+  }
   same("duration", manifest.duration_s, plan.durationS ?? null);
   same("warmup", manifest.warmup, plan.warmup);
   same("prompt format", manifest.prompt_format, plan.promptFormat);

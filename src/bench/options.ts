@@ -37,6 +37,8 @@ export interface BenchOptions {
   outputTokens: number;
   /** Requests per client per level (default 10 × concurrency, or 500 in rate mode)… */
   numPrompts?: number;
+  /** …or this many × the concurrency (closed loop; the seed's default is 10)… */
+  promptsPerConcurrency?: number;
   /** …or issue requests for this many seconds per level instead. */
   durationS?: number;
   /** Requests per client per level issued first and left out of the statistics. */
@@ -67,6 +69,7 @@ export interface BenchPlan {
   inputTokens: number;
   outputTokens: number;
   numPrompts: number | undefined;
+  promptsPerConcurrency: number;
   durationS: number | undefined;
   warmup: number;
   burstiness: number;
@@ -86,9 +89,12 @@ export const DEFAULT_RATE_MODE_PROMPTS = 500;
 export const PROMPTS_PER_CONCURRENCY = 10;
 
 /** Requests per client at a level, as the seed ran them. */
-export function requestsPerLevel(plan: Pick<BenchPlan, "mode" | "numPrompts">, level: number): number {
+export function requestsPerLevel(
+  plan: Pick<BenchPlan, "mode" | "numPrompts" | "promptsPerConcurrency">,
+  level: number,
+): number {
   if (plan.numPrompts !== undefined) return plan.numPrompts;
-  return plan.mode === "concurrency" ? PROMPTS_PER_CONCURRENCY * level : DEFAULT_RATE_MODE_PROMPTS;
+  return plan.mode === "concurrency" ? plan.promptsPerConcurrency * level : DEFAULT_RATE_MODE_PROMPTS;
 }
 
 export function resolveOptions(options: BenchOptions): BenchPlan {
@@ -110,6 +116,13 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
   positiveInt("inputTokens", options.inputTokens);
   positiveInt("outputTokens", options.outputTokens);
   positiveInt("numPrompts", options.numPrompts);
+  positiveInt("promptsPerConcurrency", options.promptsPerConcurrency);
+  if (options.promptsPerConcurrency !== undefined) {
+    if (options.numPrompts !== undefined || options.durationS !== undefined)
+      problems.push("• promptsPerConcurrency: give it, numPrompts or durationS, not several");
+    if (options.mode !== "concurrency")
+      problems.push("• promptsPerConcurrency: only applies to the concurrency mode");
+  }
   if (options.levels.length === 0) problems.push("• levels: at least one level is needed");
   for (const level of options.levels) {
     const ok =
@@ -161,6 +174,7 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     inputTokens: options.inputTokens,
     outputTokens: options.outputTokens,
     numPrompts: options.numPrompts,
+    promptsPerConcurrency: options.promptsPerConcurrency ?? PROMPTS_PER_CONCURRENCY,
     durationS: options.durationS,
     warmup: options.warmup ?? 0,
     burstiness,

@@ -100,6 +100,10 @@ export function benchOptionsFromFlags(exp: string, flags: Flags, env: NodeJS.Pro
   if (model) options.model = model;
   const numPrompts = text("numPrompts");
   if (numPrompts !== undefined) options.numPrompts = wholeNumber(numPrompts, "-n/--num-prompts");
+  const perConcurrency = text("promptsPerConcurrency");
+  if (perConcurrency !== undefined) {
+    options.promptsPerConcurrency = wholeNumber(perConcurrency, "--prompts-per-concurrency");
+  }
   const duration = text("duration");
   if (duration !== undefined) options.durationS = seconds(duration, "-d/--duration");
   const seed = text("seed");

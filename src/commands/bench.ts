@@ -21,6 +21,10 @@ export function register(program: Command): void {
       "-n, --num-prompts <n>",
       "requests per client per level (default 10 × concurrency, or 500 at a rate)",
     )
+    .option(
+      "--prompts-per-concurrency <n>",
+      "requests per client per level = n × concurrency (default 10, as the seed)",
+    )
     .option("-d, --duration <s>", "issue requests for this many seconds per level instead of a count")
     .option("--warmup <n>", "requests per client per level issued first and left out of the statistics", "0")
     .option(

@@ -4,9 +4,12 @@ import * as clean from "./clean.js";
 import * as render from "./render.js";
 import * as report from "./report.js";
 import * as results from "./results.js";
+import * as resume from "./resume.js";
 import * as run from "./run.js";
 import * as sim from "./sim.js";
 import * as smoke from "./smoke.js";
+import * as status from "./status.js";
+import * as teardown from "./teardown.js";
 
 /**
  * Every command registers itself here, in the order `--help` lists them. Command modules are thin
@@ -15,6 +18,9 @@ import * as smoke from "./smoke.js";
  */
 const registrations: Array<(program: Command) => void> = [
   run.register,
+  resume.register,
+  status.register,
+  teardown.register,
   render.register,
   bench.register,
   smoke.register,

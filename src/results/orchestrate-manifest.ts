@@ -40,6 +40,8 @@ export const manifestSchema = z.looseObject({
   input_len: z.number().int(),
   output_len: z.number().int(),
   num_prompts: z.number().int().nullable(),
+  /** Absent in manifests written before it existed (then 10, the seed's rule). */
+  prompts_per_concurrency: z.number().int().nullable().optional(),
   duration_s: z.number().nullable(),
   warmup: z.number().int(),
   burstiness: z.union([z.number(), z.literal("inf")]),

@@ -118,16 +118,35 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         keepServices: ctx.keepServices,
         warn,
       });
-      const imageError = imageErrors.get(cell.image.name);
-      if (imageError)
-        runner.failure = new ExternalError(`image ${cell.image.name} was not built: ${imageError}`);
+      // Records how the cell ended; an interrupted cell stays unfinished, for a resume to pick up.
+      const finishCell = async () => {
+        if (runner.failure instanceof Interrupted) return;
+        const failed = runner.failure !== undefined;
+        cellOutcomes.set(cell.id, {
+          id: cell.id,
+          serviceName: cell.serviceName,
+          outcome: failed ? "failed" : "succeeded",
+          ...(failed ? { error: describeError(runner.failure) } : {}),
+        });
+        await ctx.journal.append({
+          type: "cell_finished",
+          cell: cell.id,
+          outcome: failed ? "failed" : "succeeded",
+        });
+      };
+      const tearDown = async (t: { title: string }) => {
+        let outcome: TeardownOutcome = "nothing_to_do";
+        await runner.runStep("teardown", async () => {
+          outcome = await runner.teardown();
+        });
+        t.title = teardownTitle(outcome, cell, runner.failure !== undefined);
+        await finishCell();
+      };
 
+      // A step that fails stops the cell; its rollback tears the service down (per the policy).
       const step = (name: CellStep, work: (t: { output: string }) => Promise<void>): ListrTask => ({
         title: STEP_TITLES[name],
-        skip: () => {
-          if (runner.failure !== undefined) return "skipped after a failed step";
-          return runner.isDone(name) ? `${STEP_TITLES[name]}: done in an earlier attempt` : false;
-        },
+        skip: () => (runner.isDone(name) ? `${STEP_TITLES[name]}: done in an earlier attempt` : false),
         task: async (_c, t) => {
           try {
             await runner.runStep(name, () => work(t));
@@ -136,43 +155,25 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
             throw error;
           }
         },
+        rollback: async (_c, t) => tearDown(t),
       });
 
+      const imageError = imageErrors.get(cell.image.name);
       return task.newListr(
         [
-          step("render", () => runner.render()),
+          step("render", async () => {
+            if (imageError) throw new ExternalError(`image ${cell.image.name} was not built: ${imageError}`);
+            await runner.render();
+          }),
           step("deploy", () => runner.deploy()),
           step("wait", () => runner.waitReady()),
           step("ready", async (t) => {
             t.output = await runner.checkReady();
           }),
           step("bench", (t) => runner.bench(throttledProgress(t, ctx.clock))),
-          {
-            title: STEP_TITLES.teardown,
-            task: async (_c, t) => {
-              let outcome: TeardownOutcome = "nothing_to_do";
-              await runner.runStep("teardown", async () => {
-                outcome = await runner.teardown();
-              });
-              t.title = teardownTitle(outcome, cell);
-              if (runner.failure instanceof Interrupted) return; // unfinished: a resume picks it up
-              const failed = runner.failure !== undefined;
-              cellOutcomes.set(cell.id, {
-                id: cell.id,
-                serviceName: cell.serviceName,
-                outcome: failed ? "failed" : "succeeded",
-                ...(failed ? { error: describeError(runner.failure) } : {}),
-              });
-              await ctx.journal.append({
-                type: "cell_finished",
-                cell: cell.id,
-                outcome: failed ? "failed" : "succeeded",
-              });
-              if (failed) throw runner.failure;
-            },
-          },
+          { title: STEP_TITLES.teardown, task: async (_c, t) => tearDown(t) },
         ],
-        { concurrent: false, exitOnError: false },
+        { concurrent: false, exitOnError: true, exitAfterRollback: true },
       );
     },
   }));
@@ -275,22 +276,25 @@ function cellTitle(cell: Cell): string {
   return `${cell.serviceName} (${cell.scale.replicas}× LLM, ${cell.scale.ingress_replicas}× ingress, ${clients})`;
 }
 
-function teardownTitle(outcome: TeardownOutcome, cell: Cell): string {
-  if (outcome === "terminated") return `tear down: ${cell.serviceName} terminated`;
-  if (outcome === "left_running") return `tear down: ${cell.serviceName} LEFT RUNNING`;
-  return "tear down: nothing was running";
+function teardownTitle(outcome: TeardownOutcome, cell: Cell, afterFailure: boolean): string {
+  const when = afterFailure ? "after the failure, " : "";
+  if (outcome === "terminated") return `tear down: ${when}${cell.serviceName} terminated`;
+  if (outcome === "left_running") return `tear down: ${when}${cell.serviceName} LEFT RUNNING`;
+  return `tear down: ${when}nothing was running`;
 }
 
 /** Progress as task output: often enough to watch, not so often that plain-line output floods. */
 function throttledProgress(task: { output: string }, clock: Clock): (p: BenchProgress) => void {
   let lastAt = 0;
-  let lastLevel = "";
+  let last = "";
   return (p) => {
-    const now = clock.now();
-    if (p.level === lastLevel && now - lastAt < 2_000 && p.done < p.total) return;
-    lastAt = now;
-    lastLevel = p.level;
     const failed = p.failed > 0 ? `, ${p.failed} failed` : "";
-    task.output = `${p.level}: ${p.done}/${p.total} requests${failed}`;
+    const line = `${p.level}: ${p.done}/${p.total} requests${failed}`;
+    const now = clock.now();
+    const levelChanged = !last.startsWith(`${p.level}:`);
+    if (line === last || (!levelChanged && p.done < p.total && now - lastAt < 2_000)) return;
+    lastAt = now;
+    last = line;
+    task.output = line;
   };
 }

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { CELL_STEPS, Journal, type RunState, STATE_FILE } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
+import { RunFolder } from "./run-folder.js";
 
 /**
  * `orchestrate status [RUN_DIR]`: without a folder, every run under the results folder with its
@@ -94,4 +95,33 @@ function symbol(step: string): string {
 
 export function openRunState(dir: string): RunState {
   return Journal.open(dir).state;
+}
+
+/** `orchestrate status [RUN_DIR]`. */
+export async function statusCommand(dir: string | undefined, options: StatusOptions): Promise<void> {
+  if (dir === undefined) {
+    const runs = listRuns(options.resultsDir);
+    if (options.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    else process.stdout.write(`${formatRunList(runs, options.resultsDir)}\n`);
+    return;
+  }
+  const folder = new RunFolder(dir);
+  const state = openRunState(folder.dir);
+  const activePid = lockHolder(folder.dir);
+  let live: LiveService[] = [];
+  // A local run's services live only inside the process that runs it.
+  if (state.target === "anyscale") {
+    const { createTarget } = await import("./adapters.js");
+    live = await liveServices(
+      state,
+      createTarget(folder.readPlan(), folder, () => {}),
+    );
+  }
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ...state, liveServices: live, activePid: activePid ?? null }, null, 2)}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`${formatRunStatus(folder.dir, state, live, activePid)}\n`);
 }

@@ -9,6 +9,7 @@
  * `orchestrate teardown` to find, and `status` of a name this process never deployed is undefined.
  */
 import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import { registerSecret } from "../secrets.js";
 import { type SimulatorProcess, spawnSimulator } from "../sim/child.js";
@@ -63,7 +64,9 @@ export class LocalTarget implements Target {
 
   async deploy(request: DeployRequest, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const spec = await readLocalServiceSpec(request.configPath, this.options.cwd);
+    // Relative paths resolve against the folder the target runs in, as the anyscale CLI resolves them.
+    const configPath = resolve(this.options.cwd ?? process.cwd(), request.configPath);
+    const spec = await readLocalServiceSpec(configPath, this.options.cwd);
     const sim = mergeSimConfigInputs(
       spec.sim,
       simConfigFromEnv(this.options.env ?? process.env),

@@ -47,23 +47,31 @@ describe("data-quality warnings", () => {
     expect(warnings.map((w) => w.kind)).toEqual(["client_bound"]);
   });
 
-  it("token mismatch, output and input, beyond the stated tolerances only", () => {
+  it("token mismatch, output and input, beyond the stated tolerances only (whole-run rates)", () => {
     // 1000 tok/s over 1000/90 req/s = 90 output tokens per request, 100 asked for.
-    const short = level(4, { requestThroughput: 1000 / 90, totalTokenThroughput: 1000 + (1000 / 90) * 1000 });
+    const short = level(4, {
+      method: "seed_sum",
+      requestThroughput: 1000 / 90,
+      totalTokenThroughput: 1000 + (1000 / 90) * 1000,
+    });
     expect(derivedLevelWarnings(short, expected).map((w) => w.message)).toEqual([
       "conc4: 90.0 output tokens per request, 100 requested: the requests were not the workload the plan describes.",
     ]);
     // 1,500 input tokens per request, 1000 asked for.
-    const long = level(4, { totalTokenThroughput: 1000 + 10 * 1500 });
+    const long = level(4, { method: "seed_sum", totalTokenThroughput: 1000 + 10 * 1500 });
     expect(derivedLevelWarnings(long, expected)[0]?.message).toContain(
       "1500.0 input tokens per request, 1000 requested",
     );
     // 99.5 output tokens (0.5% off) and 1010 input (1% off) are within tolerance.
     const close = level(4, {
+      method: "seed_sum",
       requestThroughput: 1000 / 99.5,
       totalTokenThroughput: 1000 + (1000 / 99.5) * 1010,
     });
     expect(derivedLevelWarnings(close, expected)).toEqual([]);
+    // A window aggregate's rates do not divide into lengths; its reader checks lengths itself.
+    const windowed = level(4, { method: "window", requestThroughput: 1000 / 90, totalTokenThroughput: 1000 });
+    expect(derivedLevelWarnings(windowed, expected).filter((w) => w.kind === "token_mismatch")).toEqual([]);
   });
 
   it("averaged percentiles for data aggregated the seed's way", () => {

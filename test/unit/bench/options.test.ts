@@ -25,8 +25,17 @@ describe("benchmark options", () => {
     const plan = resolveOptions(base);
     expect(plan).toMatchObject({ warmup: 0, burstiness: 1, promptFormat: "token-ids", overwrite: "refuse" });
     expect(requestsPerLevel(plan, 16)).toBe(160);
-    expect(requestsPerLevel({ mode: "request-rate", numPrompts: undefined }, 2)).toBe(500);
-    expect(requestsPerLevel({ mode: "concurrency", numPrompts: 7 }, 16)).toBe(7);
+    expect(
+      requestsPerLevel({ mode: "request-rate", numPrompts: undefined, promptsPerConcurrency: 10 }, 2),
+    ).toBe(500);
+    expect(requestsPerLevel({ mode: "concurrency", numPrompts: 7, promptsPerConcurrency: 10 }, 16)).toBe(7);
+  });
+
+  it("scale requests with the concurrency by a chosen factor", () => {
+    const plan = resolveOptions({ ...base, promptsPerConcurrency: 4 });
+    expect(requestsPerLevel(plan, 16)).toBe(64);
+    expect(() => resolveOptions({ ...base, promptsPerConcurrency: 4, numPrompts: 10 })).toThrow(/not valid/);
+    expect(() => resolveOptions({ ...base, promptsPerConcurrency: 0 })).toThrow(/not valid/);
   });
 
   it("report every problem at once", () => {

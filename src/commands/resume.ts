@@ -1,0 +1,16 @@
+import type { Command } from "commander";
+
+export function register(program: Command): void {
+  program
+    .command("resume")
+    .description(
+      "continue a failed or interrupted run at the step that did not finish (finished levels are never re-run)",
+    )
+    .argument("<run-dir>", "the run folder, e.g. results/gptoss-120b-20261128-101500")
+    .option("--allow-plan-change", "resume even though the plan file was edited since the run began")
+    .option("--keep-services", "leave every service running after its benchmark")
+    .action(async (dir: string, options: { allowPlanChange?: boolean; keepServices?: boolean }) => {
+      const { resumeCommand } = await import("../run/resume-command.js");
+      await resumeCommand(dir, options);
+    });
+}

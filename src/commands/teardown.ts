@@ -1,0 +1,12 @@
+import type { Command } from "commander";
+
+export function register(program: Command): void {
+  program
+    .command("teardown")
+    .description("terminate every service a run created that is still up, and confirm it")
+    .argument("<run-dir>", "the run folder")
+    .action(async (dir: string) => {
+      const { teardownCommand } = await import("../run/teardown-command.js");
+      await teardownCommand(dir);
+    });
+}

@@ -1,0 +1,106 @@
+import { ExternalError } from "../errors.js";
+import type { Plan } from "../plan/resolve.js";
+import { AnyscaleTarget } from "../targets/anyscale.js";
+import { execaRunner } from "../targets/anyscale-cli.js";
+import { LocalTarget } from "../targets/local.js";
+import type { BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
+import type { RunFolder } from "./run-folder.js";
+
+/**
+ * The real implementations behind the pipeline's ports: the targets, the load generator
+ * (src/bench), the readiness probe and the report (src/report). Imported lazily, so a dry run or
+ * `status` loads none of the heavy modules.
+ */
+
+export function createTarget(plan: Plan, folder: RunFolder, log: (message: string) => void): BuildingTarget {
+  if (plan.target === "local") {
+    const target = new LocalTarget({
+      cwd: folder.dir,
+      pollIntervalMs: Math.min(200, plan.deploy.poll_interval_s * 1000),
+    });
+    return Object.assign(target, {
+      // A local service stops at once; there is nothing to confirm asynchronously.
+      sendTerminate: (name: string) => target.terminate(name, Date.now() + 5_000),
+    });
+  }
+  return new AnyscaleTarget({
+    runner: execaRunner(),
+    cwd: folder.dir,
+    pollIntervalMs: plan.deploy.poll_interval_s * 1000,
+    unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
+    onStatus: (status, raw) => {
+      void folder.recordStatus(status.name, raw).catch(() => {});
+    },
+    onRetry: log,
+  });
+}
+
+export const readinessProbe: ReadinessProbe = {
+  async check(endpoint, modelId, signal) {
+    const { listModels, smokeTest } = await import("../bench/api.js");
+    const models = await listModels(endpoint.url, endpoint.token, signal);
+    if (!models.includes(modelId)) {
+      throw new ExternalError(
+        `${endpoint.name} serves ${models.length === 0 ? "no model" : models.join(", ")}, not ${modelId}`,
+        {
+          kind: "bad_response",
+          hint: "check model.model_id in the plan against the service's model_loading_config",
+        },
+      );
+    }
+    const smoke = await smokeTest({
+      baseUrl: endpoint.url,
+      ...(endpoint.token ? { token: endpoint.token } : {}),
+      model: modelId,
+      ...(signal ? { signal } : {}),
+    });
+    return `${modelId}: first token after ${smoke.ttftMs.toFixed(0)} ms, ${smoke.completionTokens} tokens`;
+  },
+};
+
+export const benchRunner: BenchRunner = {
+  async run(request, hooks) {
+    const { runBenchmark } = await import("../bench/coordinator.js");
+    const options: Parameters<typeof runBenchmark>[0] = {
+      baseUrl: request.endpoint.url,
+      model: request.modelId,
+      clients: request.clients,
+      mode: request.mode,
+      levels: request.levels,
+      inputTokens: request.inputTokens,
+      outputTokens: request.outputTokens,
+      warmup: request.warmup,
+      // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
+      burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
+      promptFormat: request.promptFormat,
+      expDir: request.expDir,
+      labels: request.labels,
+      overwrite: "resume",
+      timeouts: { requestMs: request.requestTimeoutS * 1000 },
+    };
+    if (request.endpoint.token) options.token = request.endpoint.token;
+    if (request.durationS !== undefined) options.durationS = request.durationS;
+    else if (request.mode === "request-rate") options.numPrompts = request.numPrompts;
+    else options.promptsPerConcurrency = request.promptsPerConcurrency;
+    if (request.seed !== undefined) options.seed = request.seed;
+    if (request.slo) options.goodput = request.slo;
+    await runBenchmark(options, {
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.onLevelDone ? { onLevelDone: (level: string) => hooks.onLevelDone?.(level) } : {}),
+    });
+  },
+};
+
+export const reportBuilder: ReportBuilder = {
+  async build(runDir) {
+    const { buildReport, loadReportSources } = await import("../report/index.js");
+    const sources = await loadReportSources([runDir]);
+    const files = await buildReport({
+      experiments: sources.experiments,
+      ...(sources.setup ? { setup: sources.setup } : {}),
+      outDir: sources.defaultOutDir,
+    });
+    return files.outDir;
+  },
+};
