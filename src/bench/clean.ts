@@ -179,3 +179,33 @@ async function findPidFiles(root: string, depth = 5): Promise<string[]> {
   }
   return found;
 }
+
+/**
+ * A pids.json whose coordinator and parts are all gone is the trace of a crash (a SIGKILLed
+ * orchestrator), not a run in progress: remove it so a resume can go on. Returns whether it did.
+ */
+export async function clearStalePids(
+  expDir: string,
+  processes: ProcessTable = systemProcesses,
+): Promise<boolean> {
+  const path = join(expDir, PIDS_FILE);
+  if (!existsSync(path)) return false;
+  let pids: PidsFile;
+  try {
+    pids = JSON.parse(await readFile(path, "utf8")) as PidsFile;
+  } catch {
+    return false; // unreadable: leave it for a person (and `orchestrate clean`) to judge
+  }
+  if (processes.isAlive(pids.coordinator_pid)) {
+    const argv = await processes.commandLine(pids.coordinator_pid);
+    // A reused PID that is not a node process is not our coordinator.
+    if (argv === undefined || argv.some((a) => /node/.test(a))) return false;
+  }
+  for (const { pid } of pids.parts) {
+    if (!processes.isAlive(pid)) continue;
+    const argv = await processes.commandLine(pid);
+    if (argv !== undefined && isPartOf(argv, expDir)) return false;
+  }
+  await rm(path, { force: true });
+  return true;
+}

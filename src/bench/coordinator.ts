@@ -12,6 +12,7 @@ import type { ExperimentManifest, LevelEntry } from "../results/orchestrate-mani
 import { redact, registerSecret } from "../secrets.js";
 import { aggregateRecordFiles } from "./aggregate.js";
 import { discoverModel } from "./api.js";
+import { clearStalePids } from "./clean.js";
 import {
   allPartsFile,
   newManifest,
@@ -73,6 +74,8 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
   const signal = hooks.signal;
   if (signal?.aborted) throw new Interrupted("benchmark interrupted before it started");
   await mkdir(dirname(plan.expDir), { recursive: true });
+  // A crashed run (its coordinator SIGKILLed) leaves pids.json behind; only a live one blocks us.
+  await clearStalePids(plan.expDir);
   const { resumed } = await prepareExperimentDir(plan);
 
   const modelId = plan.model ?? resumed?.model_id ?? (await discoverModel(plan.baseUrl, plan.token, signal));
@@ -114,7 +117,9 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
       setStatus(entry, outcome === "interrupted" ? "interrupted" : "complete");
       await writeManifest(plan.expDir, manifest);
       ran.push(entry.key);
-      hooks.onLevelDone?.(entry.key, await levelSummary(plan.expDir, entry.key));
+      // Only a complete level is "done": an interrupted one is saved, but a resume runs it again.
+      if (outcome !== "interrupted")
+        hooks.onLevelDone?.(entry.key, await levelSummary(plan.expDir, entry.key));
       if (outcome === "interrupted") {
         interrupted = true;
         break;

@@ -93,11 +93,12 @@ export function checkPlan(input: Partial<PlanInput>): PlanIssue[] {
   }
   if (input.name !== undefined && deploy) checkPrefix({ name: input.name, deploy }, issues);
   if (images) checkImageNames(images, issues);
+  if (images) checkImageSources(images, issues);
   if (input.name !== undefined && deploy && images && scales) {
     checkNameLength({ name: input.name, deploy, images, scales }, issues);
   }
   if (scales) checkScales(scales, issues);
-  if (compute && input.target) checkComputeShape(compute, input.target, issues);
+  if (compute) checkComputeShape(compute, issues);
   if (compute && model) checkFit(compute, model, scales ?? [], issues);
   if (benchmark) checkBenchmark(benchmark, issues);
   if (images && application) checkNoSecretsBakedIn(images, application, issues);
@@ -209,6 +210,18 @@ function checkImageNames(images: PlanInput["images"], issues: PlanIssue[]): void
   });
 }
 
+function checkImageSources(images: PlanInput["images"], issues: PlanIssue[]): void {
+  images.forEach((image, i) => {
+    if (image.image_uri && image.build === "containerfile") {
+      issues.push({
+        path: ["images", i, "build"],
+        message:
+          "an image_uri is deployed as it is, so there is nothing to build from a Containerfile; remove one of them",
+      });
+    }
+  });
+}
+
 function checkNameLength(
   input: Pick<PlanInput, "name" | "deploy" | "images" | "scales">,
   issues: PlanIssue[],
@@ -240,22 +253,12 @@ function checkScales(scales: PlanInput["scales"], issues: PlanIssue[]): void {
   });
 }
 
-function checkComputeShape(
-  compute: PlanInput["compute"],
-  target: PlanInput["target"],
-  issues: PlanIssue[],
-): void {
+/** Without a compute section, Anyscale uses the cloud's default compute config (the dry run says so). */
+function checkComputeShape(compute: PlanInput["compute"], issues: PlanIssue[]): void {
   if (compute.config && compute.instance_type) {
     issues.push({
       path: ["compute", "instance_type"],
       message: "give either compute.config (a named compute config) or compute.instance_type, not both",
-    });
-  }
-  if (target === "anyscale" && !compute.config && !compute.instance_type) {
-    issues.push({
-      path: ["compute"],
-      message:
-        "the anyscale target needs compute.config (a named compute config) or compute.instance_type with gpus_per_node",
     });
   }
   if (compute.instance_type && compute.gpus_per_node === undefined) {

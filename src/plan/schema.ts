@@ -177,6 +177,10 @@ const deploySchema = z
     /** UNHEALTHY often recovers; fail only when it lasts longer than this. */
     unhealthy_grace_s: nonNegative.default(300),
     terminate_timeout_s: z.number().positive().default(600),
+    /** Transient CLI failures (network, 5xx, 429) are retried this often, with jittered backoff. */
+    retries: z.number().int().nonnegative().default(4),
+    retry_min_s: z.number().positive().default(2),
+    retry_max_s: z.number().positive().default(30),
     query_auth: z.boolean().default(true),
     tags: z.record(z.string(), z.string()).default({}),
   })

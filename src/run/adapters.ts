@@ -28,6 +28,11 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     cwd: folder.dir,
     pollIntervalMs: plan.deploy.poll_interval_s * 1000,
     unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
+    retry: {
+      retries: plan.deploy.retries,
+      minTimeoutMs: plan.deploy.retry_min_s * 1000,
+      maxTimeoutMs: plan.deploy.retry_max_s * 1000,
+    },
     onStatus: (status, raw) => {
       void folder.recordStatus(status.name, raw).catch(() => {});
     },

@@ -38,6 +38,8 @@ export interface RunPreview {
   cells: PlannedCell[];
   estimate: PlanEstimate;
   teardown: Plan["teardown"];
+  /** Things a reader of the dry run should know before spending money. */
+  notes: string[];
 }
 
 /** The run folder's tag on every service, so `teardown` and sweepers can find them. */
@@ -67,7 +69,23 @@ export function previewRun(plan: Plan, cells: readonly Cell[], runId = "<run-id>
     cells: cells.map((cell) => ({ cell, steps: cellSteps(plan, cell, runId) })),
     estimate: estimatePlan(plan, cells),
     teardown: plan.teardown,
+    notes: previewNotes(plan),
   };
+}
+
+function previewNotes(plan: Plan): string[] {
+  const notes: string[] = [];
+  if (plan.target === "anyscale" && !plan.compute.config && !plan.compute.instance_type) {
+    notes.push(
+      "note: the plan has no compute section, so Anyscale uses the cloud's default compute config; make sure it has the GPUs the replicas need",
+    );
+  }
+  if (plan.model.prefix_caching) {
+    notes.push(
+      "note: prefix caching is ON (model.allow_prefix_caching); cache hits confound scaling, and the report will say so",
+    );
+  }
+  return notes;
 }
 
 function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
@@ -84,6 +102,11 @@ function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
   ];
   if (plan.target === "anyscale") {
     steps.push(
+      {
+        step: "deploy",
+        command: [ANYSCALE_BIN, ...statusArgs(name)],
+        note: "first look: a service of this name that this run did not start is refused, not rolled over",
+      },
       {
         step: "deploy",
         command: [ANYSCALE_BIN, ...deployArgs(config, name, runTags(plan, runId))],
@@ -113,23 +136,26 @@ function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
     },
     { step: "bench", command: benchCommand(plan, cell, runId), note: benchNote(plan, cell) },
   );
-  steps.push(teardownStep(plan, name));
+  steps.push(...teardownSteps(plan, name));
   return steps;
 }
 
-function teardownStep(plan: Plan, name: string): PlannedStep {
+function teardownSteps(plan: Plan, name: string): PlannedStep[] {
   const policy =
     plan.teardown === "always"
       ? "always, also when the cell fails or on Ctrl-C"
       : plan.teardown === "on-success"
         ? "only when the cell succeeds (a failed service is left up for debugging)"
         : "never (teardown: never): the service stays up and keeps costing money";
-  if (plan.target === "local") return { step: "teardown", note: `stop the simulator: ${policy}` };
-  return {
-    step: "teardown",
-    command: [ANYSCALE_BIN, ...terminateArgs(name)],
-    note: `${policy}; then status until TERMINATED, for at most ${minutes(plan.deploy.terminate_timeout_s)}`,
-  };
+  if (plan.target === "local") return [{ step: "teardown", note: `stop the simulator: ${policy}` }];
+  return [
+    { step: "teardown", command: [ANYSCALE_BIN, ...terminateArgs(name)], note: policy },
+    {
+      step: "teardown",
+      command: [ANYSCALE_BIN, ...statusArgs(name)],
+      note: `until TERMINATED, for at most ${minutes(plan.deploy.terminate_timeout_s)}: an exit code 0 from terminate proves nothing`,
+    },
+  ];
 }
 
 /** The standalone command that measures the same thing, so a cell can be re-run by hand. */
@@ -208,6 +234,7 @@ export function formatPreview(preview: RunPreview): string {
     }
   });
   out.push("", formatEstimate(estimate));
+  out.push(...preview.notes);
   if (preview.teardown === "never") {
     out.push("WARNING: teardown: never — every service stays up after the run until you terminate it.");
   }

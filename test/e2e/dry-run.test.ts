@@ -99,12 +99,22 @@ describe("run --dry-run", () => {
     expect(first.steps.map((s: any) => s.step)).toEqual([
       "render",
       "deploy",
+      "deploy",
       "wait",
       "ready",
       "bench",
       "teardown",
+      "teardown",
     ]);
     expect(first.steps[1].command).toEqual([
+      "anyscale",
+      "service",
+      "status",
+      "-n",
+      "gptoss-120b-rayoss-251-x1",
+      "--json",
+    ]);
+    expect(first.steps[2].command).toEqual([
       "anyscale",
       "service",
       "deploy",
@@ -115,7 +125,7 @@ describe("run --dry-run", () => {
       "--tag",
       "orchestrate-run=<run-id>",
     ]);
-    expect(first.steps[5].command).toEqual([
+    expect(first.steps[6].command).toEqual([
       "anyscale",
       "service",
       "terminate",
