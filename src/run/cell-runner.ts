@@ -172,6 +172,21 @@ export class CellRunner {
     } finally {
       await journaled;
     }
+    await this.saveServerStats();
+  }
+
+  /** Keeps the server's own account of the benchmark beside the client's, where there is one. */
+  private async saveServerStats(): Promise<void> {
+    const { target, cell, folder } = this.ctx;
+    if (!target.serverStats) return;
+    try {
+      const stats = await target.serverStats(cell.serviceName);
+      if (stats !== undefined) {
+        await folder.writeFile(`cells/${cell.serviceName}/server-stats.json`, `${JSON.stringify(stats)}\n`);
+      }
+    } catch (error) {
+      this.ctx.warn(`${cell.serviceName}: could not save the server's statistics: ${describeError(error)}`);
+    }
   }
 
   /** Applies the teardown policy; with "always", also after a failure or Ctrl-C. */

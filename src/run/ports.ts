@@ -16,6 +16,8 @@ export interface BuildingTarget extends Target {
   ): Promise<string>;
   /** Sends terminate without confirming it (a second Ctrl-C). */
   sendTerminate?(name: string, signal?: AbortSignal): Promise<void>;
+  /** What the server itself measured (the simulator's ground truth), where a target can tell. */
+  serverStats?(name: string): Promise<unknown>;
 }
 
 export interface ReadinessProbe {

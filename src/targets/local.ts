@@ -19,6 +19,7 @@ import {
   type SimConfigInput,
   simConfigFromEnv,
 } from "../sim/config.js";
+import type { StatsSnapshot } from "../sim/stats.js";
 import { readLocalServiceSpec } from "./local-config.js";
 import type { DeployRequest, ServiceEndpoint, ServiceState, ServiceStatus, Target } from "./target.js";
 
@@ -183,6 +184,31 @@ export class LocalTarget implements Target {
   pidOf(name: string): number | undefined {
     const child = this.services.get(name)?.process;
     return child && !child.hasExited() ? child.pid : undefined;
+  }
+
+  /**
+   * The simulator's ground truth (`GET /sim/stats`, every finished request paged in): what the
+   * server really did, for comparing with what the client measured. Undefined when not running.
+   */
+  async serverStats(name: string): Promise<StatsSnapshot | undefined> {
+    const service = this.services.get(name);
+    if (!service?.process || service.state !== "RUNNING") return undefined;
+    const headers: Record<string, string> = service.token ? { authorization: `Bearer ${service.token}` } : {};
+    let snapshot: StatsSnapshot | undefined;
+    let since = 0;
+    for (;;) {
+      const response = await fetch(`${service.process.url}/sim/stats?since=${since}&limit=10000`, {
+        headers,
+      });
+      if (!response.ok)
+        throw new ExternalError(`${name}: /sim/stats answered ${response.status}`, { kind: "bad_response" });
+      const page = (await response.json()) as StatsSnapshot;
+      if (snapshot) snapshot.requests.push(...page.requests);
+      else snapshot = page;
+      if (page.requests.length === 0 || page.next_since === since) break;
+      since = page.next_since;
+    }
+    return snapshot;
   }
 
   /** Terminates every service this target started (for the end of a run, and tests). */
