@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option("--resume", "keep EXP's complete levels and run the others")
     .option("--json", "print the experiment summary as JSON on stdout")
     .action(async (exp: string, flags: Record<string, string | boolean | undefined>) => {
-      const { runBenchCommand } = await import("./bench-run.js");
+      const { runBenchCommand } = await import("../bench/bench-command.js");
       await runBenchCommand(exp, flags);
     });
 }

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option("--records <file>", "print a raw records file (partK/LEVEL.records.bin) as JSON lines")
     .option("--json", "print the experiment summaries as JSON")
     .action(async (dirs: string[], flags: { resultsDir: string; records?: string; json?: boolean }) => {
-      const { showResults } = await import("./results-show.js");
+      const { showResults } = await import("../results/results-command.js");
       await showResults(dirs, flags);
     });
 }

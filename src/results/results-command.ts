@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RecordCursor, RecordsFormatError, readRecordsFile, recordToJson } from "../bench/records-file.js";
 import { describeError, UserError } from "../errors.js";
-import { findExperiments, loadExperiment } from "../results/load.js";
-import { type ListedExperiment, renderExperiment, renderExperimentList } from "../results/render-text.js";
+import { findExperiments, loadExperiment } from "./load.js";
+import type { ExperimentSummary } from "./model.js";
+import { type ListedExperiment, renderExperiment, renderExperimentList } from "./render-text.js";
 
 /** The body of `orchestrate results`, loaded only when the command runs. */
 export async function showResults(
@@ -27,8 +28,34 @@ export async function showResults(
   }
   const summaries = [];
   for (const dir of await expandDirs(dirs)) summaries.push(await loadExperiment(dir));
-  if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
-  else process.stdout.write(`${summaries.map(renderExperiment).join("\n\n")}\n`);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${summaries.map(renderExperiment).join("\n\n")}\n`);
+  // Several scales (or a run folder) make a scaling question: answer it with the report's tables.
+  const scales = new Set(summaries.map((s) => `${s.image}/${s.scale}`));
+  if (scales.size > 1) process.stdout.write(`\n${await scalingText(dirs, summaries)}\n`);
+}
+
+/** The scaling report's tables, and where its charts are (or how to make them). */
+async function scalingText(dirs: string[], summaries: ExperimentSummary[]): Promise<string> {
+  const { readRunSetup, RUN_SETUP_FILE } = await import("../report/sources.js");
+  const { reportText } = await import("../report/index.js");
+  const runDirs = dirs.map((d) => resolve(d)).filter((d) => existsSync(join(d, RUN_SETUP_FILE)));
+  const setup = runDirs[0] ? await readRunSetup(join(runDirs[0], RUN_SETUP_FILE)) : undefined;
+  const charts = runDirs.flatMap((d) => {
+    const folder = join(d, "report", "charts");
+    return existsSync(folder)
+      ? readdirSync(folder)
+          .filter((f) => f.endsWith(".png"))
+          .map((f) => join(folder, f))
+      : [];
+  });
+  const text = reportText(summaries, setup, charts);
+  return charts.length > 0
+    ? text
+    : `${text}\n\nCharts: run \`orchestrate report ${dirs.join(" ")}\` to draw them (report.html, report.md, charts/).`;
 }
 
 /** A folder that holds experiments (a run folder, results/) stands for all of them. */

@@ -1,16 +1,16 @@
 import { resolve } from "node:path";
-import type { BenchProgress } from "../bench/coordinator.js";
-import { runBenchmark } from "../bench/coordinator.js";
+import { ExternalError, UserError } from "../errors.js";
+import { listenForInterrupts } from "../interrupt.js";
+import { renderExperiment } from "../results/render-text.js";
+import type { BenchProgress } from "./coordinator.js";
+import { runBenchmark } from "./coordinator.js";
 import {
   type BenchOptions,
   DEFAULT_CONCURRENCIES,
   parseBurstiness,
   parseGoodput,
   parseLevelList,
-} from "../bench/options.js";
-import { ExternalError, UserError } from "../errors.js";
-import { listenForInterrupts } from "../interrupt.js";
-import { renderExperiment } from "../results/render-text.js";
+} from "./options.js";
 
 /**
  * The body of `orchestrate bench`, loaded only when the command runs: flags → BenchOptions,
