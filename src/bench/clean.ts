@@ -4,6 +4,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { UserError } from "../errors.js";
+import { isProcessAlive } from "../process-alive.js";
 import { PIDS_FILE, type PidsFile } from "./experiment-files.js";
 import { PART_ENTRY } from "./fleet.js";
 
@@ -73,14 +74,7 @@ export const systemProcesses: ProcessTable = {
       }
     }
   },
-  isAlive(pid) {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
-  },
+  isAlive: isProcessAlive,
   signal(pid, signal) {
     try {
       process.kill(pid, signal);

@@ -11,8 +11,33 @@ export function collectOnly(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function positiveIntOption(value: string): number {
+export function intOption(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive whole number");
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+export function positiveIntOption(value: string): number {
+  const n = intOption(value);
+  if (n < 1) throw new InvalidArgumentError("must be a positive whole number");
+  return n;
+}
+
+export function portOption(value: string): number {
+  const n = intOption(value);
+  if (n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  return n;
+}
+
+export function nonNegativeOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number ≥ 0");
+  return n;
+}
+
+export function fractionOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError("must be a fraction between 0 and 1");
   return n;
 }

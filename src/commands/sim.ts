@@ -3,6 +3,13 @@
  * `smoke`, curl, `vllm bench serve`). Ctrl-C stops it cleanly.
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import {
+  fractionOption,
+  intOption,
+  nonNegativeOption,
+  portOption,
+  positiveIntOption,
+} from "./shared-options.js";
 
 interface SimOptions {
   replicas?: number;
@@ -33,12 +40,12 @@ export function register(program: Command): void {
       "Run the local simulator of a Ray Serve LLM service (OpenAI API on 127.0.0.1) in the foreground; " +
         "Ctrl-C stops it. Point OPENAI_API_URL, curl or `vllm bench serve` at the printed URL.",
     )
-    .option("-r, --replicas <n>", "LLM replicas (engines)", positiveInt)
-    .option("-i, --ingress <k>", "ingress replicas (default: 2 × replicas)", positiveInt)
-    .option("-p, --port <port>", "port on 127.0.0.1 (0 = any free port)", port, 8000)
+    .option("-r, --replicas <n>", "LLM replicas (engines)", positiveIntOption)
+    .option("-i, --ingress <k>", "ingress replicas (default: 2 × replicas)", positiveIntOption)
+    .option("-p, --port <port>", "port on 127.0.0.1 (0 = any free port)", portOption, 8000)
     .option("-m, --model <name>", "served model id (default: sim-llm)")
     .addOption(new Option("--token <token>", "require this bearer token").env("ORCHESTRATE_SIM_TOKEN"))
-    .option("--seed <n>", "seed of every random choice (routing, faults, text)", int)
+    .option("--seed <n>", "seed of every random choice (routing, faults, text)", intOption)
     .option("--config <file.json>", "simulator settings as JSON (see the README's simulator section)")
     .addOption(
       new Option(
@@ -51,18 +58,18 @@ export function register(program: Command): void {
       "runtime env vars of the image, e.g. ANYSCALE_DISABLE_OPTIMIZED_RAY=1",
       keyValues,
     )
-    .option("--max-num-seqs <n>", "engine slots per replica", positiveInt)
+    .option("--max-num-seqs <n>", "engine slots per replica", positiveIntOption)
     .option(
       "--stream-interval-ms <ms>",
       "Ray Serve stream batching interval (0 = a chunk per token)",
-      nonNegative,
+      nonNegativeOption,
     )
     .option("--prefix-caching", "turn on automatic prefix caching")
-    .option("--error-rate <fraction>", "fault: fail this fraction of requests", fraction)
+    .option("--error-rate <fraction>", "fault: fail this fraction of requests", fractionOption)
     .addOption(new Option("--error-mode <mode>", "fault: how they fail").choices(["http_500", "in_stream"]))
-    .option("--cut-rate <fraction>", "fault: destroy this fraction of streams mid-way", fraction)
-    .option("--stall-first-token-ms <ms>", "fault: delay every first token by this much", nonNegative)
-    .option("--startup-delay-ms <ms>", "fault: unhealthy (503) for this long after start", nonNegative)
+    .option("--cut-rate <fraction>", "fault: destroy this fraction of streams mid-way", fractionOption)
+    .option("--stall-first-token-ms <ms>", "fault: delay every first token by this much", nonNegativeOption)
+    .option("--startup-delay-ms <ms>", "fault: unhealthy (503) for this long after start", nonNegativeOption)
     .option("--never-healthy", "fault: never become healthy")
     .option("--json", "print the listening line as JSON")
     .action(async (options: SimOptions) => {
@@ -95,37 +102,6 @@ export function register(program: Command): void {
         },
       });
     });
-}
-
-function int(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError("must be a whole number");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = int(value);
-  if (n < 1) throw new InvalidArgumentError("must be at least 1");
-  return n;
-}
-
-function port(value: string): number {
-  const n = int(value);
-  if (n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
-  return n;
-}
-
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number ≥ 0");
-  return n;
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1)
-    throw new InvalidArgumentError("must be a fraction between 0 and 1");
-  return n;
 }
 
 function keyValues(value: string, previous: string[] = []): string[] {

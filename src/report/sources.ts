@@ -1,8 +1,8 @@
 import { existsSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
+import { readJsonFile } from "../json-file.js";
 import { findExperiments, loadExperiment } from "../results/load.js";
 import type { ExperimentSummary, RunSetup } from "../results/model.js";
 import { imageAndScaleFromName } from "../results/vllm-experiment.js";
@@ -173,17 +173,5 @@ const runSetupSchema = z.looseObject({
 });
 
 export async function readRunSetup(path: string): Promise<RunSetup> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, "utf8"));
-  } catch (error) {
-    throw new UserError(`${path}: not a readable JSON file`, { cause: error });
-  }
-  const parsed = runSetupSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new UserError(`${path}: not a run setup file`, {
-      details: parsed.error.issues.map((issue) => `• ${issue.path.join(".") || "(file)"}: ${issue.message}`),
-    });
-  }
-  return parsed.data as RunSetup;
+  return (await readJsonFile(path, runSetupSchema, "a run setup file")) as RunSetup;
 }

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
+import { readJsonFile } from "../json-file.js";
 
 /**
  * The manifest `orchestrate bench` writes at the top of each experiment folder: what was run,
@@ -65,22 +65,11 @@ export type LevelEntry = z.infer<typeof levelEntrySchema>;
 
 export async function readManifest(expDir: string): Promise<ExperimentManifest> {
   const path = join(expDir, EXPERIMENT_MANIFEST);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, "utf8"));
-  } catch (error) {
-    throw new UserError(`${path}: not a readable JSON file`, { cause: error });
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new UserError(`${path}: not an orchestrate experiment manifest`, {
-      details: parsed.error.issues.map((i) => `• ${i.path.join(".") || "(file)"}: ${i.message}`),
-    });
-  }
-  if (parsed.data.version !== MANIFEST_VERSION) {
+  const manifest = await readJsonFile(path, manifestSchema, "an orchestrate experiment manifest");
+  if (manifest.version !== MANIFEST_VERSION) {
     throw new UserError(
-      `${path}: manifest version ${parsed.data.version}, this orchestrate reads ${MANIFEST_VERSION}`,
+      `${path}: manifest version ${manifest.version}, this orchestrate reads ${MANIFEST_VERSION}`,
     );
   }
-  return parsed.data;
+  return manifest;
 }

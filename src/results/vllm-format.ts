@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { readJsonFile } from "../json-file.js";
 import type { LatencyMetric, LatencyStats } from "./model.js";
 
 /**
@@ -36,19 +35,7 @@ export const vllmResultSchema = z.looseObject({
 export type VllmResult = z.infer<typeof vllmResultSchema>;
 
 export async function readVllmResult(path: string): Promise<VllmResult> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, "utf8"));
-  } catch (error) {
-    throw new UserError(`${path}: not a readable JSON file`, { cause: error });
-  }
-  const parsed = vllmResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new UserError(`${path}: not a vLLM benchmark result`, {
-      details: parsed.error.issues.map((issue) => `• ${issue.path.join(".") || "(file)"}: ${issue.message}`),
-    });
-  }
-  return parsed.data;
+  return readJsonFile(path, vllmResultSchema, "a vLLM benchmark result");
 }
 
 /** vLLM names percentile keys "p99_ttft_ms", "p99.9_ttft_ms". */

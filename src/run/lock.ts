@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
+import { isProcessAlive } from "../process-alive.js";
 
 /**
  * One process at a time per run folder: two orchestrators resuming the same run would deploy
@@ -39,7 +40,7 @@ export function acquireRunLock(dir: string): RunLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = readOwner(path);
-      if (owner && (owner.host !== hostname() || isAlive(owner.pid))) {
+      if (owner && (owner.host !== hostname() || isProcessAlive(owner.pid))) {
         throw new UserError(
           `run folder ${dir} is in use by process ${owner.pid} on ${owner.host} (since ${owner.since})`,
           {
@@ -59,7 +60,7 @@ export function lockHolder(dir: string): number | undefined {
   const path = join(dir, LOCK_FILE);
   if (!existsSync(path)) return undefined;
   const owner = readOwner(path);
-  return owner && owner.host === hostname() && isAlive(owner.pid) ? owner.pid : undefined;
+  return owner && owner.host === hostname() && isProcessAlive(owner.pid) ? owner.pid : undefined;
 }
 
 function readOwner(path: string): LockOwner | undefined {
@@ -67,14 +68,5 @@ function readOwner(path: string): LockOwner | undefined {
     return JSON.parse(readFileSync(path, "utf8")) as LockOwner;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describeError } from "../errors.js";
+import { isProcessAlive } from "../process-alive.js";
 import {
   mergeSimConfigInputs,
   PARENT_PID_ENV,
@@ -66,18 +67,9 @@ function watchParent(): void {
   const timer = setInterval(() => {
     // Re-parenting means our parent died, even before its pid is reaped.
     const orphaned = pid === originalParent && process.ppid !== originalParent;
-    if (orphaned || !alive(pid)) process.exit(0);
+    if (orphaned || !isProcessAlive(pid)) process.exit(0);
   }, PARENT_POLL_MS);
   timer.unref();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 main().catch((error: unknown) => {
