@@ -1,3 +1,4 @@
+import pRetry from "p-retry";
 import { ExternalError } from "../errors.js";
 import type { Plan } from "../plan/resolve.js";
 import { AnyscaleTarget } from "../targets/anyscale.js";
@@ -40,28 +41,48 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
   });
 }
 
+/**
+ * RUNNING is not yet "answers": a proxy can still say 503 for a moment, so passing failures (5xx,
+ * 429, refused or reset connections) are retried with backoff; a wrong model or a rejected request
+ * fails at once.
+ */
 export const readinessProbe: ReadinessProbe = {
-  async check(endpoint, modelId, signal) {
-    const { listModels, smokeTest } = await import("../bench/api.js");
-    const models = await listModels(endpoint.url, endpoint.token, signal);
-    if (!models.includes(modelId)) {
-      throw new ExternalError(
-        `${endpoint.name} serves ${models.length === 0 ? "no model" : models.join(", ")}, not ${modelId}`,
-        {
-          kind: "bad_response",
-          hint: "check model.model_id in the plan against the service's model_loading_config",
-        },
-      );
-    }
-    const smoke = await smokeTest({
-      baseUrl: endpoint.url,
-      ...(endpoint.token ? { token: endpoint.token } : {}),
-      model: modelId,
+  check(endpoint, modelId, signal) {
+    return pRetry(() => checkOnce(endpoint, modelId, signal), {
+      retries: 6,
+      minTimeout: 1_000,
+      maxTimeout: 10_000,
+      randomize: true,
       ...(signal ? { signal } : {}),
+      shouldRetry: ({ error }) => error instanceof ExternalError && error.kind === "transient",
     });
-    return `${modelId}: first token after ${smoke.ttftMs.toFixed(0)} ms, ${smoke.completionTokens} tokens`;
   },
 };
+
+async function checkOnce(
+  endpoint: Parameters<ReadinessProbe["check"]>[0],
+  modelId: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const { listModels, smokeTest } = await import("../bench/api.js");
+  const models = await listModels(endpoint.url, endpoint.token, signal);
+  if (!models.includes(modelId)) {
+    throw new ExternalError(
+      `${endpoint.name} serves ${models.length === 0 ? "no model" : models.join(", ")}, not ${modelId}`,
+      {
+        kind: "bad_response",
+        hint: "check model.model_id in the plan against the service's model_loading_config",
+      },
+    );
+  }
+  const smoke = await smokeTest({
+    baseUrl: endpoint.url,
+    ...(endpoint.token ? { token: endpoint.token } : {}),
+    model: modelId,
+    ...(signal ? { signal } : {}),
+  });
+  return `${modelId}: first token after ${smoke.ttftMs.toFixed(0)} ms, ${smoke.completionTokens} tokens`;
+}
 
 export const benchRunner: BenchRunner = {
   async run(request, hooks) {

@@ -198,6 +198,23 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
     expect(state.cells[1].service).toBe("none");
   });
 
+  it("a second Ctrl-C stops waiting for the termination to be confirmed, but terminate is still sent", async () => {
+    const { fake, cwd, env } = setup({ start_ms: 3_600_000, terminate_noop: true });
+    const run = startOrchestrate(["run", TINY], { cwd, env: { ...env, TINY_TERMINATE_TIMEOUT_S: "120" } });
+    await until(() => fake.calls().filter((c) => c[1] === "status").length >= 3, 30_000, "the wait to start");
+    run.child.kill("SIGINT");
+    await until(() => fake.calls().some((c) => c[1] === "terminate"), 30_000, "terminate to be sent");
+    const secondAt = Date.now();
+    run.child.kill("SIGINT");
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(Date.now() - secondAt).toBeLessThan(15_000); // not the 120 s terminate deadline
+    expect(result.stdout).toContain("terminate sent for tiny-oss-x1 but not confirmed");
+    expect(result.stdout).toContain("SERVICES LEFT RUNNING");
+    // The journal does not pretend it was terminated; `teardown` can finish the job later.
+    expect(runState(runFolder(cwd)).cells[0].service).toBe("deployed");
+  });
+
   it("on Ctrl-C mid-benchmark: keeps the finished levels, tears down, exits 130; resume finishes only the rest", async () => {
     const { fake, cwd, env } = setup();
     const run = startOrchestrate(["run", TINY], { cwd, env });
