@@ -24,6 +24,8 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
       sendTerminate: (name: string) => target.terminate(name, Date.now() + 5_000),
     });
   }
+  // A snapshot per state change, not per poll: a 45-minute wait would otherwise write hundreds.
+  const lastState = new Map<string, string>();
   return new AnyscaleTarget({
     runner: execaRunner(),
     cwd: folder.dir,
@@ -35,6 +37,8 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
       maxTimeoutMs: plan.deploy.retry_max_s * 1000,
     },
     onStatus: (status, raw) => {
+      if (lastState.get(status.name) === status.state) return;
+      lastState.set(status.name, status.state);
       void folder.recordStatus(status.name, raw).catch(() => {});
     },
     onRetry: log,

@@ -18,6 +18,8 @@ export interface BuildingTarget extends Target {
   sendTerminate?(name: string, signal?: AbortSignal): Promise<void>;
   /** What the server itself measured (the simulator's ground truth), where a target can tell. */
   serverStats?(name: string): Promise<unknown>;
+  /** Stops every service this process started (local services die with their orchestrator). */
+  terminateAll?(): Promise<void>;
 }
 
 export interface ReadinessProbe {

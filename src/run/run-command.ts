@@ -10,6 +10,7 @@ import { systemClock } from "../targets/clock.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { executeRun, type RunSummary } from "./pipeline.js";
+import type { BuildingTarget } from "./ports.js";
 import { formatPreview, previewRun } from "./preview.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
 
@@ -62,7 +63,7 @@ export async function runWithInterrupts(
   folder: RunFolder,
   journal: Journal,
   keepServices: boolean,
-  before?: (target: import("./ports.js").BuildingTarget) => Promise<void>,
+  before?: (target: BuildingTarget) => Promise<void>,
 ): Promise<RunSummary> {
   const { benchRunner, createTarget, readinessProbe, reportBuilder } = await import("./adapters.js");
   const interrupts = listenForInterrupts((count) => {
@@ -93,8 +94,7 @@ export async function runWithInterrupts(
     });
   } finally {
     interrupts.dispose();
-    const local = target as { terminateAll?: () => Promise<void> };
-    await local.terminateAll?.();
+    await target.terminateAll?.();
   }
 }
 
