@@ -10,6 +10,7 @@ import {
   runState,
   startOrchestrate,
   until,
+  untilJournaled,
   workspace,
 } from "../helpers/orchestrate-process.js";
 
@@ -218,16 +219,9 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
   it("on Ctrl-C mid-benchmark: keeps the finished levels, tears down, exits 130; resume finishes only the rest", async () => {
     const { fake, cwd, env } = setup();
     const run = startOrchestrate(["run", TINY], { cwd, env });
-    let dir = "";
-    await until(
-      () => {
-        try {
-          dir = runFolder(cwd);
-          return journalEvents(dir).some((e) => e.type === "level_done" && e.cell === "oss-x1");
-        } catch {
-          return false;
-        }
-      },
+    const dir = await untilJournaled(
+      cwd,
+      (e) => e.type === "level_done" && e.cell === "oss-x1",
       60_000,
       "the first level",
     );
@@ -253,16 +247,9 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
   it("after SIGKILL mid-benchmark, resume reuses the running service and re-runs only the unfinished level", async () => {
     const { fake, cwd, env } = setup();
     const run = startOrchestrate(["run", TINY, "--only", "scale=1"], { cwd, env });
-    let dir = "";
-    await until(
-      () => {
-        try {
-          dir = runFolder(cwd);
-          return journalEvents(dir).some((e) => e.type === "level_done" && e.level === "conc2");
-        } catch {
-          return false;
-        }
-      },
+    const dir = await untilJournaled(
+      cwd,
+      (e) => e.type === "level_done" && e.level === "conc2",
       60_000,
       "level conc2",
     );

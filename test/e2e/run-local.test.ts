@@ -2,12 +2,12 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  journalEvents,
   orchestrate,
   runFolder,
   runState,
   startOrchestrate,
   until,
+  untilJournaled,
   workspace,
 } from "../helpers/orchestrate-process.js";
 
@@ -51,14 +51,9 @@ describe.skipIf(process.platform !== "linux")("run on the local target", { timeo
     const cwd = workspace();
     const run = startOrchestrate(["run", TINY, "--target", "local"], { cwd });
     const pid = run.child.pid!;
-    await until(
-      () => {
-        try {
-          return journalEvents(runFolder(cwd)).some((e) => e.type === "step_started" && e.step === "bench");
-        } catch {
-          return false;
-        }
-      },
+    await untilJournaled(
+      cwd,
+      (e) => e.type === "step_started" && e.step === "bench",
       30_000,
       "the benchmark",
     );

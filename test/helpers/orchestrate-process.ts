@@ -86,6 +86,32 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
   }
 }
 
+/**
+ * Waits until the run started in `cwd` has journaled an event matching `wanted` (the run folder
+ * may not exist yet when the wait begins); returns the run folder.
+ */
+export async function untilJournaled(
+  cwd: string,
+  wanted: (event: Record<string, any>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<string> {
+  let dir = "";
+  await until(
+    () => {
+      try {
+        dir = runFolder(cwd);
+        return journalEvents(dir).some(wanted);
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    what,
+  );
+  return dir;
+}
+
 /** Every file under a folder, recursively. */
 export function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -4,6 +4,18 @@
  * every event.
  */
 import { request } from "undici";
+import type { SimConfigInput } from "../../src/sim/config.js";
+
+/** A fast engine and ingress, so every request in a simulator test takes milliseconds. */
+export const FAST_SIM: SimConfigInput = {
+  engine: {
+    decode_base_ms: 2,
+    decode_per_seq_ms: 0.01,
+    prefill_ms_per_token: 0.001,
+    stream_batching_interval_ms: 0,
+  },
+  ingress: { request_overhead_ms: 0.2, chunk_cost_ms: 0.01 },
+};
 
 export interface JsonAnswer {
   status: number;

@@ -3,21 +3,10 @@ import { Client } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/simulator.js";
-import { call, stream, streamedText, tokenEvents } from "../../helpers/sim-client.js";
+import { call, FAST_SIM, stream, streamedText, tokenEvents } from "../../helpers/sim-client.js";
 
 const TOKEN = "sim-test-token-123";
-// Fast engine so every request here takes milliseconds.
-const FAST: SimConfigInput = {
-  model: "test-model",
-  token: TOKEN,
-  engine: {
-    decode_base_ms: 2,
-    decode_per_seq_ms: 0.01,
-    prefill_ms_per_token: 0.001,
-    stream_batching_interval_ms: 0,
-  },
-  ingress: { request_overhead_ms: 0.2, chunk_cost_ms: 0.01 },
-};
+const FAST: SimConfigInput = { ...FAST_SIM, model: "test-model", token: TOKEN };
 
 const running: RunningSimulator[] = [];
 async function sim(overrides: SimConfigInput = {}): Promise<RunningSimulator> {

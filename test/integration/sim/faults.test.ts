@@ -1,21 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/simulator.js";
-import { call, stream, streamedText, tokenEvents } from "../../helpers/sim-client.js";
-
-const FAST: SimConfigInput = {
-  engine: {
-    decode_base_ms: 2,
-    decode_per_seq_ms: 0.01,
-    prefill_ms_per_token: 0.001,
-    stream_batching_interval_ms: 0,
-  },
-  ingress: { request_overhead_ms: 0.2, chunk_cost_ms: 0.01 },
-};
+import { call, FAST_SIM, stream, streamedText, tokenEvents } from "../../helpers/sim-client.js";
 
 const running: RunningSimulator[] = [];
 async function sim(overrides: SimConfigInput): Promise<RunningSimulator> {
-  const started = await startSimulator({ ...FAST, ...overrides });
+  const started = await startSimulator({ ...FAST_SIM, ...overrides });
   running.push(started);
   return started;
 }
