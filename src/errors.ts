@@ -58,10 +58,6 @@ export class Interrupted extends Error {
   }
 }
 
-export function isUserError(error: unknown): error is UserError {
-  return error instanceof UserError;
-}
-
 /** A readable one-liner for any thrown value, for logs and journals. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -20,19 +19,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** The synchronous twin, for exit paths where nothing asynchronous may run any more. */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = tempPathFor(path);
-  try {
-    writeFileSync(temp, data);
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
     throw error;
   }
 }

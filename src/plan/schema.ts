@@ -4,7 +4,7 @@ import { z } from "zod";
  * The plan file: one experiment, from model and images to workload and teardown policy. Every
  * object is strict (an unknown key is an error with a "did you mean"), and every field that can
  * have a sensible default has one, so a plan states only what matters for its experiment.
- * Cross-field rules (sizes that must fit, prefix caching, service names) live in validate.ts.
+ * Cross-field rules (sizes that must fit, prefix caching, service names) live in resolve.ts.
  */
 
 export const PLAN_FORMAT_VERSION = 1;
