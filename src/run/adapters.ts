@@ -31,6 +31,7 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     cwd: folder.dir,
     pollIntervalMs: plan.deploy.poll_interval_s * 1000,
     unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
+    cliTimeoutMs: plan.deploy.cli_timeout_s * 1000,
     retry: {
       retries: plan.deploy.retries,
       minTimeoutMs: plan.deploy.retry_min_s * 1000,
@@ -116,6 +117,7 @@ export const benchRunner: BenchRunner = {
     if (request.slo) options.goodput = request.slo;
     await runBenchmark(options, {
       ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.urgentSignal ? { urgentSignal: hooks.urgentSignal } : {}),
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       ...(hooks.onLevelDone ? { onLevelDone: (level: string) => hooks.onLevelDone?.(level) } : {}),
     });

@@ -66,6 +66,8 @@ export interface BenchRunner {
     request: BenchRequest,
     hooks: {
       signal?: AbortSignal;
+      /** Aborted on a second Ctrl-C: cancel the requests in flight at once. */
+      urgentSignal?: AbortSignal;
       onProgress?: (p: BenchProgress) => void;
       onLevelDone?: (level: string) => void;
     },

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CELL_STEPS, Journal, type RunState, STATE_FILE } from "./journal.js";
+import { CELL_STEPS, deriveState, type RunState, readJournal, STATE_FILE } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
 import { RunFolder } from "./run-folder.js";
@@ -93,8 +93,9 @@ function symbol(step: string): string {
   return { pending: "·", running: "running", done: "done", failed: "FAILED" }[step] ?? step;
 }
 
+/** Read-only: a live run may be writing the journal, so a torn last line is skipped, not cut off. */
 export function openRunState(dir: string): RunState {
-  return Journal.open(dir).state;
+  return deriveState(readJournal(dir));
 }
 
 /** `orchestrate status [RUN_DIR]`. */
