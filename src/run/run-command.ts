@@ -94,7 +94,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<v
   const lines = [formatPreview(preview), ""];
   lines.push(
     write
-      ? `Service configs (rendered as \`orchestrate render\` does, into ${root}):`
+      ? "Service configs, rendered into this folder as `orchestrate render` does:"
       : "Service configs (--no-write: nothing written):",
   );
   for (const { file, status } of files) lines.push(`  ${renderedStatus(status, write)} ${file.path}`);
