@@ -237,7 +237,10 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   if (outcome === "interrupted")
     await ctx.journal.append({ type: "run_interrupted", signal: String(ctx.graceful.reason ?? "SIGINT") });
   else await ctx.journal.append({ type: "run_finished", outcome });
-  if (fatal && outcome !== "interrupted") warnings.push(`the run stopped early: ${describeError(fatal)}`);
+  if (fatal && outcome !== "interrupted") {
+    const hint = fatal instanceof ExternalError && fatal.hint ? `\n  hint: ${fatal.hint}` : "";
+    warnings.push(`the run stopped early: ${describeError(fatal)}${hint}`);
+  }
 
   const summary: RunSummary = { outcome, cells, leftRunning, warnings };
   if (reportDir) summary.reportDir = reportDir;
