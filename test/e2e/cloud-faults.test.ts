@@ -238,4 +238,53 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     expectNoSecrets(dir, interrupted.fake);
     expect(liveServices(interrupted.fake)).toEqual([]);
   });
+
+  it("a second Ctrl-C mid-benchmark cancels the requests in flight at once; terminate is still sent", async () => {
+    const { fake, cwd, env } = setup();
+    // Slow decoding: each request streams for seconds, so some are in flight when Ctrl-C comes.
+    const slow = { ...env, FAKE_ANYSCALE_SIM: JSON.stringify({ engine: { decode_base_ms: 400 } }) };
+    const run = startOrchestrate(["run", TINY, "--only", "scale=1"], { cwd, env: slow });
+    await untilJournaled(
+      cwd,
+      (e) => e.type === "step_started" && e.step === "bench",
+      90_000,
+      "the benchmark",
+    );
+    await until(async () => (await ongoingRequests(fake, "tiny-oss-x1")) > 0, 30_000, "requests in flight");
+    run.child.kill("SIGINT");
+    run.child.kill("SIGINT");
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    const dir = runFolder(cwd);
+    const records = filesUnder(join(dir, "cells"))
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    expect(records).toContain("cancelled by the user");
+    expect(records).not.toContain("stopped by the user");
+    expect(callsFor(fake, "terminate", "tiny-oss-x1")).toBeGreaterThan(0);
+    fake.setFaults({});
+    expect((await orchestrate(["teardown", dir], { cwd, env })).code).toBe(0);
+    expect(liveServices(fake)).toEqual([]);
+  });
 });
+
+/** Requests the fake's simulator is serving right now (its ground-truth statistics). */
+async function ongoingRequests(fake: FakeAnyscale, name: string): Promise<number> {
+  const urlFile = join(fake.stateDir, "services", `${name}.url`);
+  if (!existsSync(urlFile)) return 0;
+  const token = fake.service(name)?.token as string | undefined;
+  const response = await fetch(`${readFileSync(urlFile, "utf8").trim()}/sim/stats?limit=0`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const stats = (await response.json()) as { replicas: Array<{ ongoing: number }> };
+  return stats.replicas.reduce((sum, r) => sum + r.ongoing, 0);
+}
+
+/** Polls an async condition until it holds, or fails after `timeoutMs`. */
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
