@@ -5,7 +5,7 @@ import { ExternalError } from "../errors.js";
  * The pipeline talks only to this interface, so every step runs the same way on both.
  */
 
-/** States as the Anyscale CLI reports them (reference/anyscale.md); the local target uses a subset. */
+/** States as the Anyscale CLI reports them (docs/anyscale.md); the local target uses a subset. */
 export type ServiceState =
   | "STARTING"
   | "RUNNING"

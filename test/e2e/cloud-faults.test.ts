@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -237,6 +237,24 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     expect((await run.done).code).toBe(130);
     expectNoSecrets(dir, interrupted.fake);
     expect(liveServices(interrupted.fake)).toEqual([]);
+  });
+
+  it("resume re-reads the plan file and its .env, never the redacted copy in the run folder", async () => {
+    const { fake, cwd, env } = setup({ deploy_rejected: true });
+    expect((await orchestrate(["run", TINY, "--only", "scale=1"], { cwd, env })).code).toBe(1);
+    const dir = runFolder(cwd);
+    rmSync(join(dir, "plan.json"));
+    fake.setFaults({});
+    // A .env beside the plan changes what the plan resolves to: that is a changed plan.
+    writeFileSync(join(cwd, "test-plans", ".env"), "TINY_TERMINATE_TIMEOUT_S=7\n");
+    const refused = await orchestrate(["resume", dir], { cwd, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("test-plans/tiny.yaml has changed since this run began");
+    rmSync(join(cwd, "test-plans", ".env"));
+    // From another folder: the plan's recorded path is absolute.
+    const resumed = await orchestrate(["resume", dir], { cwd: tmpdir(), env });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    expect(liveServices(fake)).toEqual([]);
   });
 
   it("a second Ctrl-C mid-benchmark cancels the requests in flight at once; terminate is still sent", async () => {
