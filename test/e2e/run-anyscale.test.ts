@@ -215,6 +215,9 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
     expect(result.stdout).toContain("SERVICES LEFT RUNNING");
     // The journal does not pretend it was terminated; `teardown` can finish the job later.
     expect(runState(runFolder(cwd)).cells[0].service).toBe("deployed");
+    fake.setFaults({});
+    expect((await orchestrate(["teardown", runFolder(cwd)], { cwd, env })).code).toBe(0);
+    expect(liveServices(fake, SERVICES)).toEqual([]);
   });
 
   it("on Ctrl-C mid-benchmark: keeps the finished levels, tears down, exits 130; resume finishes only the rest", async () => {
