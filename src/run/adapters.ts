@@ -32,6 +32,8 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     pollIntervalMs: plan.deploy.poll_interval_s * 1000,
     unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
     cliTimeoutMs: plan.deploy.cli_timeout_s * 1000,
+    // An image build blocks until built; it may take as long as a service takes to come up.
+    buildTimeoutMs: plan.deploy.ready_timeout_s * 1000,
     retry: {
       retries: plan.deploy.retries,
       minTimeoutMs: plan.deploy.retry_min_s * 1000,

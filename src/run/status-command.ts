@@ -52,6 +52,8 @@ export async function liveServices(state: RunState, target: BuildingTarget): Pro
   for (const cell of state.cells) {
     if (cell.service !== "deployed" && cell.service !== "left_running") continue;
     const status = await target.status(cell.serviceName);
+    // A service of this name with another id is someone else's, not one of ours still up.
+    if (status?.id && cell.serviceId && status.id !== cell.serviceId) continue;
     if (status && status.state !== "TERMINATED")
       live.push({ cell: cell.id, serviceName: cell.serviceName, state: status.state });
   }
@@ -74,6 +76,10 @@ export function formatRunStatus(
     const steps = CELL_STEPS.map((s) => symbol(cell.steps[s]).padEnd(8)).join(" ");
     lines.push(`${cell.serviceName.padEnd(width)}  ${steps}  ${cell.levelsDone.join(",") || "—"}`);
     if (cell.error) lines.push(`${"".padEnd(width)}  error: ${cell.error}`);
+    if (cell.foreignId)
+      lines.push(
+        `${"".padEnd(width)}  its name now belongs to someone else's service (id ${cell.foreignId}); left alone`,
+      );
   }
   lines.push("");
   if (live.length === 0) {

@@ -40,6 +40,8 @@ export interface AnyscaleTargetOptions {
   retry?: RetryPolicy;
   /** Every CLI call is killed after this long, and retried as a passing failure. */
   cliTimeoutMs?: number;
+  /** `image build` blocks until the image is built, which takes minutes: it gets this instead. */
+  buildTimeoutMs?: number;
   /** While a service is not TERMINATED, terminate is sent again every this many polls. */
   terminateResendPolls?: number;
   clock?: Clock;
@@ -92,7 +94,13 @@ export class AnyscaleTarget implements Target {
     signal?: AbortSignal,
   ): Promise<string> {
     const args = imageBuildArgs(image, containerfile);
-    const { stdout, stderr } = await this.cli(args, { signal });
+    const { stdout, stderr } = await this.cli(args, {
+      signal,
+      timeoutMs: Math.max(
+        this.options.buildTimeoutMs ?? 0,
+        this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
+      ),
+    });
     const uri = lastImageUri(stdout) ?? lastImageUri(stderr);
     if (!uri) {
       throw new ExternalError(
@@ -272,13 +280,14 @@ export class AnyscaleTarget implements Target {
     options: {
       signal?: AbortSignal | undefined;
       deadline?: number | undefined;
+      timeoutMs?: number;
       acceptedDespite?: (error: ExternalError) => Promise<boolean>;
     },
   ) {
     return runCli(this.options.runner, args, {
       cwd: this.options.cwd,
       retry: this.retry,
-      timeoutMs: this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
+      timeoutMs: options.timeoutMs ?? this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
       now: () => this.clock.now(),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
