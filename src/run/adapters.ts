@@ -21,7 +21,8 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     });
     return Object.assign(target, {
       // A local service stops at once; there is nothing to confirm asynchronously.
-      sendTerminate: (name: string) => target.terminate(name, Date.now() + 5_000),
+      sendTerminate: (name: string, options: { expectedId?: string } = {}) =>
+        target.terminate(name, Date.now() + 5_000, undefined, options),
     });
   }
   // A snapshot per state change, not per poll: a 45-minute wait would otherwise write hundreds.

@@ -243,17 +243,18 @@ export class CellRunner {
       return "left_running";
     }
     const expectedId = this.state.serviceId;
-    if (urgent.aborted && target.sendTerminate) {
-      // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
-      await target.sendTerminate(cell.serviceName);
-      this.ctx.warn(
-        `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
-      );
-      return "terminated";
-    }
+    const ownership = expectedId ? { expectedId } : {};
     const deadline = clock.now() + plan.deploy.terminate_timeout_s * 1000;
     try {
-      await target.terminate(cell.serviceName, deadline, urgent, expectedId ? { expectedId } : {});
+      if (urgent.aborted && target.sendTerminate) {
+        // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
+        await target.sendTerminate(cell.serviceName, ownership);
+        this.ctx.warn(
+          `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
+        );
+        return "terminated";
+      }
+      await target.terminate(cell.serviceName, deadline, urgent, ownership);
     } catch (error) {
       if (error instanceof NotOurService) {
         await journal.append({
@@ -266,7 +267,9 @@ export class CellRunner {
         return "not_ours";
       }
       if (urgent.aborted) {
-        this.ctx.warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
+        this.ctx.warn(
+          `${cell.serviceName}: termination not confirmed (second Ctrl-C): ${describeError(error).split("\n")[0]}`,
+        );
         return "terminated";
       }
       throw error;

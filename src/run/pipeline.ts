@@ -270,7 +270,10 @@ async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Pr
   await settleBounded(due, TEARDOWN_PARALLELISM, async (cell) => {
     try {
       if (ctx.urgent.aborted && ctx.target.sendTerminate) {
-        await ctx.target.sendTerminate(cell.serviceName);
+        await ctx.target.sendTerminate(
+          cell.serviceName,
+          cell.serviceId ? { expectedId: cell.serviceId } : {},
+        );
         warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
         return;
       }

@@ -73,6 +73,8 @@ const statusJson = z.looseObject({
 });
 
 const DEFAULT_RESEND_POLLS = 3;
+/** After a second Ctrl-C, the look and the terminate request get this long together. */
+const URGENT_TERMINATE_MS = 10_000;
 
 export class AnyscaleTarget implements Target {
   readonly kind = "anyscale" as const;
@@ -246,7 +248,7 @@ export class AnyscaleTarget implements Target {
       if (options.expectedId && last.id && last.id !== options.expectedId)
         throw new NotOurService(name, options.expectedId, last.id);
       if (polls % resendEvery === 0) {
-        await this.sendTerminate(name, signal, deadline);
+        await this.requestTerminate(name, signal, deadline);
         sent += 1;
       }
       polls += 1;
@@ -264,8 +266,22 @@ export class AnyscaleTarget implements Target {
     }
   }
 
-  /** Sends terminate without waiting for confirmation (a second Ctrl-C, and each re-send). */
-  async sendTerminate(name: string, signal?: AbortSignal, deadline?: number): Promise<void> {
+  /**
+   * Sends terminate without waiting for confirmation (a second Ctrl-C): one look at the id first,
+   * when there is one to compare, bounded to a few seconds, since the user asked not to wait.
+   */
+  async sendTerminate(name: string, options: { expectedId?: string } = {}): Promise<void> {
+    const deadline = this.clock.now() + URGENT_TERMINATE_MS;
+    if (options.expectedId) {
+      const now = await this.status(name, undefined, deadline);
+      if (!now || now.state === "TERMINATED") return;
+      if (now.id && now.id !== options.expectedId) throw new NotOurService(name, options.expectedId, now.id);
+    }
+    await this.requestTerminate(name, undefined, deadline);
+  }
+
+  /** One terminate request; a "not found" that names the service means it is gone already. */
+  private async requestTerminate(name: string, signal?: AbortSignal, deadline?: number): Promise<void> {
     try {
       await this.cli(terminateArgs(name), { signal, deadline });
     } catch (error) {
