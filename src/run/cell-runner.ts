@@ -30,7 +30,7 @@ export interface CellRunnerContext {
   planDir: string;
   /** Aborted on the first Ctrl-C: stop, save, tear down. */
   graceful: AbortSignal;
-  /** Aborted on the second Ctrl-C: stop waiting for teardown to be confirmed. */
+  /** Aborted on the second Ctrl-C: cancel requests in flight, stop waiting for teardown to be confirmed. */
   urgent: AbortSignal;
   /** `--keep-services` overrides the plan's teardown policy. */
   keepServices: boolean;

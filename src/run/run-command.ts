@@ -122,9 +122,9 @@ export async function runWithInterrupts(
   const interrupts = listenForInterrupts((count) => {
     process.stderr.write(
       count === 1
-        ? "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to stop waiting for teardown to be confirmed.\n"
+        ? "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to cancel the requests in flight and stop waiting for teardown to be confirmed.\n"
         : count === 2
-          ? "\nNot waiting for teardown to be confirmed; terminate requests are still sent. Ctrl-C once more to quit at once.\n"
+          ? "\nCancelling the requests in flight; not waiting for teardown to be confirmed, but terminate requests are still sent. Ctrl-C once more to quit at once.\n"
           : "",
     );
   });
