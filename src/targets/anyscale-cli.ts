@@ -55,7 +55,8 @@ export function execaRunner(bin = ANYSCALE_BIN, env: NodeJS.ProcessEnv = process
           }, options.timeoutMs)
         : undefined;
       const onAbort = () => killGroup();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         const result = await child;
         const spawnFailure = (result as { code?: string }).code;
