@@ -270,6 +270,8 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     );
     await until(async () => (await ongoingRequests(fake, "tiny-oss-x1")) > 0, 30_000, "requests in flight");
     run.child.kill("SIGINT");
+    // Two signals sent at once may reach the process as one (the kernel keeps one pending).
+    await until(async () => run.output().stderr.includes("Stopping"), 10_000, "the first Ctrl-C");
     run.child.kill("SIGINT");
     const result = await run.done;
     expect(result.code).toBe(130);
