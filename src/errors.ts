@@ -34,6 +34,8 @@ export type ExternalErrorKind =
   | "timeout"
   | "service_failed"
   | "bad_response"
+  | "not_installed"
+  | "not_ours"
   | "unknown";
 
 export class ExternalError extends Error {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import * as bench from "./bench.js";
 import * as clean from "./clean.js";
+import * as doctor from "./doctor.js";
 import * as render from "./render.js";
 import * as report from "./report.js";
 import * as results from "./results.js";
@@ -28,6 +29,7 @@ const registrations: Array<(program: Command) => void> = [
   report.register,
   sim.register,
   clean.register,
+  doctor.register,
 ];
 
 export function registerCommands(program: Command): void {

@@ -3,6 +3,8 @@ import { collectOnly, targetOption } from "./shared-options.js";
 
 export interface RunOptions {
   dryRun?: boolean;
+  /** `--no-write`: with --dry-run, show the service configs without writing them. */
+  write?: boolean;
   target?: "anyscale" | "local";
   only: string[];
   keepServices?: boolean;
@@ -19,8 +21,9 @@ export function register(program: Command): void {
     .argument("<plan>", "plan file (YAML)")
     .option(
       "--dry-run",
-      "render and print every command a run would execute, and its GPU-hour estimate; touch nothing",
+      "render the service configs (as `render` does) and print every command a run would execute, and its GPU-hour estimate; deploy and build nothing",
     )
+    .option("--no-write", "with --dry-run: show which service configs would change, without writing them")
     .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
     .option(
       "--only <filter>",

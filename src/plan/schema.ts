@@ -181,6 +181,11 @@ const deploySchema = z
     retries: z.number().int().nonnegative().default(4),
     retry_min_s: z.number().positive().default(2),
     retry_max_s: z.number().positive().default(30),
+    /**
+     * Every `anyscale` call is killed (with its process group) after this long and counts as a
+     * passing failure: retried within the step's deadline.
+     */
+    cli_timeout_s: z.number().positive().default(120),
     query_auth: z.boolean().default(true),
     tags: z.record(z.string(), z.string()).default({}),
   })

@@ -1,9 +1,10 @@
+import { isAbsolute, resolve } from "node:path";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "./image.js";
 
 /**
- * A cell → an Anyscale service config (reference/anyscale.md, "The service config file"). The
+ * A cell → an Anyscale service config (docs/anyscale.md, "The service config file"). The
  * object is built in the order its keys should appear, and maps that come from the plan are
  * sorted, so the same plan always renders the same bytes.
  */
@@ -19,10 +20,20 @@ export function defaultImageRef(image: Cell["image"]): ImageRef {
   return { kind: "containerfile", path: containerfilePath(image) };
 }
 
+export interface RenderContext {
+  /**
+   * The plan file's folder. The CLI resolves a relative working_dir against the folder it runs
+   * in (a run folder), so a run renders it absolute, as the plan's author meant it: relative to
+   * the plan. Without it (`render`), working_dir is written as the plan gives it.
+   */
+  planDir?: string;
+}
+
 export function renderServiceConfig(
   plan: Plan,
   cell: Cell,
   imageRef: ImageRef = defaultImageRef(cell.image),
+  context: RenderContext = {},
 ): ServiceConfig {
   const config: ServiceConfig = { name: cell.serviceName };
   if (imageRef.kind === "uri") config.image_uri = imageRef.uri;
@@ -31,7 +42,8 @@ export function renderServiceConfig(
   if (compute !== undefined) config.compute_config = compute;
   if (plan.deploy.cloud) config.cloud = plan.deploy.cloud;
   if (plan.deploy.project) config.project = plan.deploy.project;
-  if (plan.application.working_dir) config.working_dir = plan.application.working_dir;
+  if (plan.application.working_dir)
+    config.working_dir = workingDir(plan.application.working_dir, context.planDir);
   if (Object.keys(plan.application.env_vars).length > 0) config.env_vars = sorted(plan.application.env_vars);
   if (!plan.deploy.query_auth) config.query_auth_token_enabled = false;
   config.tags = sorted({
@@ -42,6 +54,12 @@ export function renderServiceConfig(
   });
   config.applications = [application(plan, cell)];
   return config;
+}
+
+/** A local path resolved against the plan's folder; a remote one (s3://, https://…) as given. */
+function workingDir(dir: string, planDir: string | undefined): string {
+  if (planDir === undefined || dir.includes("://") || isAbsolute(dir)) return dir;
+  return resolve(planDir, dir);
 }
 
 function computeConfig(plan: Plan, cell: Cell): unknown {

@@ -127,6 +127,7 @@ function factsFromSetup(setup: RunSetup): SetupFact[] {
     },
     { label: "Tool version", value: `orchestrate ${setup.toolVersion}` },
   );
+  if (setup.anyscaleCli) facts.push({ label: "Anyscale CLI", value: setup.anyscaleCli });
   return facts;
 }
 

@@ -135,6 +135,7 @@ const runSetupSchema = z.looseObject({
   planName: z.string(),
   target: z.enum(["anyscale", "local"]),
   toolVersion: z.string(),
+  anyscaleCli: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   where: z.string(),

@@ -132,6 +132,8 @@ export interface RunSetup {
   planName: string;
   target: "anyscale" | "local";
   toolVersion: string;
+  /** What `anyscale --version` printed, for runs on Anyscale. */
+  anyscaleCli?: string;
   startedAt: string;
   finishedAt?: string;
   /** Where it ran: host name and, for anyscale, cloud/project. */

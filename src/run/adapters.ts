@@ -21,7 +21,8 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     });
     return Object.assign(target, {
       // A local service stops at once; there is nothing to confirm asynchronously.
-      sendTerminate: (name: string) => target.terminate(name, Date.now() + 5_000),
+      sendTerminate: (name: string, options: { expectedId?: string } = {}) =>
+        target.terminate(name, Date.now() + 5_000, undefined, options),
     });
   }
   // A snapshot per state change, not per poll: a 45-minute wait would otherwise write hundreds.
@@ -31,6 +32,9 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     cwd: folder.dir,
     pollIntervalMs: plan.deploy.poll_interval_s * 1000,
     unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
+    cliTimeoutMs: plan.deploy.cli_timeout_s * 1000,
+    // An image build blocks until built; it may take as long as a service takes to come up.
+    buildTimeoutMs: plan.deploy.ready_timeout_s * 1000,
     retry: {
       retries: plan.deploy.retries,
       minTimeoutMs: plan.deploy.retry_min_s * 1000,
@@ -116,6 +120,7 @@ export const benchRunner: BenchRunner = {
     if (request.slo) options.goodput = request.slo;
     await runBenchmark(options, {
       ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.urgentSignal ? { urgentSignal: hooks.urgentSignal } : {}),
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       ...(hooks.onLevelDone ? { onLevelDone: (level: string) => hooks.onLevelDone?.(level) } : {}),
     });

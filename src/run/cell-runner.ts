@@ -5,7 +5,7 @@ import type { ImageRef } from "../render/service.js";
 import { renderServiceConfig } from "../render/service.js";
 import { serviceConfigYaml } from "../render/write.js";
 import type { Clock } from "../targets/clock.js";
-import type { ServiceEndpoint } from "../targets/target.js";
+import { NotOurService, type ServiceEndpoint } from "../targets/target.js";
 import type { CellStep, Journal } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
@@ -26,16 +26,18 @@ export interface CellRunnerContext {
   clock: Clock;
   imageRef: ImageRef;
   tags: Record<string, string>;
+  /** The plan file's folder: a relative working_dir means a folder beside the plan. */
+  planDir: string;
   /** Aborted on the first Ctrl-C: stop, save, tear down. */
   graceful: AbortSignal;
-  /** Aborted on the second Ctrl-C: stop waiting for teardown to be confirmed. */
+  /** Aborted on the second Ctrl-C: cancel requests in flight, stop waiting for teardown to be confirmed. */
   urgent: AbortSignal;
   /** `--keep-services` overrides the plan's teardown policy. */
   keepServices: boolean;
   warn(message: string): void;
 }
 
-export type TeardownOutcome = "terminated" | "left_running" | "nothing_to_do";
+export type TeardownOutcome = "terminated" | "left_running" | "nothing_to_do" | "not_ours";
 
 export class CellRunner {
   private endpoint: ServiceEndpoint | undefined;
@@ -79,23 +81,36 @@ export class CellRunner {
   /** Writes the service config this cell deploys into the run folder. */
   async render(): Promise<void> {
     const { plan, cell, folder, imageRef } = this.ctx;
-    const config = renderServiceConfig(plan, cell, imageRef);
+    const config = renderServiceConfig(plan, cell, imageRef, { planDir: this.ctx.planDir });
     await folder.writeFile(folder.relativeConfigPath(cell.serviceName), serviceConfigYaml(config, plan.name));
   }
 
   /**
-   * Observe, then act: an existing service of this name that this run did not start is someone
-   * else's, and deploying would roll it out to our config; one this run started and that still
-   * runs (a resumed run) is reused.
+   * Observe, then act: an existing service of this name that this run did not start (or whose id
+   * is not the one this run recorded) is someone else's, and deploying would roll it out to our
+   * config; one this run started and that still runs (a resumed run) is reused. After the deploy,
+   * the service's id is recorded: from then on only a service with that id is ours.
    */
   async deploy(): Promise<void> {
     const { target, cell, journal, folder, tags, graceful } = this.ctx;
+    const state = this.state;
     const existing = await target.status(cell.serviceName, graceful);
-    const ours = this.state.service === "deployed";
+    if (state.foreignId) {
+      throw new ExternalError(
+        `service ${cell.serviceName} now belongs to someone else (id ${state.foreignId}); this run's service is gone and this cell cannot be resumed under that name`,
+        {
+          kind: "not_ours",
+          hint: "start a new run, or set deploy.service_prefix in the plan to use other names",
+        },
+      );
+    }
+    const ours =
+      state.service === "deployed" &&
+      (state.serviceId === undefined || existing?.id === undefined || existing.id === state.serviceId);
     if (existing && existing.state !== "TERMINATED") {
       if (!ours) {
         throw new ExternalError(
-          `service ${cell.serviceName} already exists (${existing.state}) and this run did not start it`,
+          `service ${cell.serviceName} already exists (${existing.state}${existing.id ? `, id ${existing.id}` : ""}) and this run did not start it`,
           {
             kind: "validation",
             hint: "terminate it first, or set deploy.service_prefix in the plan to use other names",
@@ -108,9 +123,24 @@ export class CellRunner {
     // Recorded before the call, so a crash between the two still leaves a trace to clean up.
     await journal.append({ type: "service_recorded", cell: cell.id, serviceName: cell.serviceName });
     await target.deploy(
-      { serviceName: cell.serviceName, configPath: folder.relativeConfigPath(cell.serviceName), tags },
+      {
+        serviceName: cell.serviceName,
+        configPath: folder.relativeConfigPath(cell.serviceName),
+        tags,
+        ...(existing ? { observed: existing } : {}),
+      },
       graceful,
     );
+    const deployed = await target.status(cell.serviceName, graceful);
+    if (deployed?.id) {
+      await journal.append({
+        type: "service_identified",
+        cell: cell.id,
+        serviceName: cell.serviceName,
+        serviceId: deployed.id,
+        ...(deployed.versionId ? { versionId: deployed.versionId } : {}),
+      });
+    }
   }
 
   async waitReady(): Promise<void> {
@@ -164,6 +194,7 @@ export class CellRunner {
     try {
       await bench.run(request, {
         signal: graceful,
+        urgentSignal: this.ctx.urgent,
         onProgress,
         onLevelDone: (level) => {
           journaled = journaled.then(() => journal.append({ type: "level_done", cell: cell.id, level }));
@@ -211,20 +242,34 @@ export class CellRunner {
       });
       return "left_running";
     }
-    if (urgent.aborted && target.sendTerminate) {
-      // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
-      await target.sendTerminate(cell.serviceName);
-      this.ctx.warn(
-        `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
-      );
-      return "terminated";
-    }
+    const expectedId = this.state.serviceId;
+    const ownership = expectedId ? { expectedId } : {};
     const deadline = clock.now() + plan.deploy.terminate_timeout_s * 1000;
     try {
-      await target.terminate(cell.serviceName, deadline, urgent);
+      if (urgent.aborted && target.sendTerminate) {
+        // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
+        await target.sendTerminate(cell.serviceName, ownership);
+        this.ctx.warn(
+          `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
+        );
+        return "terminated";
+      }
+      await target.terminate(cell.serviceName, deadline, urgent, ownership);
     } catch (error) {
+      if (error instanceof NotOurService) {
+        await journal.append({
+          type: "service_not_ours",
+          cell: cell.id,
+          serviceName: cell.serviceName,
+          foundId: error.foundId,
+        });
+        this.ctx.warn(error.message);
+        return "not_ours";
+      }
       if (urgent.aborted) {
-        this.ctx.warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
+        this.ctx.warn(
+          `${cell.serviceName}: termination not confirmed (second Ctrl-C): ${describeError(error).split("\n")[0]}`,
+        );
         return "terminated";
       }
       throw error;

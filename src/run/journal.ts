@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
@@ -45,7 +45,9 @@ export type JournalEvent =
   | { type: "step_done"; cell: string; step: CellStep }
   | { type: "step_failed"; cell: string; step: CellStep; error: string }
   | { type: "service_recorded"; cell: string; serviceName: string }
+  | { type: "service_identified"; cell: string; serviceName: string; serviceId: string; versionId?: string }
   | { type: "service_observed"; cell: string; serviceName: string; state: string }
+  | { type: "service_not_ours"; cell: string; serviceName: string; foundId: string }
   | { type: "service_terminated"; cell: string; serviceName: string }
   | { type: "service_left_running"; cell: string; serviceName: string; reason: string }
   | { type: "level_done"; cell: string; level: string }
@@ -66,6 +68,11 @@ export interface CellState {
   levelsDone: string[];
   /** What we last know of the service: never deployed, possibly up, or gone. */
   service: "none" | "deployed" | "terminated" | "left_running";
+  /** The id of the service this run deployed; only a service with this id is ours to touch. */
+  serviceId?: string;
+  versionId?: string;
+  /** A service of this name with another id was found: someone else's, left alone. */
+  foreignId?: string;
   outcome?: "succeeded" | "failed";
   error?: string;
 }
@@ -143,6 +150,21 @@ export function deriveState(events: readonly StampedEvent[]): RunState {
       case "service_recorded":
         cell(event.cell).service = "deployed";
         break;
+      case "service_identified": {
+        const c = cell(event.cell);
+        c.serviceId = event.serviceId;
+        if (event.versionId) c.versionId = event.versionId;
+        else delete c.versionId;
+        delete c.foreignId;
+        break;
+      }
+      case "service_not_ours": {
+        // Ours is gone (the name now belongs to another service); theirs is not ours to track.
+        const c = cell(event.cell);
+        c.service = "terminated";
+        c.foreignId = event.foundId;
+        break;
+      }
       case "service_observed":
         if (event.state === "TERMINATED" || event.state === "ABSENT") cell(event.cell).service = "terminated";
         break;
@@ -203,8 +225,21 @@ export class Journal {
     return journal;
   }
 
-  static open(dir: string): Journal {
-    return new Journal(dir, readJournal(dir));
+  /**
+   * Opens a run's journal for appending. A last line cut short by a crash is cut off the file
+   * (and said so through `warn`), so the next event starts on a line of its own.
+   */
+  static open(dir: string, warn: (message: string) => void = () => {}): Journal {
+    const { events, tornBytes, unterminated } = readJournalFile(dir);
+    if (unterminated) appendFileSync(join(dir, JOURNAL_FILE), "\n");
+    if (tornBytes > 0) {
+      const path = join(dir, JOURNAL_FILE);
+      truncateSync(path, statSync(path).size - tornBytes);
+      warn(
+        `${path}: the last line was cut short (a crash while writing it); dropped those ${tornBytes} bytes, ${events.length} events kept`,
+      );
+    }
+    return new Journal(dir, events);
   }
 
   get state(): RunState {
@@ -226,24 +261,40 @@ export class Journal {
 
 /** Reads the events; a last line cut short by a crash is ignored, anything else wrong is an error. */
 export function readJournal(dir: string): StampedEvent[] {
+  return readJournalFile(dir).events;
+}
+
+/** The events, and how many bytes at the end are the fragment of a line a crash cut short. */
+function readJournalFile(dir: string): { events: StampedEvent[]; tornBytes: number; unterminated: boolean } {
   const path = join(dir, JOURNAL_FILE);
   if (!existsSync(path)) {
     throw new UserError(`${dir} is not a run folder (it has no ${JOURNAL_FILE})`, {
       hint: "give the folder `orchestrate run` created, e.g. results/<plan>-<timestamp>",
     });
   }
-  const lines = readFileSync(path, "utf8").split("\n");
+  const text = readFileSync(path, "utf8");
+  const lines = text.split("\n");
   const events: StampedEvent[] = [];
-  lines.forEach((line, i) => {
+  let tornBytes = 0;
+  // Every complete event ends with a newline; text after the last newline is a torn write.
+  const tail = lines.at(-1) ?? "";
+  let unterminated = false;
+  if (tail !== "") {
+    const event = parseEvent(tail);
+    // A whole event whose newline was lost is kept; only a fragment is dropped.
+    if (event) {
+      unterminated = true;
+    } else tornBytes = Buffer.byteLength(tail, "utf8");
+  }
+  lines.slice(0, -1).forEach((line, i) => {
     if (line.trim() === "") return;
     try {
       events.push(JSON.parse(line) as StampedEvent);
     } catch (error) {
-      const isLast = lines.slice(i + 1).every((l) => l.trim() === "");
-      if (!isLast)
-        throw new UserError(`${path}:${i + 1} is not valid JSON; the journal is damaged`, { cause: error });
+      throw new UserError(`${path}:${i + 1} is not valid JSON; the journal is damaged`, { cause: error });
     }
   });
+  if (unterminated) events.push(parseEvent(tail) as StampedEvent);
   const first = events[0];
   if (first?.type !== "run_started")
     throw new UserError(`${path} does not start with run_started; the journal is damaged`);
@@ -255,5 +306,16 @@ export function readJournal(dir: string): StampedEvent[] {
       },
     );
   }
-  return events;
+  return { events, tornBytes, unterminated };
+}
+
+function parseEvent(line: string): StampedEvent | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === "object" && "type" in value
+      ? (value as StampedEvent)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

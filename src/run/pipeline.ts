@@ -5,6 +5,8 @@ import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
 import { defaultImageRef, type ImageRef } from "../render/service.js";
 import type { Clock } from "../targets/clock.js";
+import { NotOurService } from "../targets/target.js";
+import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
 import type { CellStep, Journal } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
@@ -19,6 +21,8 @@ import type { RunFolder } from "./run-folder.js";
  */
 export interface RunContext {
   plan: Plan;
+  /** The plan file's folder, where relative paths in the plan point. */
+  planDir: string;
   cells: Cell[];
   folder: RunFolder;
   journal: Journal;
@@ -113,6 +117,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         clock: ctx.clock,
         imageRef: imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
         tags: runTags(ctx.plan, ctx.folder.runId),
+        planDir: ctx.planDir,
         graceful: ctx.graceful,
         urgent: ctx.urgent,
         keepServices: ctx.keepServices,
@@ -134,13 +139,17 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           outcome: failed ? "failed" : "succeeded",
         });
       };
+      // A teardown that fails fails the cell: its service may still be up.
       const tearDown = async (t: { title: string }) => {
         let outcome: TeardownOutcome = "nothing_to_do";
-        await runner.runStep("teardown", async () => {
-          outcome = await runner.teardown();
-        });
-        t.title = teardownTitle(outcome, cell, runner.failure !== undefined);
-        await finishCell();
+        try {
+          await runner.runStep("teardown", async () => {
+            outcome = await runner.teardown();
+          });
+          t.title = teardownTitle(outcome, cell, runner.failure !== undefined);
+        } finally {
+          await finishCell();
+        }
       };
 
       // A step that fails stops the cell; its rollback tears the service down (per the policy).
@@ -218,15 +227,20 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     }
   }
 
+  // A service left up by accident (not by policy) fails the run, even when every cell measured.
+  const leftByAccident = leftRunning.some((s) => s.reason !== "kept by policy");
   const outcome: RunSummary["outcome"] = ctx.graceful.aborted
     ? "interrupted"
-    : cells.every((c) => c.outcome === "succeeded")
+    : cells.every((c) => c.outcome === "succeeded") && !leftByAccident
       ? "succeeded"
       : "failed";
   if (outcome === "interrupted")
     await ctx.journal.append({ type: "run_interrupted", signal: String(ctx.graceful.reason ?? "SIGINT") });
   else await ctx.journal.append({ type: "run_finished", outcome });
-  if (fatal && outcome !== "interrupted") warnings.push(`the run stopped early: ${describeError(fatal)}`);
+  if (fatal && outcome !== "interrupted") {
+    const hint = fatal instanceof ExternalError && fatal.hint ? `\n  hint: ${fatal.hint}` : "";
+    warnings.push(`the run stopped early: ${describeError(fatal)}${hint}`);
+  }
 
   const summary: RunSummary = { outcome, cells, leftRunning, warnings };
   if (reportDir) summary.reportDir = reportDir;
@@ -240,30 +254,50 @@ function imagesToBuild(ctx: RunContext) {
   return ctx.plan.images.filter((i) => used.has(i.name) && !i.image_uri && i.build === "image-build");
 }
 
-/** A service recorded as deployed but not torn down (a failure during teardown, or an earlier crash). */
+/**
+ * A service recorded as deployed but not torn down (a failure during teardown, or an earlier
+ * crash): every one is tried, in parallel (bounded), and only while its id is the one recorded.
+ */
 async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Promise<void> {
   const policy = ctx.keepServices ? "never" : ctx.plan.teardown;
-  for (const cell of ctx.journal.state.cells) {
-    if (cell.service !== "deployed") continue;
-    const interrupted = ctx.graceful.aborted;
-    if (policy === "never" || (policy === "on-success" && !interrupted && cell.outcome === "failed"))
-      continue;
+  const interrupted = ctx.graceful.aborted;
+  const due = ctx.journal.state.cells.filter(
+    (cell) =>
+      cell.service === "deployed" &&
+      policy !== "never" &&
+      !(policy === "on-success" && !interrupted && cell.outcome === "failed"),
+  );
+  await settleBounded(due, TEARDOWN_PARALLELISM, async (cell) => {
     try {
       if (ctx.urgent.aborted && ctx.target.sendTerminate) {
-        await ctx.target.sendTerminate(cell.serviceName);
+        await ctx.target.sendTerminate(
+          cell.serviceName,
+          cell.serviceId ? { expectedId: cell.serviceId } : {},
+        );
         warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
-        continue;
+        return;
       }
       await ctx.target.terminate(
         cell.serviceName,
         ctx.clock.now() + ctx.plan.deploy.terminate_timeout_s * 1000,
         ctx.urgent,
+        cell.serviceId ? { expectedId: cell.serviceId } : {},
       );
       await ctx.journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
     } catch (error) {
+      if (error instanceof NotOurService) {
+        await ctx.journal.append({
+          type: "service_not_ours",
+          cell: cell.id,
+          serviceName: cell.serviceName,
+          foundId: error.foundId,
+        });
+        warn(error.message);
+        return;
+      }
       warn(`could not confirm that ${cell.serviceName} was terminated: ${describeError(error)}`);
     }
-  }
+  });
 }
 
 /** Auth failures will fail every cell; stop instead of burning through the plan. */
@@ -280,6 +314,8 @@ function teardownTitle(outcome: TeardownOutcome, cell: Cell, afterFailure: boole
   const when = afterFailure ? "after the failure, " : "";
   if (outcome === "terminated") return `tear down: ${when}${cell.serviceName} terminated`;
   if (outcome === "left_running") return `tear down: ${when}${cell.serviceName} LEFT RUNNING`;
+  if (outcome === "not_ours")
+    return `tear down: ${cell.serviceName} now belongs to someone else (another id); left alone`;
   return `tear down: ${when}nothing was running`;
 }
 

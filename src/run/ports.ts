@@ -14,8 +14,11 @@ export interface BuildingTarget extends Target {
     containerfile: string,
     signal?: AbortSignal,
   ): Promise<string>;
-  /** Sends terminate without confirming it (a second Ctrl-C). */
-  sendTerminate?(name: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Sends terminate without confirming it (a second Ctrl-C). With `expectedId`, a service of this
+   * name with another id is left alone (rejects with NotOurService).
+   */
+  sendTerminate?(name: string, options?: { expectedId?: string }): Promise<void>;
   /** What the server itself measured (the simulator's ground truth), where a target can tell. */
   serverStats?(name: string): Promise<unknown>;
   /** Stops every service this process started (local services die with their orchestrator). */
@@ -66,6 +69,8 @@ export interface BenchRunner {
     request: BenchRequest,
     hooks: {
       signal?: AbortSignal;
+      /** Aborted on a second Ctrl-C: cancel the requests in flight at once. */
+      urgentSignal?: AbortSignal;
       onProgress?: (p: BenchProgress) => void;
       onLevelDone?: (level: string) => void;
     },

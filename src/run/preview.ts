@@ -16,7 +16,7 @@ import {
  * it; the pipeline issues the same commands (built by the same functions), in the same order.
  */
 
-export type StepName = "build" | "render" | "deploy" | "wait" | "ready" | "bench" | "teardown";
+export type StepName = "preflight" | "build" | "render" | "deploy" | "wait" | "ready" | "bench" | "teardown";
 
 export interface PlannedStep {
   step: StepName;
@@ -34,6 +34,8 @@ export interface PlannedCell {
 export interface RunPreview {
   planName: string;
   target: Plan["target"];
+  /** Checks made before the run folder is created (none for a local plan). */
+  preflight: PlannedStep[];
   builds: PlannedStep[];
   cells: PlannedCell[];
   estimate: PlanEstimate;
@@ -62,9 +64,20 @@ export function previewRun(plan: Plan, cells: readonly Cell[], runId = "<run-id>
       });
     }
   }
+  const preflight: PlannedStep[] =
+    plan.target === "anyscale"
+      ? [
+          {
+            step: "preflight",
+            command: [ANYSCALE_BIN, "--version"],
+            note: "before anything is created: the CLI answers (its version goes into setup.json), and has credentials (ANYSCALE_CLI_TOKEN or ~/.anyscale/credentials.json)",
+          },
+        ]
+      : [];
   return {
     planName: plan.name,
     target: plan.target,
+    preflight,
     builds,
     cells: cells.map((cell) => ({ cell, steps: cellSteps(plan, cell, runId) })),
     estimate: estimatePlan(plan, cells),
@@ -213,6 +226,9 @@ export function formatPreview(preview: RunPreview): string {
   );
   if (preview.target === "anyscale") {
     out.push("Commands run in the run folder (results/<run-id>/), where configs/ and images/ are rendered.");
+  }
+  for (const check of preview.preflight) {
+    out.push("", `preflight ${shellQuote(check.command ?? [])}`, `          ${check.note}`);
   }
   for (const build of preview.builds) {
     out.push("", `build     ${shellQuote(build.command ?? [])}`, `          ${build.note}`);

@@ -8,6 +8,8 @@ import type { BuildingTarget } from "./ports.js";
  *   - its service is running: keep it, but wait for it and check it again (to get its endpoint);
  *   - its service is gone (terminated, or a local service that died with its orchestrator): deploy again;
  *   - its service is in a failed state: terminate it, then deploy again;
+ *   - a service of its name with another id than the one recorded: someone else's; left alone, and
+ *     the cell cannot go on under that name (its deploy step says so);
  *   - a step failed or was cut short: redo it.
  * Finished benchmark levels stay finished (the bench folder holds them).
  */
@@ -22,6 +24,21 @@ export async function reconcileWithReality(
     let from = firstUnfinishedStep(cell);
     if (cell.service === "deployed" || cell.service === "left_running") {
       const status = await target.status(cell.serviceName);
+      if (status?.id && cell.serviceId && status.id !== cell.serviceId) {
+        await journal.append({
+          type: "service_not_ours",
+          cell: cell.id,
+          serviceName: cell.serviceName,
+          foundId: status.id,
+        });
+        log(
+          `${cell.serviceName}: not ours: a service of this name now has id ${status.id} (this run's was ${cell.serviceId}); left alone, and this cell cannot be resumed under that name`,
+        );
+        if (cell.steps.bench !== "done") from = earliest(from, "deploy");
+        if (from !== undefined)
+          await journal.append({ type: "cell_reset", cell: cell.id, from, reason: "resume" });
+        continue;
+      }
       const state = status?.state ?? "ABSENT";
       await journal.append({ type: "service_observed", cell: cell.id, serviceName: cell.serviceName, state });
       const benchDone = cell.steps.bench === "done";
@@ -36,7 +53,12 @@ export async function reconcileWithReality(
       } else {
         log(`${cell.serviceName}: found in state ${state}; terminating it and deploying again`);
         try {
-          await target.terminate(cell.serviceName, terminateDeadline());
+          await target.terminate(
+            cell.serviceName,
+            terminateDeadline(),
+            undefined,
+            cell.serviceId ? { expectedId: cell.serviceId } : {},
+          );
           await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
         } catch (error) {
           log(`${cell.serviceName}: could not terminate it: ${describeError(error)}`);

@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { expandCells } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
-import { Journal } from "./journal.js";
+import { anyscalePreflight } from "../targets/anyscale-preflight.js";
+import { Journal, type RunState } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { reconcileWithReality } from "./reconcile.js";
 import { finish, runWithInterrupts } from "./run-command.js";
@@ -22,18 +24,14 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
   const folder = new RunFolder(dir);
   const lock = acquireRunLock(folder.dir);
   try {
-    const journal = Journal.open(folder.dir);
+    const journal = Journal.open(folder.dir, (m) => process.stderr.write(`warning: ${m}\n`));
     const state = journal.state;
     if (state.status === "succeeded") {
       process.stdout.write(`Run ${state.runId} already finished successfully; nothing to resume.\n`);
       return;
     }
-    const { plan, changed, hash } = planForResume(
-      folder,
-      state.planPath,
-      state.planHash,
-      options.allowPlanChange ?? false,
-    );
+    const { plan, changed, hash, path } = planForResume(state, options.allowPlanChange ?? false);
+    if (plan.target === "anyscale") await anyscalePreflight();
     const ids = new Set(state.cells.map((c) => c.id));
     const cells = expandCells(plan).filter((c) => ids.has(c.id));
     const missing = [...ids].filter((id) => !cells.some((c) => c.id === id));
@@ -46,6 +44,7 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
     process.stderr.write(`Resuming ${folder.dir}\n`);
     const summary = await runWithInterrupts(
       plan,
+      dirname(path),
       cells,
       folder,
       journal,
@@ -64,27 +63,30 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
   }
 }
 
-/** The plan the run began with; an edited plan file is refused unless explicitly allowed. */
+/**
+ * The plan file the run began with, read again with its .env (the copy in the run folder has its
+ * secrets masked, so it cannot deploy). An edited plan is refused unless explicitly allowed.
+ */
 function planForResume(
-  folder: RunFolder,
-  planPath: string,
-  planHash: string,
+  state: RunState,
   allowChange: boolean,
-): { plan: Plan; changed: boolean; hash: string } {
-  const stored = folder.readPlan();
-  if (!existsSync(planPath)) {
-    process.stderr.write(`note: ${planPath} is gone; resuming with the plan stored in the run folder\n`);
-    return { plan: stored, changed: false, hash: planHash };
+): { plan: Plan; changed: boolean; hash: string; path: string } {
+  const path = resolve(state.planPath);
+  if (!existsSync(path)) {
+    throw new UserError(`the plan this run began with, ${state.planPath}, is gone`, {
+      hint: "put the plan file back where it was (resume re-reads it and its .env; the copy in the run folder has its secrets masked), or start a new run",
+    });
   }
-  const current = loadPlan(planPath, { target: stored.target });
-  if (current.hash === planHash) return { plan: stored, changed: false, hash: planHash };
+  const current = loadPlan(path, { target: state.target });
+  if (current.hash === state.planHash)
+    return { plan: current.plan, changed: false, hash: current.hash, path };
   if (!allowChange) {
-    throw new UserError(`${planPath} has changed since this run began`, {
+    throw new UserError(`${state.planPath} has changed since this run began`, {
       hint: "results measured under two plans would be mixed in one report; pass --allow-plan-change to resume with the edited plan anyway, or start a new run",
     });
   }
   process.stderr.write(
-    `note: ${planPath} changed since the run began; resuming with the edited plan (--allow-plan-change)\n`,
+    `note: ${state.planPath} changed since the run began; resuming with the edited plan (--allow-plan-change)\n`,
   );
-  return { plan: current.plan, changed: true, hash: current.hash };
+  return { plan: current.plan, changed: true, hash: current.hash, path };
 }

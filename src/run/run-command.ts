@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { RunOptions } from "../commands/run.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
 import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
-import { renderPlanFiles } from "../render/write.js";
+import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
+import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { systemClock } from "../targets/clock.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
@@ -14,24 +16,25 @@ import type { BuildingTarget } from "./ports.js";
 import { formatPreview, previewRun } from "./preview.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
 
-/** `orchestrate run PLAN`: a new run folder, then the pipeline. */
+/** `orchestrate run PLAN`: preflight, a new run folder, then the pipeline. */
 export async function runCommand(planPath: string, options: RunOptions): Promise<void> {
   const loaded = loadPlan(planPath, options.target ? { target: options.target } : {});
   const { plan } = loaded;
   const cells = expandCells(plan, options.only.map(parseCellFilter));
   if (options.dryRun) {
-    // Rendering in memory proves every config can be produced, without writing anything.
-    const files = renderPlanFiles(plan, cells);
-    const preview = previewRun(plan, cells);
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify({ files: files.map((f) => f.path), preview }, null, 2)}\n`);
-    } else {
-      process.stdout.write(`${formatPreview(preview)}\n\nDry run: nothing was deployed, built or written.\n`);
-    }
+    await dryRun(plan, cells, options);
     return;
   }
 
-  const folder = await createRunFolder(options.resultsDir, plan, readFileSync(planPath, "utf8"));
+  // Before anything exists: a machine that cannot deploy says so in seconds.
+  const preflight = plan.target === "anyscale" ? await anyscalePreflight() : undefined;
+  const folder = await createRunFolder(
+    options.resultsDir,
+    plan,
+    readFileSync(planPath, "utf8"),
+    new Date(),
+    preflight ? { anyscaleCli: preflight.cliVersion } : {},
+  );
   // The images' Containerfiles sit in the run folder, where the CLI (and the local target) find them.
   for (const file of renderPlanFiles(plan, cells).filter((f) => f.kind === "containerfile")) {
     await folder.writeFile(file.path, file.content);
@@ -43,22 +46,72 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
       format: JOURNAL_FORMAT_VERSION,
       runId: folder.runId,
       planName: plan.name,
-      planPath,
+      // Absolute, so that `resume` re-reads the very file (and its .env) from anywhere.
+      planPath: resolve(planPath),
       planHash: loaded.hash,
       target: plan.target,
       cells: cells.map((c) => ({ id: c.id, serviceName: c.serviceName })),
     });
     process.stderr.write(`Run folder: ${folder.dir}\n`);
-    const summary = await runWithInterrupts(plan, cells, folder, journal, options.keepServices ?? false);
+    if (preflight) process.stderr.write(`Anyscale CLI: ${preflight.cliVersion}\n`);
+    const summary = await runWithInterrupts(
+      plan,
+      dirname(resolve(planPath)),
+      cells,
+      folder,
+      journal,
+      options.keepServices ?? false,
+    );
     finish(summary, folder);
   } finally {
     lock.release();
   }
 }
 
+/**
+ * The dry run renders: each service config is written into its image's configs folder exactly as
+ * `render` writes it (files whose content is unchanged are left alone), then the commands a run
+ * would execute are printed. `--no-write` only shows what would be written. Nothing is deployed or
+ * built, and no credentials are needed.
+ */
+async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<void> {
+  const configs = renderPlanFiles(plan, cells).filter((f) => f.kind === "service-config");
+  const root = resolve(".");
+  const write = options.write !== false;
+  const files = write
+    ? await writeRenderedFiles(root, configs)
+    : configs.map((file) => ({ file, status: compareWithDisk(root, file) }));
+  const preview = previewRun(plan, cells);
+  if (options.json) {
+    const listed = files.map(({ file, status }) => ({
+      path: file.path,
+      status,
+      written: write && status !== "unchanged",
+    }));
+    process.stdout.write(`${JSON.stringify({ files: listed, preview }, null, 2)}\n`);
+    return;
+  }
+  const lines = [formatPreview(preview), ""];
+  lines.push(
+    write
+      ? "Service configs, rendered into this folder as `orchestrate render` does:"
+      : "Service configs (--no-write: nothing written):",
+  );
+  for (const { file, status } of files) lines.push(`  ${renderedStatus(status, write)} ${file.path}`);
+  lines.push("", "Dry run: nothing was deployed or built.");
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function renderedStatus(status: WriteStatus, written: boolean): string {
+  if (status === "unchanged") return "unchanged          ";
+  const change = status === "created" ? "(new)    " : "(changed)";
+  return `${written ? "written    " : "would write"} ${change}`;
+}
+
 /** Runs the pipeline with Ctrl-C wired to its two stop signals. Shared by run and resume. */
 export async function runWithInterrupts(
   plan: Plan,
+  planDir: string,
   cells: Cell[],
   folder: RunFolder,
   journal: Journal,
@@ -69,9 +122,9 @@ export async function runWithInterrupts(
   const interrupts = listenForInterrupts((count) => {
     process.stderr.write(
       count === 1
-        ? "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to stop waiting for teardown to be confirmed.\n"
+        ? "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to cancel the requests in flight and stop waiting for teardown to be confirmed.\n"
         : count === 2
-          ? "\nNot waiting for teardown to be confirmed; terminate requests are still sent. Ctrl-C once more to quit at once.\n"
+          ? "\nCancelling the requests in flight; not waiting for teardown to be confirmed, but terminate requests are still sent. Ctrl-C once more to quit at once.\n"
           : "",
     );
   });
@@ -80,6 +133,7 @@ export async function runWithInterrupts(
     if (before) await before(target);
     return await executeRun({
       plan,
+      planDir,
       cells,
       folder,
       journal,
@@ -121,8 +175,20 @@ export function finish(summary: RunSummary, folder: RunFolder): void {
     throw new Interrupted(`run stopped; continue it with: orchestrate resume ${folder.dir}`);
   }
   if (summary.outcome === "failed") {
-    throw new ExternalError(`${failed.length} of ${summary.cells.length} cells failed`, {
-      hint: `see orchestrate status ${folder.dir}; fix the cause and continue with orchestrate resume ${folder.dir}`,
+    const reasons: string[] = [];
+    if (failed.length > 0) reasons.push(`${failed.length} of ${summary.cells.length} cells failed`);
+    const skipped = summary.cells.filter((c) => c.outcome === "skipped").length;
+    if (skipped > 0) reasons.push(`${skipped} of ${summary.cells.length} cells did not run`);
+    const stranded = summary.leftRunning.filter((s) => s.reason !== "kept by policy");
+    if (stranded.length > 0)
+      reasons.push(
+        `${stranded.length} ${stranded.length === 1 ? "service was" : "services were"} not confirmed down: ${stranded.map((s) => s.serviceName).join(", ")}`,
+      );
+    throw new ExternalError(reasons.join("; "), {
+      hint:
+        stranded.length > 0
+          ? `terminate them with orchestrate teardown ${folder.dir}; then see orchestrate status ${folder.dir}`
+          : `see orchestrate status ${folder.dir}; fix the cause and continue with orchestrate resume ${folder.dir}`,
     });
   }
 }

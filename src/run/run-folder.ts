@@ -53,6 +53,10 @@ export class RunFolder {
     return join(this.dir, "report");
   }
 
+  /**
+   * The resolved plan as the run stored it, with secrets masked: for reading what the run was
+   * (status, teardown's timeouts), never for deploying (resume re-reads the plan file).
+   */
   readPlan(): Plan {
     return JSON.parse(readFileSync(join(this.dir, "plan.json"), "utf8")) as Plan;
   }
@@ -75,6 +79,7 @@ export async function createRunFolder(
   plan: Plan,
   planSource: string,
   now: Date = new Date(),
+  facts: { anyscaleCli?: string } = {},
 ): Promise<RunFolder> {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   let dir = join(resultsDir, `${plan.name}-${stamp}`);
@@ -83,7 +88,9 @@ export async function createRunFolder(
   const folder = new RunFolder(dir);
   await writeJsonAtomic(join(folder.dir, "plan.json"), redactValue(plan));
   await folder.writeFile("plan.source.yaml", planSource);
-  await writeJsonAtomic(join(folder.dir, "setup.json"), runSetup(plan, now));
+  const setup = runSetup(plan, now);
+  if (facts.anyscaleCli) setup.anyscaleCli = facts.anyscaleCli;
+  await writeJsonAtomic(join(folder.dir, "setup.json"), setup);
   return folder;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CELL_STEPS, Journal, type RunState, STATE_FILE } from "./journal.js";
+import { CELL_STEPS, deriveState, type RunState, readJournal, STATE_FILE } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
 import { RunFolder } from "./run-folder.js";
@@ -52,6 +52,8 @@ export async function liveServices(state: RunState, target: BuildingTarget): Pro
   for (const cell of state.cells) {
     if (cell.service !== "deployed" && cell.service !== "left_running") continue;
     const status = await target.status(cell.serviceName);
+    // A service of this name with another id is someone else's, not one of ours still up.
+    if (status?.id && cell.serviceId && status.id !== cell.serviceId) continue;
     if (status && status.state !== "TERMINATED")
       live.push({ cell: cell.id, serviceName: cell.serviceName, state: status.state });
   }
@@ -74,6 +76,10 @@ export function formatRunStatus(
     const steps = CELL_STEPS.map((s) => symbol(cell.steps[s]).padEnd(8)).join(" ");
     lines.push(`${cell.serviceName.padEnd(width)}  ${steps}  ${cell.levelsDone.join(",") || "—"}`);
     if (cell.error) lines.push(`${"".padEnd(width)}  error: ${cell.error}`);
+    if (cell.foreignId)
+      lines.push(
+        `${"".padEnd(width)}  its name now belongs to someone else's service (id ${cell.foreignId}); left alone`,
+      );
   }
   lines.push("");
   if (live.length === 0) {
@@ -93,8 +99,9 @@ function symbol(step: string): string {
   return { pending: "·", running: "running", done: "done", failed: "FAILED" }[step] ?? step;
 }
 
+/** Read-only: a live run may be writing the journal, so a torn last line is skipped, not cut off. */
 export function openRunState(dir: string): RunState {
-  return Journal.open(dir).state;
+  return deriveState(readJournal(dir));
 }
 
 /** `orchestrate status [RUN_DIR]`. */

@@ -1,51 +1,46 @@
 import { describeError, ExternalError } from "../errors.js";
-import { Journal } from "./journal.js";
+import { NotOurService } from "../targets/target.js";
+import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
+import { type CellState, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
+import type { BuildingTarget } from "./ports.js";
 import { RunFolder } from "./run-folder.js";
 
 /**
  * `orchestrate teardown RUN_DIR`: terminates, and confirms, every service the run created that
- * is still up — after a crash, a `--keep-services` run, or `teardown: never`.
+ * is still up — after a crash, a `--keep-services` run, or `teardown: never`. Services are torn
+ * down in parallel (bounded); one that fails does not stop the others; a service of the same name
+ * with another id than the one the run recorded is someone else's and is left alone.
  */
 export async function teardownCommand(dir: string): Promise<void> {
   const folder = new RunFolder(dir);
   // Not while the run is live: its own teardown is in charge, and it would redeploy what we stop.
   const lock = acquireRunLock(folder.dir);
   try {
-    const journal = Journal.open(folder.dir);
+    const say = (m: string) => process.stderr.write(`${m}\n`);
+    const journal = Journal.open(folder.dir, (m) => say(`warning: ${m}`));
     const plan = folder.readPlan();
     const { createTarget } = await import("./adapters.js");
-    const target = createTarget(plan, folder, (m) => process.stderr.write(`${m}\n`));
+    const target = createTarget(plan, folder, say);
     const candidates = journal.state.cells.filter(
       (c) => c.service === "deployed" || c.service === "left_running",
     );
+    const deadline = () => Date.now() + plan.deploy.terminate_timeout_s * 1000;
+    const results = await settleBounded(candidates, TEARDOWN_PARALLELISM, (cell) =>
+      tearDownOne(cell, target, journal, deadline()),
+    );
     const failures: string[] = [];
     let terminated = 0;
-    for (const cell of candidates) {
-      const status = await target.status(cell.serviceName);
-      if (!status || status.state === "TERMINATED") {
-        await journal.append({
-          type: "service_observed",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          state: status?.state ?? "ABSENT",
-        });
-        continue;
-      }
-      process.stdout.write(`terminating ${cell.serviceName} (${status.state})…\n`);
-      try {
-        await target.terminate(cell.serviceName, Date.now() + plan.deploy.terminate_timeout_s * 1000);
-        await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
-        terminated += 1;
-      } catch (error) {
-        failures.push(`${cell.serviceName}: ${describeError(error)}`);
-      }
-    }
+    results.forEach((result, i) => {
+      const cell = candidates[i] as CellState;
+      if (result.status === "rejected") failures.push(`${cell.serviceName}: ${describeError(result.reason)}`);
+      else if (result.value === "terminated") terminated += 1;
+    });
     if (failures.length > 0) {
       throw new ExternalError(
-        `could not confirm termination of ${failures.length} service(s):\n  ${failures.join("\n  ")}`,
+        `${failures.length} service(s) of this run not confirmed down:\n  ${failures.join("\n  ")}`,
         {
-          hint: "they may still be running and costing money; check them in the Anyscale console",
+          hint: `they may still be running and costing money; run orchestrate teardown ${folder.dir} again, or check them in the Anyscale console`,
         },
       );
     }
@@ -57,4 +52,53 @@ export async function teardownCommand(dir: string): Promise<void> {
   } finally {
     lock.release();
   }
+}
+
+type Outcome = "terminated" | "already_gone" | "not_ours";
+
+async function tearDownOne(
+  cell: CellState,
+  target: BuildingTarget,
+  journal: Journal,
+  deadline: number,
+): Promise<Outcome> {
+  const status = await target.status(cell.serviceName);
+  if (status && cell.serviceId && status.id && status.id !== cell.serviceId) {
+    return notOurs(cell, journal, new NotOurService(cell.serviceName, cell.serviceId, status.id));
+  }
+  if (!status || status.state === "TERMINATED") {
+    await journal.append({
+      type: "service_observed",
+      cell: cell.id,
+      serviceName: cell.serviceName,
+      state: status?.state ?? "ABSENT",
+    });
+    return "already_gone";
+  }
+  process.stdout.write(`terminating ${cell.serviceName} (${status.state})…\n`);
+  try {
+    await target.terminate(
+      cell.serviceName,
+      deadline,
+      undefined,
+      cell.serviceId ? { expectedId: cell.serviceId } : {},
+    );
+  } catch (error) {
+    if (error instanceof NotOurService) return notOurs(cell, journal, error);
+    throw error;
+  }
+  await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
+  process.stdout.write(`${cell.serviceName}: TERMINATED (confirmed)\n`);
+  return "terminated";
+}
+
+async function notOurs(cell: CellState, journal: Journal, error: NotOurService): Promise<Outcome> {
+  await journal.append({
+    type: "service_not_ours",
+    cell: cell.id,
+    serviceName: cell.serviceName,
+    foundId: error.foundId,
+  });
+  process.stdout.write(`${error.message}\n`);
+  return "not_ours";
 }

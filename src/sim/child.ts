@@ -38,12 +38,40 @@ const STDERR_TAIL_LINES = 20;
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/**
+ * What a simulator child may see of our environment: what a Node process needs to run, and
+ * nothing else. An allow-list, not a deny-list, so a credential under a name we never heard of
+ * (ANYSCALE_CLI_TOKEN, OPENAI_API_KEY, AWS_…) does not reach a process that serves HTTP.
+ */
+const CHILD_ENV_ALLOWED = new Set([
+  "PATH",
+  "HOME",
+  "TMPDIR",
+  "TMP",
+  "TEMP",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TZ",
+  "NODE_OPTIONS",
+  "NODE_V8_COVERAGE",
+  "SYSTEMROOT",
+  "SystemRoot",
+]);
+
+export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => CHILD_ENV_ALLOWED.has(key)));
+}
+
 export async function spawnSimulator(
   config: SimConfigInput,
   options: SpawnOptions = {},
 ): Promise<SimulatorProcess> {
   const entry = distEntry("sim/main.js");
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, [SIM_CONFIG_ENV]: JSON.stringify(config) };
+  const env: NodeJS.ProcessEnv = {
+    ...childEnvironment({ ...process.env, ...options.env }),
+    [SIM_CONFIG_ENV]: JSON.stringify(config),
+  };
   if (options.outliveParent) delete env[PARENT_PID_ENV];
   else env[PARENT_PID_ENV] = String(process.pid);
   const child = spawn(process.execPath, [entry], {

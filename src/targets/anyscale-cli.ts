@@ -6,14 +6,19 @@ import { ANYSCALE_BIN } from "./anyscale-commands.js";
 
 /**
  * The `anyscale` CLI behind a small interface: always non-interactive (no stdin, so a prompt
- * fails instead of hanging), abortable, stdout kept apart from stderr (progress and logs go to
- * stderr; only stdout is parsed), and failures sorted into typed errors by their message, because
- * the CLI's exit codes do not tell them apart (reference/anyscale.md).
+ * fails instead of hanging), abortable, bounded in time (a hung call is killed with its whole
+ * process group), stdout kept apart from stderr (progress and logs go to stderr; only stdout is
+ * parsed), and failures sorted into typed errors by their message, because the CLI's exit codes
+ * do not tell them apart (docs/anyscale.md).
  */
 export interface CliResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** The call ran past its timeout and was killed: it says nothing about the request's fate. */
+  timedOut?: boolean;
+  /** The call failed, but a check showed that its request had been accepted (see acceptedDespite). */
+  settledByCheck?: boolean;
 }
 
 export interface CliRunner {
@@ -23,36 +28,55 @@ export interface CliRunner {
   ): Promise<CliResult>;
 }
 
+/** How long a killed call's process group gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 2_000;
+
+export const INSTALL_HINT =
+  "install the Anyscale CLI with `pip install anyscale`, then log in with `anyscale login` (or set ANYSCALE_CLI_TOKEN); or run the plan with --target local";
+
 export function execaRunner(bin = ANYSCALE_BIN, env: NodeJS.ProcessEnv = process.env): CliRunner {
   return {
     async run(args, options) {
+      // Its own process group, so a timeout or Ctrl-C ends the CLI and every process it started
+      // (the Python CLI may spawn helpers that would otherwise hold its pipes open).
+      const child = execa(bin, [...args], {
+        cwd: options.cwd,
+        env,
+        stdin: "ignore",
+        reject: false,
+        detached: true,
+      });
+      let timedOut = false;
+      const killGroup = () => signalGroup(child.pid, "SIGTERM", KILL_GRACE_MS);
+      const timer = options.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            killGroup();
+          }, options.timeoutMs)
+        : undefined;
+      const onAbort = () => killGroup();
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        const result = await execa(bin, [...args], {
-          cwd: options.cwd,
-          env,
-          stdin: "ignore",
-          reject: false,
-          ...(options.signal ? { cancelSignal: options.signal } : {}),
-          ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-          forceKillAfterDelay: 5_000,
-        });
-        if (result.isCanceled)
-          throw new ExternalError(`anyscale ${args.slice(0, 2).join(" ")} was cancelled`, {
-            kind: "unknown",
-          });
-        if (result.timedOut) {
-          return {
-            stdout: result.stdout ?? "",
-            stderr: `timed out after ${options.timeoutMs} ms`,
-            exitCode: 124,
-          };
-        }
+        const result = await child;
         const spawnFailure = (result as { code?: string }).code;
         if (spawnFailure === "ENOENT") {
           throw new ExternalError(`the \`${bin}\` command was not found on PATH`, {
-            kind: "validation",
-            hint: "install the Anyscale CLI (pip install anyscale) and log in, or use --target local",
+            kind: "not_installed",
+            hint: INSTALL_HINT,
           });
+        }
+        if (options.signal?.aborted)
+          throw new ExternalError(`anyscale ${args.slice(0, 2).join(" ")} was cancelled`, {
+            kind: "unknown",
+          });
+        if (timedOut) {
+          return {
+            stdout: String(result.stdout ?? ""),
+            stderr: `the call did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s and was killed`,
+            exitCode: 124,
+            timedOut: true,
+          };
         }
         return {
           stdout: String(result.stdout ?? ""),
@@ -65,59 +89,101 @@ export function execaRunner(bin = ANYSCALE_BIN, env: NodeJS.ProcessEnv = process
           kind: "unknown",
           cause: error,
         });
+      } finally {
+        if (timer) clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
       }
     },
   };
 }
 
-/** Sorts a failed CLI call by what its output says; order matters (an "invalid token" is auth). */
+/** SIGTERM to a process group, then SIGKILL after a grace period if it is still there. */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals, graceMs: number): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    return; // already gone
+  }
+  setTimeout(() => {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // gone after SIGTERM
+    }
+  }, graceMs).unref();
+}
+
+const AUTH =
+  /unauthori[sz]ed|\b401\b|\b403\b|forbidden|not authenticated|authentication|credentials|(token|api key).{0,20}(invalid|expired|missing)|anyscale login/i;
+/** Passing failures of the API or the network: 5xx, 429, resets, refusals, timeouts. */
+const TRANSIENT =
+  /\b50[0234]\b|internal server error|bad gateway|service unavailable|gateway time-?out|\b429\b|too many requests|rate.?limit|connection (was )?(reset|refused|aborted|closed)|reset by peer|broken pipe|remote end closed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EPIPE|timed? ?out|timeout|temporar(il)?y/i;
+const NOT_FOUND = /not found|does not exist|no such (service|resource)|could not find|\b404\b/i;
+/** A "not found" about what the command works in, not about the service: the plan is wrong. */
+const CONTAINER_NOT_FOUND =
+  /\b(project|cloud|compute.?config|organi[sz]ation)\b[^\n]{0,80}(not found|does not exist)|(could not find|no such) (project|cloud|compute.?config)/i;
+const VALIDATION =
+  /invalid|validation|unrecognized|extra (fields|inputs)|not permitted|schema|\b400\b|bad request|no such option|no such command|usage:/i;
+
+/**
+ * Sorts a failed CLI call by what its output says. Order matters: an "invalid token" is auth; a
+ * missing project is the plan's mistake (never "the service is absent"); a 503 mentioning a
+ * timeout is transient.
+ */
 export function classifyFailure(result: CliResult): ExternalErrorKind {
+  if (result.timedOut) return "transient";
   const text = `${result.stderr}\n${result.stdout}`;
-  if (
-    /unauthori[sz]ed|\b401\b|\b403\b|forbidden|not authenticated|authentication|credentials|(token|api key).{0,20}(invalid|expired|missing)|anyscale login/i.test(
-      text,
-    )
-  ) {
-    return "auth";
-  }
-  if (/not found|does not exist|no such service|could not find|\b404\b/i.test(text)) return "not_found";
-  if (
-    /timed? ?out|timeout|temporar|\b50[234]\b|\b429\b|rate.?limit|too many requests|connection (reset|refused|aborted|error)|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|network|try again|unavailable|bad gateway/i.test(
-      text,
-    )
-  ) {
-    return "transient";
-  }
-  if (
-    result.exitCode === 2 ||
-    /invalid|validation|unrecognized|extra (fields|inputs)|not permitted|schema|\b400\b|bad request|no such option|usage:/i.test(
-      text,
-    )
-  ) {
-    return "validation";
-  }
+  if (AUTH.test(text)) return "auth";
+  if (CONTAINER_NOT_FOUND.test(text)) return "validation";
+  if (TRANSIENT.test(text)) return "transient";
+  if (NOT_FOUND.test(text)) return "not_found";
+  if (result.exitCode === 2 || VALIDATION.test(text)) return "validation";
   return "unknown";
+}
+
+/**
+ * Whether a failed call says that this very service does not exist. A bare "not found" could be
+ * about anything the call touched, so the service's name must be in the message.
+ */
+export function saysServiceAbsent(result: CliResult, serviceName: string): boolean {
+  if (classifyFailure(result) !== "not_found") return false;
+  const text = `${result.stderr}\n${result.stdout}`;
+  return new RegExp(`(^|[^\\w-])${escapeRegExp(serviceName)}($|[^\\w-])`).test(text);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 const HINTS: Partial<Record<ExternalErrorKind, string>> = {
   auth: "set ANYSCALE_CLI_TOKEN (or run `anyscale login`), and ANYSCALE_HOST if you use a non-default control plane",
-  validation: "the CLI rejected the command or the config; check the rendered file and the plan it came from",
+  validation:
+    "the CLI rejected the command or the config; check the rendered file, and the plan's deploy.cloud and deploy.project",
   transient:
     "the Anyscale API had a passing problem and retries ran out; run `orchestrate resume RUN_DIR` to continue",
 };
 
-export function cliError(args: readonly string[], result: CliResult, attempts = 1): ExternalError {
-  const kind = classifyFailure(result);
-  const detail = lastLines(redact(result.stderr.trim() || result.stdout.trim() || "(no output)"), 6);
-  const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
-  const hint = HINTS[kind];
-  return new ExternalError(
-    `anyscale ${args.join(" ")} failed with exit code ${result.exitCode}${tries}:\n${detail}`,
-    {
+/** The error a failed call becomes; `result` is kept for callers that look closer (not found of what?). */
+export class CliCallError extends ExternalError {
+  constructor(
+    readonly args: readonly string[],
+    readonly result: CliResult,
+    attempts: number,
+  ) {
+    const kind = classifyFailure(result);
+    const detail = lastLines(redact(result.stderr.trim() || result.stdout.trim() || "(no output)"), 6);
+    const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
+    const hint = HINTS[kind];
+    super(`anyscale ${args.join(" ")} failed with exit code ${result.exitCode}${tries}:\n${detail}`, {
       kind,
       ...(hint ? { hint } : {}),
-    },
-  );
+    });
+  }
+}
+
+export function cliError(args: readonly string[], result: CliResult, attempts = 1): CliCallError {
+  return new CliCallError(args, result, attempts);
 }
 
 function lastLines(text: string, n: number): string {
@@ -135,36 +201,60 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, minTimeoutMs: 2_000, maxTimeoutMs: 30_000 };
+export const DEFAULT_CLI_TIMEOUT_MS = 120_000;
+
+export interface RunCliOptions {
+  cwd?: string;
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  /** Each call is killed after this long (and retried: a hung call is a passing problem). */
+  timeoutMs?: number;
+  /** Epoch ms: no call runs past it, and no retry starts after it. */
+  deadline?: number;
+  now?: () => number;
+  /**
+   * Before a transient failure is retried: a request that is not idempotent (deploy) may have been
+   * accepted although the call failed. Return true when a check shows it was; the call then counts
+   * as done (with `settledByCheck` set) instead of being sent again.
+   */
+  acceptedDespite?: (error: ExternalError) => Promise<boolean>;
+  onRetry?: (e: ExternalError, attempt: number) => void;
+}
 
 /**
  * Runs a CLI command, retrying only failures that can succeed on retry (transient API and network
- * errors), with exponential backoff and jitter, a bounded number of times; the last cause is kept.
- * Auth, validation and not-found errors fail at once.
+ * errors, and calls that hung), with exponential backoff and jitter, a bounded number of times and
+ * never past the step's deadline; the last cause is kept. Auth, validation, not-found errors and a
+ * missing CLI fail at once.
  */
 export async function runCli(
   runner: CliRunner,
   args: readonly string[],
-  options: {
-    cwd?: string;
-    signal?: AbortSignal;
-    retry?: RetryPolicy;
-    timeoutMs?: number;
-    onRetry?: (e: ExternalError, attempt: number) => void;
-  } = {},
+  options: RunCliOptions = {},
 ): Promise<CliResult> {
   const retry = options.retry ?? DEFAULT_RETRY;
+  const now = options.now ?? Date.now;
+  const callTimeout = options.timeoutMs ?? DEFAULT_CLI_TIMEOUT_MS;
   let attempts = 0;
   return pRetry(
     async () => {
       attempts += 1;
-      const result = await runner.run(args, {
-        cwd: options.cwd,
-        signal: options.signal,
-        timeoutMs: options.timeoutMs,
-      });
+      const left = options.deadline === undefined ? callTimeout : options.deadline - now();
+      // The last try still gets a second to answer, so a deadline just passed reports the CLI's words.
+      const timeoutMs = Math.max(1_000, Math.min(callTimeout, left));
+      let result: CliResult;
+      try {
+        result = await runner.run(args, { cwd: options.cwd, signal: options.signal, timeoutMs });
+      } catch (error) {
+        // A missing binary, a cancelled call: nothing a retry can change.
+        throw new AbortError(error as Error);
+      }
       if (result.exitCode === 0) return result;
       const error = cliError(args, result, attempts);
       if (error.kind !== "transient") throw new AbortError(error);
+      if (options.deadline !== undefined && now() >= options.deadline) throw new AbortError(error);
+      if (options.acceptedDespite && (await options.acceptedDespite(error)))
+        return { ...result, settledByCheck: true };
       throw error;
     },
     {
@@ -173,6 +263,7 @@ export async function runCli(
       maxTimeout: retry.maxTimeoutMs,
       factor: 2,
       randomize: true,
+      ...(options.deadline !== undefined ? { maxRetryTime: Math.max(0, options.deadline - now()) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
         if (retriesLeft > 0 && error instanceof ExternalError) options.onRetry?.(error, attemptNumber);

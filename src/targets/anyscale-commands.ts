@@ -1,7 +1,7 @@
 /**
  * The exact `anyscale` command lines orchestrate runs. The anyscale target executes them and the
  * dry run prints them, from the same functions, so what a dry run shows is what a run does.
- * Arguments are always an array (never a shell string). reference/anyscale.md has the contract.
+ * Arguments are always an array (never a shell string). docs/anyscale.md has the contract.
  */
 
 export const ANYSCALE_BIN = "anyscale";

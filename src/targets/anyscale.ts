@@ -1,16 +1,33 @@
 import { z } from "zod";
 import { ExternalError } from "../errors.js";
 import { registerSecret } from "../secrets.js";
-import { type CliRunner, DEFAULT_RETRY, type RetryPolicy, runCli } from "./anyscale-cli.js";
+import {
+  type CliResult,
+  type CliRunner,
+  DEFAULT_CLI_TIMEOUT_MS,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  runCli,
+  saysServiceAbsent,
+} from "./anyscale-cli.js";
 import { deployArgs, imageBuildArgs, statusArgs, terminateArgs } from "./anyscale-commands.js";
 import { type Clock, systemClock } from "./clock.js";
-import type { DeployRequest, ServiceEndpoint, ServiceState, ServiceStatus, Target } from "./target.js";
+import {
+  type DeployRequest,
+  NotOurService,
+  type ServiceEndpoint,
+  type ServiceState,
+  type ServiceStatus,
+  type Target,
+  type TerminateOptions,
+} from "./target.js";
 
 /**
- * Services on Anyscale, through the `anyscale` CLI, following reference/anyscale.md point by
- * point: deploy is asynchronous; `service wait` does not stop early on failure, so we poll
+ * Services on Anyscale, through the `anyscale` CLI, following docs/anyscale.md point by point:
+ * deploy is asynchronous; `service wait` does not stop early on failure, so we poll
  * `status --json` and fail fast ourselves; keys whose value is null are absent; terminate can
- * exit 0 without effect, so termination is confirmed by status.
+ * exit 0 without effect, so it is re-sent until status confirms TERMINATED; a service is ours
+ * only while its id is the one we recorded.
  */
 
 export interface AnyscaleTargetOptions {
@@ -21,6 +38,12 @@ export interface AnyscaleTargetOptions {
   /** UNHEALTHY often recovers; only a longer spell fails the wait. */
   unhealthyGraceMs: number;
   retry?: RetryPolicy;
+  /** Every CLI call is killed after this long, and retried as a passing failure. */
+  cliTimeoutMs?: number;
+  /** `image build` blocks until the image is built, which takes minutes: it gets this instead. */
+  buildTimeoutMs?: number;
+  /** While a service is not TERMINATED, terminate is sent again every this many polls. */
+  terminateResendPolls?: number;
   clock?: Clock;
   /** Called with every status read (for snapshots in the run folder) and each retry. */
   onStatus?: (status: ServiceStatus, raw: unknown) => void;
@@ -46,7 +69,12 @@ const statusJson = z.looseObject({
   state: z.string(),
   query_url: z.string().optional(),
   query_auth_token: z.string().optional(),
+  primary_version: z.looseObject({ id: z.string().optional() }).optional(),
 });
+
+const DEFAULT_RESEND_POLLS = 3;
+/** After a second Ctrl-C, the look and the terminate request get this long together. */
+const URGENT_TERMINATE_MS = 10_000;
 
 export class AnyscaleTarget implements Target {
   readonly kind = "anyscale" as const;
@@ -58,58 +86,86 @@ export class AnyscaleTarget implements Target {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  /** `anyscale image build` blocks until built and prints the URI; every build is a new version. */
+  /**
+   * `anyscale image build` blocks until built and prints the URI; every build is a new version.
+   * The contract does not say which stream the URI goes to, so stdout is read first, then stderr.
+   */
   async buildImage(
     image: { name: string; ray_version: string },
     containerfile: string,
     signal?: AbortSignal,
   ): Promise<string> {
     const args = imageBuildArgs(image, containerfile);
-    const { stdout } = await this.cli(args, signal);
-    const uris = stdout.match(/anyscale\/image\/[\w.-]+:\d+/g);
-    const uri = uris?.at(-1);
+    const { stdout, stderr } = await this.cli(args, {
+      signal,
+      timeoutMs: Math.max(
+        this.options.buildTimeoutMs ?? 0,
+        this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
+      ),
+    });
+    const uri = lastImageUri(stdout) ?? lastImageUri(stderr);
     if (!uri) {
       throw new ExternalError(
         `anyscale ${args.join(" ")} succeeded but printed no image URI (anyscale/image/NAME:VERSION)`,
-        {
-          kind: "bad_response",
-        },
+        { kind: "bad_response" },
       );
     }
     return uri;
   }
 
+  /**
+   * A deploy is not idempotent: a call that failed on the way back (a reset connection, a
+   * timeout) may have been accepted. Before sending it again, status tells whether it was: the
+   * service now exists, or has a new primary version, where before it did not.
+   */
   async deploy(request: DeployRequest, signal?: AbortSignal): Promise<void> {
-    await this.cli(deployArgs(request.configPath, request.serviceName, request.tags), signal);
+    const before = request.observed;
+    const args = deployArgs(request.configPath, request.serviceName, request.tags);
+    await this.cli(args, {
+      signal,
+      acceptedDespite: async () => {
+        const now = await this.status(request.serviceName, signal).catch(() => undefined);
+        if (!now || now.state === "TERMINATED") return false;
+        const accepted = !before || before.state === "TERMINATED" || now.versionId !== before.versionId;
+        if (accepted)
+          this.options.onRetry?.(
+            `anyscale service deploy failed on the way back, but ${request.serviceName} is ${now.state}: the deploy was accepted; not sending it again`,
+          );
+        return accepted;
+      },
+    });
   }
 
-  async status(name: string, signal?: AbortSignal): Promise<ServiceStatus | undefined> {
+  async status(name: string, signal?: AbortSignal, deadline?: number): Promise<ServiceStatus | undefined> {
     const args = statusArgs(name);
+    let result: CliResult;
     try {
-      const { stdout } = await this.cli(args, signal);
-      const raw = parseJsonObject(stdout, args);
-      const parsed = statusJson.safeParse(raw);
-      if (!parsed.success) {
-        throw new ExternalError(`anyscale ${args.join(" ")} printed JSON without a name and state`, {
-          kind: "bad_response",
-        });
-      }
-      const state = KNOWN_STATES.includes(parsed.data.state as ServiceState)
-        ? (parsed.data.state as ServiceState)
-        : "UNKNOWN";
-      const status: ServiceStatus = { name: parsed.data.name, state };
-      if (parsed.data.id) status.id = parsed.data.id;
-      if (parsed.data.query_url) status.queryUrl = parsed.data.query_url;
-      if (parsed.data.query_auth_token) {
-        registerSecret(parsed.data.query_auth_token);
-        status.queryAuthToken = parsed.data.query_auth_token;
-      }
-      this.options.onStatus?.(status, raw);
-      return status;
+      result = await this.cli(args, { signal, deadline });
     } catch (error) {
-      if (error instanceof ExternalError && error.kind === "not_found") return undefined;
+      const failed = (error as { result?: CliResult }).result;
+      if (failed && saysServiceAbsent(failed, name)) return undefined;
       throw error;
     }
+    const raw = parseJsonObject(result.stdout, args);
+    const parsed = statusJson.safeParse(raw);
+    if (!parsed.success) {
+      throw new ExternalError(`anyscale ${args.join(" ")} printed JSON without a name and state`, {
+        kind: "bad_response",
+      });
+    }
+    const state = KNOWN_STATES.includes(parsed.data.state as ServiceState)
+      ? (parsed.data.state as ServiceState)
+      : "UNKNOWN";
+    const status: ServiceStatus = { name: parsed.data.name, state };
+    if (parsed.data.id) status.id = parsed.data.id;
+    if (parsed.data.primary_version?.id) status.versionId = parsed.data.primary_version.id;
+    if (parsed.data.query_url) status.queryUrl = parsed.data.query_url;
+    if (parsed.data.query_auth_token) {
+      registerSecret(parsed.data.query_auth_token);
+      status.queryAuthToken = parsed.data.query_auth_token;
+    }
+    this.options.onStatus?.(status, raw);
+    return status;
   }
 
   async waitReady(name: string, deadline: number, signal?: AbortSignal): Promise<ServiceEndpoint> {
@@ -117,14 +173,12 @@ export class AnyscaleTarget implements Target {
     let last: ServiceStatus | undefined;
     for (;;) {
       signal?.throwIfAborted();
-      last = await this.status(name, signal);
+      last = await this.status(name, signal, deadline);
       const now = this.clock.now();
       if (!last) {
         throw new ExternalError(
           `service ${name} does not exist (deploy was accepted, but the service is gone)`,
-          {
-            kind: "service_failed",
-          },
+          { kind: "service_failed" },
         );
       }
       switch (last.state) {
@@ -144,9 +198,7 @@ export class AnyscaleTarget implements Target {
         case "TERMINATED":
           throw new ExternalError(
             `service ${name} is ${last.state} while we wait for it to start (terminated by someone else?)`,
-            {
-              kind: "service_failed",
-            },
+            { kind: "service_failed" },
           );
         case "UNHEALTHY":
           unhealthySince ??= now;
@@ -176,21 +228,34 @@ export class AnyscaleTarget implements Target {
     }
   }
 
-  async terminate(name: string, deadline: number, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.cli(terminateArgs(name), signal);
-    } catch (error) {
-      if (!(error instanceof ExternalError && error.kind === "not_found")) throw error;
-    }
-    // Exit 0 proves nothing (newer CLIs only log API errors): watch the state until it is gone.
-    let last: ServiceStatus | undefined;
+  /**
+   * Terminates and confirms. Exit 0 proves nothing (newer CLIs only log API errors), so while the
+   * service is not TERMINATED, terminate is sent again every few polls until the deadline. With
+   * `expectedId`, a service of this name with another id is someone else's: it is left alone.
+   */
+  async terminate(
+    name: string,
+    deadline: number,
+    signal?: AbortSignal,
+    options: TerminateOptions = {},
+  ): Promise<void> {
+    const resendEvery = Math.max(1, this.options.terminateResendPolls ?? DEFAULT_RESEND_POLLS);
+    let polls = 0;
+    let sent = 0;
     for (;;) {
-      last = await this.status(name, signal);
+      const last = await this.status(name, signal, deadline);
       if (!last || last.state === "TERMINATED") return;
+      if (options.expectedId && last.id && last.id !== options.expectedId)
+        throw new NotOurService(name, options.expectedId, last.id);
+      if (polls % resendEvery === 0) {
+        await this.requestTerminate(name, signal, deadline);
+        sent += 1;
+      }
+      polls += 1;
       const now = this.clock.now();
       if (now >= deadline) {
         throw new ExternalError(
-          `service ${name} is still ${last.state} after terminate was accepted; it is still costing money`,
+          `service ${name} is still ${last.state} after ${sent} terminate ${sent === 1 ? "request" : "requests"}; it is still costing money`,
           {
             kind: "timeout",
             hint: `terminate it yourself: anyscale service terminate -n ${name}, then check with anyscale service status -n ${name}`,
@@ -201,24 +266,61 @@ export class AnyscaleTarget implements Target {
     }
   }
 
-  /** Sends terminate without waiting for confirmation (a second Ctrl-C). */
-  async sendTerminate(name: string, signal?: AbortSignal): Promise<void> {
-    await this.cli(terminateArgs(name), signal).catch((error: unknown) => {
-      if (!(error instanceof ExternalError && error.kind === "not_found")) throw error;
-    });
+  /**
+   * Sends terminate without waiting for confirmation (a second Ctrl-C): one look at the id first,
+   * when there is one to compare, bounded to a few seconds, since the user asked not to wait.
+   */
+  async sendTerminate(name: string, options: { expectedId?: string } = {}): Promise<void> {
+    const deadline = this.clock.now() + URGENT_TERMINATE_MS;
+    if (options.expectedId) {
+      const now = await this.status(name, undefined, deadline);
+      if (!now || now.state === "TERMINATED") return;
+      if (now.id && now.id !== options.expectedId) throw new NotOurService(name, options.expectedId, now.id);
+    }
+    await this.requestTerminate(name, undefined, deadline);
   }
 
-  private async cli(args: readonly string[], signal?: AbortSignal) {
+  /** One terminate request; a "not found" that names the service means it is gone already. */
+  private async requestTerminate(name: string, signal?: AbortSignal, deadline?: number): Promise<void> {
+    try {
+      await this.cli(terminateArgs(name), { signal, deadline });
+    } catch (error) {
+      const failed = (error as { result?: CliResult }).result;
+      if (failed && saysServiceAbsent(failed, name)) return;
+      throw error;
+    }
+  }
+
+  private async cli(
+    args: readonly string[],
+    options: {
+      signal?: AbortSignal | undefined;
+      deadline?: number | undefined;
+      timeoutMs?: number;
+      acceptedDespite?: (error: ExternalError) => Promise<boolean>;
+    },
+  ) {
     return runCli(this.options.runner, args, {
       cwd: this.options.cwd,
       retry: this.retry,
-      ...(signal ? { signal } : {}),
+      timeoutMs: options.timeoutMs ?? this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
+      now: () => this.clock.now(),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+      ...(options.acceptedDespite ? { acceptedDespite: options.acceptedDespite } : {}),
       onRetry: (error, attempt) =>
         this.options.onRetry?.(
-          `retrying anyscale ${args[0]} ${args[1]} (attempt ${attempt + 1}): ${error.message.split("\n")[0]}`,
+          `retrying anyscale ${args[0]} ${args[1]} (attempt ${attempt + 1}): ${error.message
+            .split("\n")
+            .slice(-1)[0]
+            ?.replace(/^\s*\|\s*/, "")}`,
         ),
     });
   }
+}
+
+function lastImageUri(text: string): string | undefined {
+  return text.match(/anyscale\/image\/[\w.-]+:\d+/g)?.at(-1);
 }
 
 function seconds(ms: number): string {

@@ -21,7 +21,15 @@ import {
 } from "../sim/config.js";
 import type { StatsSnapshot } from "../sim/stats.js";
 import { readLocalServiceSpec } from "./local-config.js";
-import type { DeployRequest, ServiceEndpoint, ServiceState, ServiceStatus, Target } from "./target.js";
+import {
+  type DeployRequest,
+  NotOurService,
+  type ServiceEndpoint,
+  type ServiceState,
+  type ServiceStatus,
+  type Target,
+  type TerminateOptions,
+} from "./target.js";
 
 export interface LocalTargetOptions {
   /** Where relative `containerfile:` paths resolve (default: the current directory). */
@@ -159,9 +167,16 @@ export class LocalTarget implements Target {
     }
   }
 
-  async terminate(name: string, deadline: number): Promise<void> {
+  async terminate(
+    name: string,
+    deadline: number,
+    _signal?: AbortSignal,
+    options: TerminateOptions = {},
+  ): Promise<void> {
     const service = this.services.get(name);
     if (!service || service.state === "TERMINATED") return;
+    if (options.expectedId && service.id !== options.expectedId)
+      throw new NotOurService(name, options.expectedId, service.id);
     service.state = "TERMINATING";
     clearInterval(service.healthTimer);
     const child = service.process;

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,10 +61,47 @@ describe("run --dry-run", () => {
     expect(stdout).toBe(readFileSync(join(ROOT, "test/fixtures/dry-run/local-only.txt"), "utf8"));
   });
 
-  it("deploys nothing, writes nothing and needs no credentials", () => {
-    const { status, box } = orchestrate(["run", "plans/scaling.yaml", "--dry-run"]);
+  it("renders the 6 service configs into a checkout without them, naming each; deploys nothing, needs no credentials", () => {
+    const { status, stdout, box } = orchestrate(["run", "plans/scaling.yaml", "--dry-run"]);
     expect(status).toBe(0);
     expect(existsSync(box.calls)).toBe(false);
+    // Only the service configs: no run folder, no images/, nothing else.
+    expect(readdirSync(box.dir).sort()).toEqual(["bin", "oss_configs", "plans", "turbo_configs"]);
+    const rendered = [
+      "oss_configs/gptoss-120b-rayoss-251-x1.yaml",
+      "oss_configs/gptoss-120b-rayoss-251-x2.yaml",
+      "oss_configs/gptoss-120b-rayoss-251-x4.yaml",
+      "turbo_configs/gptoss-120b-rayturbo-251-x1.yaml",
+      "turbo_configs/gptoss-120b-rayturbo-251-x2.yaml",
+      "turbo_configs/gptoss-120b-rayturbo-251-x4.yaml",
+    ];
+    for (const path of rendered) {
+      expect(stdout).toContain(`written     (new)     ${path}`);
+      // Exactly what `render` writes: the committed copy of the repository's plan.
+      expect(readFileSync(join(box.dir, path), "utf8")).toBe(readFileSync(join(ROOT, path), "utf8"));
+    }
+  });
+
+  it("leaves unchanged configs untouched and says which changed", () => {
+    const box = sandbox();
+    expect(orchestrate(["run", "plans/scaling.yaml", "--dry-run"], box).status).toBe(0);
+    const kept = join(box.dir, "oss_configs/gptoss-120b-rayoss-251-x1.yaml");
+    const edited = join(box.dir, "oss_configs/gptoss-120b-rayoss-251-x2.yaml");
+    const keptMtime = statSync(kept).mtimeMs;
+    writeFileSync(edited, "# edited by hand\n");
+    const again = orchestrate(["run", "plans/scaling.yaml", "--dry-run"], box);
+    expect(again.stdout).toContain("unchanged           oss_configs/gptoss-120b-rayoss-251-x1.yaml");
+    expect(again.stdout).toContain("written     (changed) oss_configs/gptoss-120b-rayoss-251-x2.yaml");
+    expect(statSync(kept).mtimeMs).toBe(keptMtime);
+    expect(readFileSync(edited, "utf8")).toBe(
+      readFileSync(join(ROOT, "oss_configs/gptoss-120b-rayoss-251-x2.yaml"), "utf8"),
+    );
+  });
+
+  it("with --no-write, only shows what would be written", () => {
+    const { status, stdout, box } = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--no-write"]);
+    expect(status).toBe(0);
+    expect(stdout).toContain("would write (new)     turbo_configs/gptoss-120b-rayturbo-251-x4.yaml");
     expect(readdirSync(box.dir).sort()).toEqual(["bin", "plans"]);
   });
 

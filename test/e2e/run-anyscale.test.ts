@@ -63,6 +63,7 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
 
     const preview = JSON.parse(dry.stdout).preview;
     const planned = [
+      ...preview.preflight.map((b: any) => b.command),
       ...preview.builds.map((b: any) => b.command),
       ...preview.cells.flatMap((c: any) =>
         c.steps.filter((s: any) => s.command?.[0] === "anyscale").map((s: any) => s.command),
@@ -112,7 +113,7 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
     const result = await orchestrate(["run", TINY], { cwd, env });
     expect(result.code).toBe(1);
     expect(result.stdout + result.stderr).toContain("ANYSCALE_CLI_TOKEN");
-    expect(fake.calls().map((c) => c.slice(0, 2).join(" "))).toEqual(["image build"]);
+    expect(fake.calls().map((c) => c.slice(0, 2).join(" "))).toEqual(["--version", "image build"]);
     const state = runState(runFolder(cwd));
     expect(state.status).toBe("failed");
     expect(state.cells.every((c: any) => c.service === "none")).toBe(true);
@@ -214,6 +215,9 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
     expect(result.stdout).toContain("SERVICES LEFT RUNNING");
     // The journal does not pretend it was terminated; `teardown` can finish the job later.
     expect(runState(runFolder(cwd)).cells[0].service).toBe("deployed");
+    fake.setFaults({});
+    expect((await orchestrate(["teardown", runFolder(cwd)], { cwd, env })).code).toBe(0);
+    expect(liveServices(fake, SERVICES)).toEqual([]);
   });
 
   it("on Ctrl-C mid-benchmark: keeps the finished levels, tears down, exits 130; resume finishes only the rest", async () => {

@@ -4,7 +4,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExternalError } from "../../src/errors.js";
 import { AnyscaleTarget } from "../../src/targets/anyscale.js";
-import { classifyFailure, execaRunner } from "../../src/targets/anyscale-cli.js";
+import {
+  type CliRunner,
+  classifyFailure,
+  execaRunner,
+  runCli,
+  saysServiceAbsent,
+} from "../../src/targets/anyscale-cli.js";
+import { anyscalePreflight } from "../../src/targets/anyscale-preflight.js";
+import { NotOurService } from "../../src/targets/target.js";
 import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
 
 const CONFIG = `name: svc-x1
@@ -15,7 +23,10 @@ applications:
     args: { llm_configs: [] }
 `;
 
-function setup(faults: Record<string, unknown> = {}, options: { unhealthyGraceMs?: number } = {}) {
+function setup(
+  faults: Record<string, unknown> = {},
+  options: { unhealthyGraceMs?: number; cliTimeoutMs?: number } = {},
+) {
   const fake = createFakeAnyscale(faults);
   const cwd = mkdtempSync(join(tmpdir(), "anyscale-cwd-"));
   mkdirSync(join(cwd, "configs"));
@@ -29,6 +40,8 @@ function setup(faults: Record<string, unknown> = {}, options: { unhealthyGraceMs
     pollIntervalMs: 50,
     unhealthyGraceMs: options.unhealthyGraceMs ?? 300,
     retry: { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 20 },
+    terminateResendPolls: 2,
+    ...(options.cliTimeoutMs ? { cliTimeoutMs: options.cliTimeoutMs } : {}),
     onRetry: (m) => retries.push(m),
   });
   return { fake, cwd, target, retries };
@@ -131,7 +144,7 @@ describe("the anyscale target against the CLI contract", () => {
     const error = await target.terminate("svc-x1", Date.now() + 400).catch((e) => e);
     expect(error.kind).toBe("timeout");
     expect(error.message).toMatch(
-      /^service svc-x1 is still \w+ after terminate was accepted; it is still costing money$/,
+      /^service svc-x1 is still \w+ after \d+ terminate requests?; it is still costing money$/,
     );
     expect(error.hint).toContain("anyscale service terminate -n svc-x1");
   });
@@ -156,10 +169,155 @@ describe("the anyscale target against the CLI contract", () => {
     const error = await runner.run(["service", "list"], {}).catch((e) => e);
     expect(error.message).toBe("the `anyscale-not-installed-here` command was not found on PATH");
     expect(error.hint).toContain("--target local");
+    expect(error.hint).toContain("pip install anyscale");
+  });
+});
+
+describe("the anyscale target when the CLI misbehaves", () => {
+  it("sends terminate again while the service is not TERMINATED, until it is", async () => {
+    const { target, fake } = setup({ terminate_ignored: 2, start_ms: 0 });
+    await deploy(target);
+    await target.terminate("svc-x1", Date.now() + 20_000);
+    expect(countCalls(fake, "service terminate")).toBe(3);
+    expect(fake.service("svc-x1")?.terminated).toBe(true);
+  });
+
+  it("kills a hung call with its process group, and retries it", async () => {
+    const { target, fake, retries } = setup({ hang: { "service status": 1 } }, { cliTimeoutMs: 1_000 });
+    await deploy(target);
+    const started = Date.now();
+    expect(await target.status("svc-x1")).toMatchObject({ name: "svc-x1" });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(retries[0]).toContain("did not finish within 1 s and was killed");
+    const [[cliPid, childPid]] = fake.hungPids() as [[number, number]];
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    // The CLI and the helper it started are both gone (SIGTERM to the group, SIGKILL after).
+    const deadline = Date.now() + 5_000;
+    while (!(gone(cliPid) && gone(childPid)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect([gone(cliPid), gone(childPid)]).toEqual([true, true]);
+  });
+
+  it("checks status before sending a deploy again: an accepted deploy is not repeated", async () => {
+    const { target, fake, retries } = setup({ deploy_reset_after_accept: 1, start_ms: 60_000 });
+    await deploy(target);
+    expect(countCalls(fake, "service deploy")).toBe(1);
+    expect(fake.service("svc-x1")?.version).toBe(1);
+    expect(retries.join("\n")).toContain("the deploy was accepted; not sending it again");
+  });
+
+  it("treats a missing project as an error, never as a service that is gone", async () => {
+    const { target, fake } = setup({ project_missing: "research" });
+    const status = await target.status("svc-x1").catch((e) => e);
+    expect(status).toBeInstanceOf(ExternalError);
+    expect(status.kind).toBe("validation");
+    expect(status.message).toContain("Project 'research' not found");
+    const terminate = await target.terminate("svc-x1", Date.now() + 5_000).catch((e) => e);
+    expect(terminate).toBeInstanceOf(ExternalError);
+    expect(countCalls(fake, "service status")).toBe(2); // no retries for it
+  });
+
+  it("leaves a service of our name with another id alone", async () => {
+    const { target, fake } = setup({ start_ms: 0 });
+    await deploy(target);
+    const ours = (await target.status("svc-x1"))?.id as string;
+    const theirs = fake.someoneElseRedeploys("svc-x1");
+    const error = await target
+      .terminate("svc-x1", Date.now() + 5_000, undefined, { expectedId: ours })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(NotOurService);
+    expect(error.message).toBe(
+      `service svc-x1 is not ours: it has id ${theirs}, this run's was ${ours}; left alone`,
+    );
+    expect(countCalls(fake, "service terminate")).toBe(0);
+    process.kill(-fake.service("svc-x1")?.pid, "SIGTERM");
+  });
+
+  it("reads the image URI from stderr when stdout has none", async () => {
+    const runner: CliRunner = {
+      run: async () => ({
+        stdout: "",
+        stderr: "Build succeeded.\nImage: anyscale/image/img:7\n",
+        exitCode: 0,
+      }),
+    };
+    const target = new AnyscaleTarget({ runner, cwd: ".", pollIntervalMs: 10, unhealthyGraceMs: 10 });
+    expect(await target.buildImage({ name: "img", ray_version: "2.51.0" }, "Containerfile")).toBe(
+      "anyscale/image/img:7",
+    );
+  });
+
+  it("never retries a missing CLI", async () => {
+    const started = Date.now();
+    const error = await runCli(execaRunner("anyscale-not-installed-here"), ["service", "list"], {
+      retry: { retries: 4, minTimeoutMs: 2_000, maxTimeoutMs: 30_000 },
+    }).catch((e) => e);
+    expect(error.kind).toBe("not_installed");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("preflight", () => {
+  it("names pip install anyscale and anyscale login when the CLI is missing", async () => {
+    const error = await anyscalePreflight(
+      { ANYSCALE_CLI_TOKEN: "x" },
+      execaRunner("anyscale-not-installed-here"),
+    ).catch((e) => e);
+    expect(error.message).toBe("the `anyscale-not-installed-here` command was not found on PATH");
+    expect(error.hint).toContain("pip install anyscale");
+    expect(error.hint).toContain("anyscale login");
+  });
+
+  it("wants credentials, and reports the CLI's version when all is there", async () => {
+    const fake = createFakeAnyscale();
+    const home = mkdtempSync(join(tmpdir(), "home-"));
+    const noToken = { ...fake.env, HOME: home, ANYSCALE_CLI_TOKEN: "" };
+    const error = await anyscalePreflight(noToken, execaRunner("anyscale", noToken)).catch((e) => e);
+    expect(error.kind).toBe("auth");
+    expect(error.hint).toContain("anyscale login");
+    mkdirSync(join(home, ".anyscale"));
+    writeFileSync(join(home, ".anyscale", "credentials.json"), "{}");
+    expect(await anyscalePreflight(noToken, execaRunner("anyscale", noToken))).toEqual({
+      cliVersion: "anyscale, version 0.26.99 (fake)",
+      credentials: join(home, ".anyscale", "credentials.json"),
+    });
   });
 });
 
 describe("sorting CLI failures", () => {
+  const result = (stderr: string, exitCode = 1) => ({ stdout: "", stderr, exitCode });
+  it("holds on real-world messages not written for it", () => {
+    const k = (stderr: string) => classifyFailure(result(stderr));
+    expect(k("500")).toBe("transient");
+    expect(k('{"detail":"Internal Server Error"}')).toBe("transient");
+    expect(k("HTTP 502 Bad Gateway")).toBe("transient");
+    expect(k("<html><head><title>504 Gateway Time-out</title></head></html>")).toBe("transient");
+    expect(k("HTTP 503 Service Unavailable")).toBe("transient");
+    expect(k("[Errno 104] Connection reset by peer")).toBe("transient");
+    expect(k("urllib3.exceptions.ReadTimeoutError: Read timed out. (read timeout=30)")).toBe("transient");
+    expect(k("Project 'research' not found")).toBe("validation");
+    expect(k("Error: Cloud 'cld_abc' does not exist.")).toBe("validation");
+    expect(classifyFailure({ stdout: "", stderr: "", exitCode: 124, timedOut: true })).toBe("transient");
+  });
+
+  it("takes a 'not found' as the service being absent only when it names the service", () => {
+    expect(saysServiceAbsent(result("Error: Service with name 'svc-x1' was not found."), "svc-x1")).toBe(
+      true,
+    );
+    expect(saysServiceAbsent(result("Error: Service with name 'svc-x10' was not found."), "svc-x1")).toBe(
+      false,
+    );
+    expect(saysServiceAbsent(result("Error: 404 Not Found"), "svc-x1")).toBe(false);
+    expect(saysServiceAbsent(result("Project 'svc-x1-team' not found"), "svc-x1")).toBe(false);
+  });
+
   const kind = (stderr: string, exitCode = 1) => classifyFailure({ stdout: "", stderr, exitCode });
   it("recognises each kind by its message", () => {
     expect(kind("Error: Unauthorized: token expired")).toBe("auth");

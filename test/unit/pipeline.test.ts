@@ -116,6 +116,7 @@ async function setup(planText = PLAN) {
   const urgent = new AbortController();
   const ctx: RunContext = {
     plan,
+    planDir: dir,
     cells,
     folder,
     journal,
