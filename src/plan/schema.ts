@@ -148,8 +148,11 @@ const benchmarkSchema = z
     num_prompts: positiveInt.default(500),
     /** Run each level for this long instead of a request count. */
     duration_s: z.number().positive().optional(),
-    /** Requests per level per client sent first and left out of the statistics. */
-    warmup_requests: z.number().int().nonnegative().default(0),
+    /**
+     * Requests per level per client sent first and left out of the statistics. Absent: one wave
+     * (the level's concurrency) in concurrency mode, none in request-rate mode; 0 turns it off.
+     */
+    warmup_requests: z.number().int().nonnegative().optional(),
     /** Arrival process in request-rate mode: poisson (burstiness 1), gamma (other), constant. */
     arrival: z.enum(["poisson", "gamma", "constant"]).default("poisson"),
     burstiness: z.number().positive().default(1),
@@ -157,7 +160,7 @@ const benchmarkSchema = z
     /** Fixed seed for the prompts; a fresh one per run (recorded) when absent. */
     seed: z.number().int().nonnegative().optional(),
     prompt_format: z.enum(["token-ids", "text"]).default("token-ids"),
-    /** Run every level this many times, for a spread. */
+    /** Run the whole sweep this many times (every level, then again), for a measured spread. */
     repeats: positiveInt.default(1),
     slo: sloSchema.optional(),
     /** Per-request timeout. */

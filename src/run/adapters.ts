@@ -99,7 +99,7 @@ export const benchRunner: BenchRunner = {
       levels: request.levels,
       inputTokens: request.inputTokens,
       outputTokens: request.outputTokens,
-      warmup: request.warmup,
+      repeats: request.repeats,
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
       burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
       promptFormat: request.promptFormat,
@@ -113,6 +113,7 @@ export const benchRunner: BenchRunner = {
     else if (request.mode === "request-rate") options.numPrompts = request.numPrompts;
     else options.promptsPerConcurrency = request.promptsPerConcurrency;
     if (request.seed !== undefined) options.seed = request.seed;
+    if (request.warmup !== undefined) options.warmup = request.warmup;
     if (request.slo) options.goodput = request.slo;
     await runBenchmark(options, {
       ...(hooks.signal ? { signal: hooks.signal } : {}),

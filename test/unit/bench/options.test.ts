@@ -23,7 +23,13 @@ const base = {
 describe("benchmark options", () => {
   it("apply the seed's defaults", () => {
     const plan = resolveOptions(base);
-    expect(plan).toMatchObject({ warmup: 0, burstiness: 1, promptFormat: "token-ids", overwrite: "refuse" });
+    expect(plan).toMatchObject({
+      warmup: "one-wave",
+      repeats: 1,
+      burstiness: 1,
+      promptFormat: "token-ids",
+      overwrite: "refuse",
+    });
     expect(requestsPerLevel(plan, 16)).toBe(160);
     expect(
       requestsPerLevel({ mode: "request-rate", numPrompts: undefined, promptsPerConcurrency: 10 }, 2),
