@@ -4,7 +4,7 @@ import { latencyToVllm } from "../results/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
 import { arrivalsFor } from "./schedulers.js";
-import { assessSteadiness, MAX_RELATIVE_DRIFT, MAX_SLICE_CV, type Steadiness } from "./steadiness.js";
+import { assessSteadiness, MAX_FIFTHS_CV, MAX_HALVES_CHANGE, type Steadiness } from "./steadiness.js";
 
 /**
  * The JSON files of a level: `partK/concC.json` (one client, vLLM's keys and meanings, so it
@@ -56,7 +56,7 @@ export const DEFINITIONS: Record<string, string> = {
     "steady state: from when every part had its target in flight (and warmup issued) to when the first part stopped issuing",
   seed_view: "the seed's arithmetic: sums of per-part throughputs and means of per-part latency statistics",
   seed_view_diff: "window aggregate − seed view, absolute and relative",
-  steadiness: `the window cut into equal slices, output tokens/s in each; unsteady when the fitted change across the window exceeds ${MAX_RELATIVE_DRIFT * 100}% of the mean or the slices' coefficient of variation exceeds ${MAX_SLICE_CV * 100}% (docs/noise.md)`,
+  steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}%; null when not judged (no steady window, or under 50 tokens per slice) (docs/noise.md)`,
   repeats:
     "with repeats: one entry per run of the whole sweep; the level's throughputs are their mean, latency percentiles pooled from every repeat's samples",
   output_throughput_ci95:
@@ -199,8 +199,8 @@ function steadinessJson(s: Steadiness): Record<string, unknown> {
     verdict: s.verdict,
     slice_seconds: s.sliceSeconds,
     output_rates: s.sliceRates,
-    relative_drift: s.relativeDrift,
-    cv: s.cv,
+    halves_change: s.halvesChange,
+    fifths_cv: s.fifthsCv,
     reasons: s.reasons,
   };
 }

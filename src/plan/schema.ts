@@ -200,6 +200,30 @@ const costSchema = z
   })
   .prefault({});
 
+/**
+ * Settings that only the local target (the simulator) has. A real service brings its own noise,
+ * so a plan for anyscale that sets these is rejected (validate: checkPlan), never silently run.
+ */
+const localSchema = z.strictObject({
+  /** Makes the simulated replicas noisy, as real engines are (docs/noise.md). */
+  noise: z
+    .strictObject({
+      /** Relative standard deviation of each replica's step time (0.1 = ±10%). */
+      step_jitter: nonNegative.max(2).default(0),
+      /** How long one drawn jitter factor holds, ms; 0 = a new one every step. */
+      jitter_period_ms: nonNegative.default(0),
+      /** Every step takes `factor` times as long from after_s (after a replica's first request), for duration_s. */
+      slowdown: z
+        .strictObject({
+          factor: z.number().positive(),
+          after_s: nonNegative.default(0),
+          duration_s: z.number().positive().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
 export const planSchema = z.strictObject({
   version: z
     .literal(
@@ -229,6 +253,7 @@ export const planSchema = z.strictObject({
   deploy: deploySchema,
   teardown: z.enum(["always", "on-success", "never"]).default("always"),
   cost: costSchema,
+  local: localSchema.optional(),
 });
 
 /** The plan as written, after defaults. */
