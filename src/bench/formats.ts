@@ -56,7 +56,7 @@ export const DEFINITIONS: Record<string, string> = {
     "steady state: from when every part had its target in flight (and warmup issued) to when the first part stopped issuing",
   seed_view: "the seed's arithmetic: sums of per-part throughputs and means of per-part latency statistics",
   seed_view_diff: "window aggregate − seed view, absolute and relative",
-  steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}%; null when not judged (no steady window, or under 50 tokens per slice) (docs/noise.md)`,
+  steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean, or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}% (judged only when a fifth lasts at least a median request); null when not judged (no steady window, under 50 tokens per slice, or halves shorter than a request) (docs/noise.md)`,
   repeats:
     "with repeats: one entry per run of the whole sweep; the level's throughputs are their mean, latency percentiles pooled from every repeat's samples",
   output_throughput_ci95:
@@ -185,6 +185,7 @@ export function allPartsResultJson(
   const steadiness = assessSteadiness(
     aggregate.sliceOutputRates,
     aggregate.window.seconds / Math.max(1, aggregate.sliceOutputRates.length),
+    aggregate.medianRequestMs / 1000,
   );
   out.steadiness = steadiness ? steadinessJson(steadiness) : null;
   out.warnings = levelWarnings(context.key, aggregate, clients, context.inputLen);
@@ -201,6 +202,7 @@ function steadinessJson(s: Steadiness): Record<string, unknown> {
     output_rates: s.sliceRates,
     halves_change: s.halvesChange,
     fifths_cv: s.fifthsCv,
+    swing_judged: s.swingJudged,
     reasons: s.reasons,
   };
 }

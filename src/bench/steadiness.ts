@@ -12,7 +12,9 @@
  * Single slices are not compared with each other: a closed loop whose clients all start together
  * sends its requests in waves, and a slice that falls on a wave's prefill carries few tokens
  * although the server is perfectly steady (up to ±40% between neighbouring slices on the
- * noise-free simulator). Halves and fifths average over those waves.
+ * noise-free simulator). Halves and fifths average over those waves, but only when they are at
+ * least one request long: the swing test is skipped (and says so) when a fifth is shorter than the
+ * median request, and nothing is judged when a half is.
  */
 
 /** Slices of the measurement window, reported in the result file (pairs of them are the fifths). */
@@ -36,20 +38,26 @@ export interface Steadiness {
   halvesChange: number;
   /** Sample standard deviation / mean of the fifths' rates. */
   fifthsCv: number;
+  /** Whether the fifths were long enough (≥ one median request) for fifthsCv to be judged. */
+  swingJudged: boolean;
   /** What tripped it, in words; empty when steady. */
   reasons: string[];
 }
 
 /**
  * Judges the slice rates; undefined when there is nothing to judge (not STEADINESS_SLICES
- * slices, or too few tokens per slice for the rates to mean anything).
+ * slices, too few tokens per slice for the rates to mean anything, or halves shorter than a
+ * request). `requestSeconds` is the level's median request duration (0 when unknown).
  */
 export function assessSteadiness(
   sliceRates: readonly number[],
   sliceSeconds: number,
+  requestSeconds = 0,
 ): Steadiness | undefined {
   const k = sliceRates.length;
   if (k !== STEADINESS_SLICES || !(sliceSeconds > 0)) return undefined;
+  if ((k / 2) * sliceSeconds < requestSeconds) return undefined;
+  const swingJudged = 2 * sliceSeconds >= requestSeconds;
   const mean = average(sliceRates);
   if (!(mean * sliceSeconds >= MIN_TOKENS_PER_SLICE)) return undefined;
   const halvesChange = (average(sliceRates.slice(k / 2)) - average(sliceRates.slice(0, k / 2))) / mean;
@@ -61,7 +69,7 @@ export function assessSteadiness(
       `the second half's rate is ${Math.round(Math.abs(halvesChange) * 100)}% ${halvesChange < 0 ? "below" : "above"} the first half's (limit ${percent(MAX_HALVES_CHANGE)})`,
     );
   }
-  if (fifthsCv > MAX_FIFTHS_CV) {
+  if (swingJudged && fifthsCv > MAX_FIFTHS_CV) {
     reasons.push(
       `the rate varies by ${Math.round(fifthsCv * 100)}% between fifths of the window (coefficient of variation, limit ${percent(MAX_FIFTHS_CV)})`,
     );
@@ -72,6 +80,7 @@ export function assessSteadiness(
     sliceSeconds,
     halvesChange,
     fifthsCv,
+    swingJudged,
     reasons,
   };
 }

@@ -17,6 +17,17 @@ describe("the steadiness test", () => {
     expect(assessSteadiness(rates, 0.4)?.verdict).toBe("steady");
   });
 
+  it("judges the swing only when a fifth lasts at least a request: shorter fifths show the waves", () => {
+    // Two waves of 1 s in the window: every wave's prefill empties a fifth.
+    const rates = [300, 4400, 6700, 6700, 6600, 1000, 5000, 6700, 6700, 6500];
+    const short = assessSteadiness(rates, 0.2, 1)!;
+    expect(short.swingJudged).toBe(false);
+    expect(short.verdict).toBe("steady");
+    expect(assessSteadiness(rates, 0.5, 1)?.verdict).toBe("unsteady");
+    // Halves shorter than a request: nothing to judge.
+    expect(assessSteadiness(rates, 0.05, 1)).toBeUndefined();
+  });
+
   it("catches a swing that does not change the halves", () => {
     const rates = [1000, 1000, 300, 300, 1000, 1000, 1000, 1000, 300, 300];
     const s = assessSteadiness(rates, 0.5)!;
