@@ -127,7 +127,7 @@ export function noiseLines(group: ImageGroup, table: ScalingTable): string[] {
     } else {
       lines.push(`${imageTitle(group)}, ${e}: ${NOISE_NOT_MEASURED}.`);
     }
-    if (s.needs.length > 0) lines.push(enoughLine(e, s));
+    if (s.needs.length > 0) lines.push(enoughLine(`${imageTitle(group)}, ${e}`, s));
   }
   return lines;
 }

@@ -103,7 +103,9 @@ export interface LevelSummary {
   /** The run was stopped during this level; the numbers cover what was measured before. */
   interrupted?: boolean;
   /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
-  repeats?: Array<Pick<LevelSummary, "outputThroughput" | "requestThroughput">>;
+  repeats?: Array<
+    Pick<LevelSummary, "outputThroughput" | "requestThroughput" | "outputGoodput" | "requestGoodput">
+  >;
   /** 95% Student-t interval of the mean output throughput over the repeats, as the file states it. */
   outputThroughputCi95?: [number, number];
 }

@@ -146,7 +146,13 @@ function repeatsFrom(value: unknown): NonNullable<LevelSummary["repeats"]> {
   return value.flatMap((entry) => {
     const r = entry as Record<string, unknown> | null;
     if (typeof r?.output_throughput !== "number" || typeof r.request_throughput !== "number") return [];
-    return [{ outputThroughput: r.output_throughput, requestThroughput: r.request_throughput }];
+    const repeat: NonNullable<LevelSummary["repeats"]>[number] = {
+      outputThroughput: r.output_throughput,
+      requestThroughput: r.request_throughput,
+    };
+    if (typeof r.output_goodput === "number") repeat.outputGoodput = r.output_goodput;
+    if (typeof r.request_goodput === "number") repeat.requestGoodput = r.request_goodput;
+    return [repeat];
   });
 }
 

@@ -159,8 +159,9 @@ describe("the GPU-hour estimate", () => {
   it("is computed from the plan, as by hand", () => {
     const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
     const estimate = estimatePlan(plan, expandCells(plan));
-    // Per level: 10 waves of one request of 1 s + 249 × 20 ms = 5.98 s; 7 levels = 418.6 s.
-    const cellMinutes = 20 + 418.6 / 60 + 5;
+    // Per level: a warm-up wave and 10 measured waves of one request of 1 s + 249 × 20 ms = 5.98 s,
+    // 65.78 s; 7 levels = 460.46 s.
+    const cellMinutes = 20 + 460.46 / 60 + 5;
     // Whole 8-GPU nodes: x1 and x2 need one node, x4 two; two images.
     const gpuHours = (2 * (8 + 8 + 16) * cellMinutes) / 60;
     expect(estimate.gpuHours).toBeCloseTo(gpuHours, 9);

@@ -51,7 +51,7 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
 
     const report = readFileSync(join(dir, "report", "report.md"), "utf8");
     expect(report).toMatch(/E\(2x\): .*\(95% intervals from the repeats\)/);
-    expect(report).toContain("What would be enough for E(2x)");
+    expect(report).toContain("What would be enough for oss (open-source Ray), E(2x)");
     expect(report).not.toContain("noise not measured");
   });
 });

@@ -41,10 +41,31 @@ describe("E(N) and the noise behind it", () => {
     );
     // 20% spread on both sides: 1.96 · √(0.08 / n) ≤ 0.05 needs n = 123.
     expect(lines[1]).toBe(
-      "What would be enough for E(2x): at the between-repeat spread measured here (20% coefficient of variation), " +
+      "What would be enough for rayoss (open-source Ray), E(2x): at the between-repeat spread measured here (20% coefficient of variation), " +
         "an interval of ±5% takes this many repeats per scale: 123 at 4; 3 were run.",
     );
     expect(summaryLines(analysis)).toEqual(expect.arrayContaining(lines));
+  });
+
+  it("gives goodput's E(N) an interval too when every repeat has a goodput", () => {
+    const withGoodput = (scale: number, values: number[]) =>
+      experiment("rayoss", scale, [
+        level(4, {
+          outputThroughput: mean(values),
+          outputGoodput: mean(values) * 0.9,
+          repeats: values.map((v) => ({
+            outputThroughput: v,
+            requestThroughput: v / 100,
+            outputGoodput: v * 0.9,
+          })),
+        }),
+      ]);
+    const analysis = analyze([withGoodput(1, [990, 1000, 1010]), withGoodput(2, [1980, 2000, 2020])]);
+    expect(analysis.goodputMetric).toBe("output_goodput");
+    const point = analysis.goodput[0]!.rows[0]!.points[1]!;
+    expect(point.efficiency).toBeCloseTo(1, 9);
+    expect(point.efficiencyCi95).toBeGreaterThan(0);
+    expect(efficiencyVerdict(point)).toBe("consistent_with_linear");
   });
 
   it("without repeats says noise was not measured, and claims no band", () => {
