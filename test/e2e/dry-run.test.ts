@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { estimatePlan } from "../../src/plan/estimate.js";
+import { benchmarkMinutesPerCell, estimatePlan } from "../../src/plan/estimate.js";
 import { expandCells } from "../../src/plan/expand.js";
 import { loadPlan } from "../../src/plan/load.js";
 
@@ -167,6 +167,16 @@ describe("the GPU-hour estimate", () => {
     expect(estimate.gpuHours).toBeCloseTo(gpuHours, 9);
     expect(estimate.costUsd).toBeCloseTo(gpuHours * 4, 9);
     expect(estimate.peakGpus).toBe(16);
+  });
+
+  it("counts every repeat and the warm-up wave, and nothing when warm-up is off", () => {
+    const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
+    const minutes = (benchmark: Partial<typeof plan.benchmark>) =>
+      benchmarkMinutesPerCell({ ...plan, benchmark: { ...plan.benchmark, ...benchmark } });
+    // 7 levels of 10 measured waves of 5.98 s, plus one warm-up wave each.
+    expect(minutes({ warmup_requests: 0 })).toBeCloseTo((7 * 10 * 5.98) / 60, 9);
+    expect(minutes({})).toBeCloseTo((7 * 11 * 5.98) / 60, 9);
+    expect(minutes({ repeats: 3 })).toBeCloseTo((3 * 7 * 11 * 5.98) / 60, 9);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
 import type { BenchOptions } from "../../../src/bench/options.js";
+import { renderExperiment } from "../../../src/results/render-text.js";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/index.js";
 
@@ -144,6 +145,11 @@ describe("repeats and warm-up", () => {
     }
     const level = outcome.experiment.levels.find((l) => l.key === "conc16")!;
     expect(level.repeats).toHaveLength(3);
+    // `results` shows the mean ± the half-width of its interval.
+    const [low16, high16] = level.outputThroughputCi95!;
+    expect(renderExperiment(outcome.experiment)).toContain(
+      `${level.outputThroughput.toFixed(1)} ± ${((high16 - low16) / 2).toFixed(1)} (n=3)`,
+    );
     expect(level.outputThroughputCi95).toEqual(
       json(join(opts.expDir, "all-parts", "conc16.json")).output_throughput_ci95,
     );
