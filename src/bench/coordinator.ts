@@ -126,7 +126,8 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         await writeManifest(plan.expDir, manifest);
         const outcome = await runLevel(fleet, plan, run, label, partSeeds, modelId, hooks);
         if (outcome === "not-started") {
-          setStatus(entry, repeatsDone(entry, plan.repeats) > 0 ? "interrupted" : "pending");
+          // Nothing of this repeat ran; finished repeats stay counted in repeats_complete.
+          setStatus(entry, "pending");
           interrupted = true;
           break sweeps;
         }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
 import type { BenchOptions } from "../../../src/bench/options.js";
+import { Interrupted } from "../../../src/errors.js";
 import { renderExperiment } from "../../../src/results/render-text.js";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/index.js";
@@ -171,6 +172,23 @@ describe("repeats and warm-up", () => {
     await expect(runBenchmark({ ...opts, repeats: 1, overwrite: "resume" })).rejects.toThrow(
       /different settings/,
     );
+  }, 60_000);
+
+  it("a stop after the first repeat keeps it; the combined file says one repeat and no interval yet", async () => {
+    sim = await startSimulator(CLOSED_FORM_SIM);
+    const opts = options(sim.url, { levels: [4], promptsPerConcurrency: 2, repeats: 2 });
+    const stop = new AbortController();
+    await expect(
+      runBenchmark(opts, { signal: stop.signal, onLevelDone: () => stop.abort() }),
+    ).rejects.toBeInstanceOf(Interrupted);
+    const combined = json(join(opts.expDir, "all-parts", "conc4.json"));
+    expect(combined.repeats).toHaveLength(1);
+    expect(combined.output_throughput_ci95).toBeNull();
+    expect(json(join(opts.expDir, "experiment.json")).levels[0]).toMatchObject({ repeats_complete: 1 });
+    const resumed = await runBenchmark({ ...opts, overwrite: "resume" });
+    expect(resumed.skipped).toEqual(["repeat1/conc4"]);
+    expect(resumed.ran).toEqual(["repeat2/conc4"]);
+    expect(json(join(opts.expDir, "all-parts", "conc4.json")).repeats).toHaveLength(2);
   }, 60_000);
 
   it("warms up with one wave per client unless told 0, and a sweep run once keeps the old layout", async () => {
