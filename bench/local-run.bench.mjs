@@ -62,16 +62,23 @@ for (const cell of state.cells) {
   const statsPath = join(exp, "server-stats.json");
   if (!existsSync(statsPath)) throw new Error(`${statsPath} is missing`);
   const { requests } = JSON.parse(readFileSync(statsPath, "utf8"));
+  // With repeats each run of the sweep has its own window (repeatR/all-parts/); both sides are
+  // then the mean over the repeats, as the report's T(N) is.
+  const repeats = manifest.repeats ?? 1;
+  const dirs = repeats === 1 ? [exp] : Array.from({ length: repeats }, (_, i) => join(exp, `repeat${i + 1}`));
   for (const level of manifest.levels) {
-    const agg = JSON.parse(readFileSync(join(exp, "all-parts", `${level.key}.json`), "utf8"));
-    const start = agg.barrier_epoch_ms + agg.window.start_ms;
-    const end = agg.barrier_epoch_ms + agg.window.end_ms;
+    let client = 0;
+    let server = 0;
+    for (const dir of dirs) {
+      const agg = JSON.parse(readFileSync(join(dir, "all-parts", `${level.key}.json`), "utf8"));
+      const start = agg.barrier_epoch_ms + agg.window.start_ms;
+      const end = agg.barrier_epoch_ms + agg.window.end_ms;
+      client += agg.output_throughput / dirs.length;
+      server += serverThroughput(requests, start, end) / dirs.length;
+    }
     measured[image] ??= {};
     measured[image][scale] ??= {};
-    measured[image][scale][level.key] = {
-      client: agg.output_throughput,
-      server: serverThroughput(requests, start, end),
-    };
+    measured[image][scale][level.key] = { client, server };
   }
 }
 

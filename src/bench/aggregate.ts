@@ -8,6 +8,7 @@ import {
   readRecordsFooter,
 } from "./records-file.js";
 import { DIRECT_BINS, MicrosHistogram, Samples, SmallIntCounts } from "./stats.js";
+import { STEADINESS_SLICES } from "./steadiness.js";
 
 /**
  * The numbers of a level, computed from raw records: one part's (its `partK/concC.json`) or all
@@ -80,6 +81,11 @@ export interface LevelAggregate {
   achievedConcurrencyByPart: Record<string, number>;
   /** Measured requests sent inside the window per second. */
   achievedRate: number;
+  /**
+   * Output tokens per second in each of STEADINESS_SLICES equal slices of the window, in time
+   * order; empty when the window is a fallback (there is no steady state to slice).
+   */
+  sliceOutputRates: number[];
   /** Median send → end of every measured request, successful or not, ms. */
   medianRequestMs: number;
   scheduleLagMs?: LatencyStats;
@@ -154,6 +160,9 @@ export class LevelAccumulator {
     goodRequests: 0,
     goodOutputTokens: 0,
   };
+  /** Output tokens that arrived in each slice of the window (see sliceOutputRates). */
+  private readonly sliceTokens = new Float64Array(STEADINESS_SLICES);
+  private readonly slicesPerUs: number;
   private readonly parts: number[] = [];
   private issued = 0;
   private completed = 0;
@@ -179,6 +188,8 @@ export class LevelAccumulator {
     private readonly options: AggregateOptions,
   ) {
     this.window = sharedWindow(footers);
+    const lengthUs = this.window.endUs - this.window.startUs;
+    this.slicesPerUs = lengthUs > 0 ? STEADINESS_SLICES / lengthUs : 0;
   }
 
   add(file: RecordsFile): void {
@@ -272,9 +283,16 @@ export class LevelAccumulator {
   private addChunks(times: Float64Array, tokens: Uint32Array, n: number): number {
     const { startUs, endUs } = this.window;
     const bins = this.itl.bins;
+    const slices = this.sliceTokens;
+    const slicesPerUs = this.slicesPerUs;
+    const lastSlice = STEADINESS_SLICES - 1;
     let previous = times[0]!;
     const firstTokens = tokens[0]!;
-    let windowTokens = previous >= startUs && previous <= endUs ? firstTokens : 0;
+    let windowTokens = 0;
+    if (previous >= startUs && previous <= endUs) {
+      windowTokens = firstTokens;
+      slices[Math.min(lastSlice, ((previous - startUs) * slicesPerUs) | 0)]! += firstTokens;
+    }
     let second = Math.floor(previous / 1e6);
     let secondEnd = (second + 1) * 1e6;
     let secondTokens = firstTokens;
@@ -291,7 +309,10 @@ export class LevelAccumulator {
       gapSum += gap;
       if (k === 1) ones += 1;
       else this.multiTokenChunk(gap, k);
-      if (t >= startUs && t <= endUs) windowTokens += k;
+      if (t >= startUs && t <= endUs) {
+        windowTokens += k;
+        slices[Math.min(lastSlice, ((t - startUs) * slicesPerUs) | 0)]! += k;
+      }
       if (t >= secondEnd) {
         this.tokensPerSecond.add(second, secondTokens);
         second = Math.floor(t / 1e6);
@@ -347,6 +368,10 @@ export class LevelAccumulator {
       achievedConcurrency: window.seconds > 0 ? this.inFlightUsInWindow / 1e6 / window.seconds : 0,
       achievedConcurrencyByPart: this.achievedConcurrencyByPart,
       achievedRate: window.seconds > 0 ? this.sentInWindow / window.seconds : 0,
+      sliceOutputRates:
+        window.fallback === undefined && window.seconds > 0
+          ? Array.from(this.sliceTokens, (tokens) => tokens / (window.seconds / STEADINESS_SLICES))
+          : [],
       medianRequestMs: this.requestMs.statsDividedBy(1)?.median ?? 0,
       tokenSource: this.withUsage === this.completed ? "usage" : this.withUsage === 0 ? "chunks" : "mixed",
       estimatedChunkTokens: this.estimated,
@@ -394,8 +419,11 @@ class PerSecond {
 }
 
 /**
- * Where every part was in its steady state at once. When the parts never overlapped, the window
- * is the whole span of the level instead, marked `disjoint`, and the results say so.
+ * Where every part was in its steady state at once. When there is no such time, the window is the
+ * whole span of the level instead, marked `disjoint`, and the results say why: `no_steady_state`
+ * when a part never had a steady state of its own (it issued its last request before it reached
+ * its target in flight, e.g. requests per level ≤ concurrency), `disjoint` when every part had
+ * one but they did not overlap.
  */
 export function sharedWindow(footers: readonly RecordsFooter[]): Window {
   let start = Number.NEGATIVE_INFINITY;
@@ -412,11 +440,13 @@ export function sharedWindow(footers: readonly RecordsFooter[]): Window {
     spanStart = Math.min(spanStart, footer.started_us);
     spanEnd = Math.max(spanEnd, footer.finished_us);
   }
+  const degenerate = footers.some((f) => f.steady_until_us - f.steady_from_us < 1000);
   return {
     startUs: spanStart,
     endUs: spanEnd,
     seconds: Math.max(0, spanEnd - spanStart) / 1e6,
     disjoint: true,
+    fallback: degenerate ? "no_steady_state" : "disjoint",
   };
 }
 

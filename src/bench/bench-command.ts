@@ -85,7 +85,7 @@ export function benchOptionsFromFlags(exp: string, flags: Flags, env: NodeJS.Pro
     levels,
     inputTokens: wholeNumber(text("itl") ?? "5000", "--itl"),
     outputTokens: wholeNumber(text("otl") ?? "250", "--otl"),
-    warmup: wholeNumber(text("warmup") ?? "0", "--warmup", 0),
+    repeats: wholeNumber(text("repeats") ?? "1", "--repeats"),
     burstiness: parseBurstiness(text("burstiness") ?? "1"),
     promptFormat,
     expDir: resolve(text("resultsDir") ?? "results", exp),
@@ -106,6 +106,9 @@ export function benchOptionsFromFlags(exp: string, flags: Flags, env: NodeJS.Pro
   }
   const duration = text("duration");
   if (duration !== undefined) options.durationS = seconds(duration, "-d/--duration");
+  // Without --warmup each level warms up with one wave per client (see BenchOptions.warmup).
+  const warmup = text("warmup");
+  if (warmup !== undefined) options.warmup = wholeNumber(warmup, "--warmup", 0);
   const seed = text("seed");
   if (seed !== undefined) options.seed = wholeNumber(seed, "--seed", 0);
   const goodput = text("goodput");

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { describeError, Interrupted } from "../errors.js";
@@ -7,23 +7,31 @@ import { writeJsonAtomic } from "../fs-atomic.js";
 import { toolVersion } from "../paths.js";
 import { levelKey } from "../results/level-key.js";
 import type { ExperimentSummary, LevelSummary } from "../results/model.js";
-import { readOrchestrateExperiment } from "../results/orchestrate-experiment.js";
-import type { ExperimentManifest, LevelEntry } from "../results/orchestrate-manifest.js";
+import { readLevelFile, readOrchestrateExperiment } from "../results/orchestrate-experiment.js";
+import { type ExperimentManifest, type LevelEntry, readManifest } from "../results/orchestrate-manifest.js";
 import { redact, registerSecret } from "../secrets.js";
 import { aggregateRecordFiles } from "./aggregate.js";
 import { discoverModel } from "./api.js";
 import { clearStalePids } from "./clean.js";
+import { combinedRepeatsJson, type RepeatResult } from "./combine-repeats.js";
 import {
   allPartsFile,
   newManifest,
   partFiles,
   prepareExperimentDir,
   removeLevelFiles,
+  repeatDir,
   writeManifest,
 } from "./experiment-files.js";
 import { PartFleet } from "./fleet.js";
 import { allPartsResultJson, type LevelContext } from "./formats.js";
-import { type BenchOptions, type BenchPlan, requestsPerLevel, resolveOptions } from "./options.js";
+import {
+  type BenchOptions,
+  type BenchPlan,
+  requestsPerLevel,
+  resolveOptions,
+  warmupPerLevel,
+} from "./options.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
 import { deriveSeed, freshSeed } from "./random.js";
 
@@ -55,7 +63,10 @@ export interface BenchOutcome {
   expDir: string;
   modelId: string;
   seed: number;
-  /** Levels run now, and levels a resumed run found complete and skipped. */
+  /**
+   * Levels run now, and levels a resumed run found complete and skipped: "conc16", or with
+   * repeats "repeat2/conc16".
+   */
   ran: string[];
   skipped: string[];
   experiment: ExperimentSummary;
@@ -95,34 +106,45 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
   const fleet = await PartFleet.start(plan.expDir, plan.clients);
   try {
     await initParts(fleet, plan, modelId, seed, partSeeds);
-    for (const value of plan.levels) {
-      const entry = manifest.levels.find((l) => l.key === levelKey(plan.mode, value))!;
-      if (entry.status === "complete" && existsSync(allPartsFile(plan.expDir, entry.key))) {
-        skipped.push(entry.key);
-        continue;
-      }
-      if (signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      await removeLevelFiles(plan.expDir, entry.key);
-      setStatus(entry, "running");
-      await writeManifest(plan.expDir, manifest);
-      const outcome = await runLevel(fleet, plan, entry, partSeeds, modelId, hooks);
-      if (outcome === "not-started") {
-        setStatus(entry, "pending");
-        interrupted = true;
-        break;
-      }
-      setStatus(entry, outcome === "interrupted" ? "interrupted" : "complete");
-      await writeManifest(plan.expDir, manifest);
-      ran.push(entry.key);
-      // Only a complete level is "done": an interrupted one is saved, but a resume runs it again.
-      if (outcome !== "interrupted")
-        hooks.onLevelDone?.(entry.key, await levelSummary(plan.expDir, entry.key));
-      if (outcome === "interrupted") {
-        interrupted = true;
-        break;
+    // The whole sweep, then again: a slow drift of the service spreads over every level instead
+    // of landing on the levels that happened to run last.
+    sweeps: for (let repeat = 1; repeat <= plan.repeats; repeat++) {
+      for (const value of plan.levels) {
+        const entry = manifest.levels.find((l) => l.key === levelKey(plan.mode, value))!;
+        const run: RepeatRun = { entry, repeat, dir: repeatDir(plan.expDir, repeat, plan.repeats) };
+        const label = runLabel(plan, run);
+        if (repeatsDone(entry, plan.repeats) >= repeat && existsSync(allPartsFile(run.dir, entry.key))) {
+          skipped.push(label);
+          continue;
+        }
+        if (signal?.aborted) {
+          interrupted = true;
+          break sweeps;
+        }
+        await removeLevelFiles(run.dir, entry.key);
+        setStatus(entry, "running");
+        await writeManifest(plan.expDir, manifest);
+        const outcome = await runLevel(fleet, plan, run, label, partSeeds, modelId, hooks);
+        if (outcome === "not-started") {
+          // Nothing of this repeat ran; finished repeats stay counted in repeats_complete.
+          setStatus(entry, "pending");
+          interrupted = true;
+          break sweeps;
+        }
+        if (outcome === "complete") entry.repeats_complete = repeat;
+        if (plan.repeats > 1) await writeCombined(plan, entry, modelId);
+        setStatus(
+          entry,
+          outcome === "interrupted" ? "interrupted" : repeat === plan.repeats ? "complete" : "pending",
+        );
+        await writeManifest(plan.expDir, manifest);
+        ran.push(label);
+        // Only a complete repeat is "done": an interrupted one is saved, but a resume runs it again.
+        if (outcome === "interrupted") {
+          interrupted = true;
+          break sweeps;
+        }
+        hooks.onLevelDone?.(label, await repeatSummary(plan.expDir, run));
       }
     }
   } catch (error) {
@@ -183,23 +205,52 @@ async function initParts(
 
 type LevelOutcome = "complete" | "interrupted" | "not-started";
 
+/** One repeat of one level, and the folder its files go in. */
+interface RepeatRun {
+  entry: LevelEntry;
+  repeat: number;
+  dir: string;
+}
+
+/** "conc16" when the sweep runs once, "repeat2/conc16" with repeats (the file's place on disk). */
+function runLabel(plan: BenchPlan, run: RepeatRun): string {
+  return plan.repeats === 1 ? run.entry.key : `repeat${run.repeat}/${run.entry.key}`;
+}
+
+/**
+ * Repeats of a level finished. A sweep run once goes by the level's status alone (manifests from
+ * before repeats have nothing else); with repeats, by the count of finished repeats.
+ */
+function repeatsDone(entry: LevelEntry, repeats: number): number {
+  if (repeats === 1) return entry.status === "complete" ? 1 : 0;
+  return entry.repeats_complete ?? 0;
+}
+
+/** Prompts differ per repeat (a repeat re-measures the server, not the same request stream). */
+function levelSeedFor(partSeed: number, key: string, repeat: number): number {
+  return deriveSeed(partSeed, repeat === 1 ? key : `${key}/repeat${repeat}`);
+}
+
 async function runLevel(
   fleet: PartFleet,
   plan: BenchPlan,
-  entry: LevelEntry,
+  run: RepeatRun,
+  label: string,
   partSeeds: Record<string, number>,
   modelId: string,
   hooks: BenchHooks,
 ): Promise<LevelOutcome> {
-  const { key, value } = entry;
+  const { key, value } = run.entry;
   const perClient = plan.durationS === undefined ? requestsPerLevel(plan, value) : undefined;
+  const warmup = warmupPerLevel(plan, value);
   for (const part of fleet.parts) {
     const level: LevelSpec = {
       key,
       mode: plan.mode,
       value,
-      warmup: plan.warmup,
-      levelSeed: deriveSeed(partSeeds[String(part)]!, key),
+      warmup,
+      levelSeed: levelSeedFor(partSeeds[String(part)]!, key, run.repeat),
+      outDir: run.dir,
       ...(perClient !== undefined ? { numPrompts: perClient } : {}),
       ...(plan.durationS !== undefined ? { durationS: plan.durationS } : {}),
     };
@@ -209,7 +260,7 @@ async function runLevel(
   if (hooks.signal?.aborted) return "not-started";
 
   const progress = new Map<number, { done: number; failed: number; issued: number }>();
-  const planned = perClient === undefined ? undefined : (perClient + plan.warmup) * fleet.parts.length;
+  const planned = perClient === undefined ? undefined : (perClient + warmup) * fleet.parts.length;
   fleet.onProgress = (part, message) => {
     if (message.key !== key) return;
     progress.set(part, message);
@@ -221,7 +272,7 @@ async function runLevel(
       failed += p.failed;
       issued += p.issued;
     }
-    hooks.onProgress?.({ level: key, done, failed, total: planned ?? issued });
+    hooks.onProgress?.({ level: label, done, failed, total: planned ?? issued });
   };
   const stop = () => fleet.broadcast({ type: "stop" });
   const cancel = () => fleet.broadcast({ type: "cancel" });
@@ -238,37 +289,12 @@ async function runLevel(
     fleet.onProgress = undefined;
   }
 
-  await writeAllParts(plan, fleet.parts, key, value, modelId, barrierEpochMs, done);
+  await writeAllParts(plan, run.dir, fleet.parts, key, value, modelId, barrierEpochMs, done);
   const stopped = hooks.signal?.aborted || [...done.values()].some((d) => d.interrupted);
   return stopped ? "interrupted" : "complete";
 }
 
-async function writeAllParts(
-  plan: BenchPlan,
-  parts: number[],
-  key: string,
-  value: number,
-  modelId: string,
-  barrierEpochMs: number,
-  done: Map<number, LevelDone>,
-): Promise<void> {
-  const options = {
-    inputLen: plan.inputTokens,
-    outputLen: plan.outputTokens,
-    ...(plan.goodput ? { slo: plan.goodput } : {}),
-  };
-  const aggregate = await aggregateRecordFiles(
-    parts.map((part) => partFiles(plan.expDir, part, key).records),
-    options,
-  );
-  const partJsons = [];
-  for (const part of parts) {
-    const json = JSON.parse(await readFile(partFiles(plan.expDir, part, key).json, "utf8")) as Record<
-      string,
-      unknown
-    >;
-    partJsons.push({ part, json });
-  }
+function levelContext(plan: BenchPlan, key: string, value: number, modelId: string, startedAt: number) {
   const context: LevelContext = {
     key,
     mode: plan.mode,
@@ -277,23 +303,94 @@ async function writeAllParts(
     inputLen: plan.inputTokens,
     outputLen: plan.outputTokens,
     burstiness: plan.burstiness,
-    startedAtEpochMs: barrierEpochMs,
+    startedAtEpochMs: startedAt,
     toolVersion: toolVersion(),
     ...(plan.goodput ? { slo: plan.goodput } : {}),
   };
+  return context;
+}
+
+function aggregateOptions(plan: BenchPlan) {
+  return {
+    inputLen: plan.inputTokens,
+    outputLen: plan.outputTokens,
+    ...(plan.goodput ? { slo: plan.goodput } : {}),
+  };
+}
+
+/** The aggregate of one repeat of a level, into `dir/all-parts/` (dir: the repeat's folder). */
+async function writeAllParts(
+  plan: BenchPlan,
+  dir: string,
+  parts: number[],
+  key: string,
+  value: number,
+  modelId: string,
+  barrierEpochMs: number,
+  done: Map<number, LevelDone>,
+): Promise<void> {
+  const aggregate = await aggregateRecordFiles(
+    parts.map((part) => partFiles(dir, part, key).records),
+    aggregateOptions(plan),
+  );
+  const partJsons = [];
+  for (const part of parts) {
+    const json = JSON.parse(await readFile(partFiles(dir, part, key).json, "utf8")) as Record<
+      string,
+      unknown
+    >;
+    partJsons.push({ part, json });
+  }
+  const context = levelContext(plan, key, value, modelId, barrierEpochMs);
   const json = allPartsResultJson(aggregate, context, partJsons);
   json.barrier_epoch_ms = barrierEpochMs;
   json.start_skew_ms = Object.fromEntries([...done].map(([part, d]) => [String(part), d.startSkewMs]));
-  await mkdir(dirname(allPartsFile(plan.expDir, key)), { recursive: true });
-  await writeJsonAtomic(allPartsFile(plan.expDir, key), json);
+  await mkdir(dirname(allPartsFile(dir, key)), { recursive: true });
+  await writeJsonAtomic(allPartsFile(dir, key), json);
+}
+
+/**
+ * The level's top-level `all-parts/KEY.json` over the repeats finished so far (rewritten after
+ * each one, so an interrupted run still shows what it measured).
+ */
+async function writeCombined(plan: BenchPlan, entry: LevelEntry, modelId: string): Promise<void> {
+  const repeats: RepeatResult[] = [];
+  const records: string[] = [];
+  for (let repeat = 1; repeat <= plan.repeats; repeat++) {
+    const dir = repeatDir(plan.expDir, repeat, plan.repeats);
+    const path = allPartsFile(dir, entry.key);
+    if (!existsSync(path)) continue;
+    const json = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    // An interrupted repeat is kept on disk but is not one of the level's measurements.
+    if (json.interrupted === true) continue;
+    repeats.push({ repeat, json });
+    for (let part = 1; part <= plan.clients; part++) records.push(partFiles(dir, part, entry.key).records);
+  }
+  const combinedPath = allPartsFile(plan.expDir, entry.key);
+  if (repeats.length === 0) {
+    await rm(combinedPath, { force: true });
+    return;
+  }
+  const pooled = await aggregateRecordFiles(records, aggregateOptions(plan));
+  const first = repeats[0]!.json;
+  const startedAt = typeof first.barrier_epoch_ms === "number" ? first.barrier_epoch_ms : Date.now();
+  const json = combinedRepeatsJson(
+    pooled,
+    levelContext(plan, entry.key, entry.value, modelId, startedAt),
+    repeats,
+  );
+  await mkdir(dirname(combinedPath), { recursive: true });
+  await writeJsonAtomic(combinedPath, json);
 }
 
 /** A resumed run keeps the levels it has and adds the ones asked for now. */
 function withLevels(manifest: ExperimentManifest, plan: BenchPlan): ExperimentManifest {
   for (const value of plan.levels) {
     const key = levelKey(plan.mode, value);
-    if (!manifest.levels.some((l) => l.key === key)) manifest.levels.push({ key, value, status: "pending" });
+    if (!manifest.levels.some((l) => l.key === key))
+      manifest.levels.push({ key, value, status: "pending", repeats_complete: 0 });
   }
+  manifest.repeats = plan.repeats;
   manifest.labels = { ...manifest.labels, ...plan.labels };
   return manifest;
 }
@@ -309,7 +406,9 @@ function setStatus(entry: LevelEntry, status: LevelEntry["status"]): void {
   }
 }
 
-async function levelSummary(expDir: string, key: string): Promise<LevelSummary | undefined> {
-  const experiment = await readOrchestrateExperiment(expDir).catch(() => undefined);
-  return experiment?.levels.find((l) => l.key === key);
+/** What one repeat of a level measured (its own aggregate, not the mean over repeats). */
+async function repeatSummary(expDir: string, run: RepeatRun): Promise<LevelSummary | undefined> {
+  const manifest = await readManifest(expDir).catch(() => undefined);
+  if (!manifest) return undefined;
+  return readLevelFile(allPartsFile(run.dir, run.entry.key), run.entry.key, manifest).catch(() => undefined);
 }

@@ -54,6 +54,7 @@ export function newManifest(
     prompts_per_concurrency: plan.mode === "concurrency" ? plan.promptsPerConcurrency : null,
     duration_s: plan.durationS ?? null,
     warmup: plan.warmup,
+    repeats: plan.repeats,
     burstiness: Number.isFinite(plan.burstiness) ? plan.burstiness : "inf",
     prompt_format: plan.promptFormat,
     goodput_slo: plan.goodput ? { ...plan.goodput } : null,
@@ -66,6 +67,7 @@ export function newManifest(
       key: levelKey(plan.mode, value),
       value,
       status: "pending" as const,
+      repeats_complete: 0,
     })),
   };
 }
@@ -79,7 +81,19 @@ function cleanLabels(labels: BenchLabels): ExperimentManifest["labels"] {
   return out;
 }
 
-/** Paths of one part's files for a level. */
+/**
+ * Where one repeat of the sweep writes its part files and its own aggregate. A sweep run once
+ * keeps the layout from before repeats (`partK/`, `all-parts/` at the top, readable by any older
+ * reader); with repeats every repeat gets `repeatR/partK/` and `repeatR/all-parts/`, and the
+ * top-level `all-parts/KEY.json` combines them (see formats.ts, combinedRepeatsJson).
+ */
+export function repeatDir(expDir: string, repeat: number, repeats: number): string {
+  return repeats === 1 ? expDir : join(expDir, `repeat${repeat}`);
+}
+
+const RUN_OUTPUT = /^(part\d+|repeat\d+)$/;
+
+/** Paths of one part's files for a level (`expDir` is the repeat's folder, see repeatDir). */
 export function partFiles(
   expDir: string,
   part: number,
@@ -96,7 +110,7 @@ export function allPartsFile(expDir: string, key: string): string {
 /** Whether the folder holds anything a run wrote. */
 export async function holdsResults(expDir: string): Promise<boolean> {
   const entries = await readdir(expDir).catch(() => [] as string[]);
-  return entries.some((e) => e === EXPERIMENT_MANIFEST || e === ALL_PARTS_DIR || /^part\d+$/.test(e));
+  return entries.some((e) => e === EXPERIMENT_MANIFEST || e === ALL_PARTS_DIR || RUN_OUTPUT.test(e));
 }
 
 /**
@@ -122,7 +136,7 @@ export async function prepareExperimentDir(
   if (plan.overwrite === "force") {
     const entries = await readdir(dir);
     for (const entry of entries) {
-      if (entry === EXPERIMENT_MANIFEST || entry === ALL_PARTS_DIR || /^part\d+$/.test(entry)) {
+      if (entry === EXPERIMENT_MANIFEST || entry === ALL_PARTS_DIR || RUN_OUTPUT.test(entry)) {
         await rm(join(dir, entry), { recursive: true, force: true });
       }
     }
@@ -159,6 +173,9 @@ function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
   }
   same("duration", manifest.duration_s, plan.durationS ?? null);
   same("warmup", manifest.warmup, plan.warmup);
+  // The folder layout depends on whether there are repeats at all; more repeats than before is fine.
+  const recordedRepeats = manifest.repeats ?? 1;
+  if ((recordedRepeats === 1) !== (plan.repeats === 1)) same("repeats", recordedRepeats, plan.repeats);
   same("prompt format", manifest.prompt_format, plan.promptFormat);
   if (plan.model !== undefined) same("model", manifest.model_id, plan.model);
   if (mismatches.length > 0) {
@@ -169,18 +186,21 @@ function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
   }
 }
 
-/** Removes a level's files from every part and the aggregate (a level is always re-run whole). */
-export async function removeLevelFiles(expDir: string, key: string): Promise<void> {
-  const entries = await readdir(expDir).catch(() => [] as string[]);
+/**
+ * Removes one repeat's files of a level from every part and that repeat's aggregate (`dir` is the
+ * repeat's folder, see repeatDir): a repeat of a level is always re-run whole.
+ */
+export async function removeLevelFiles(dir: string, key: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!/^part\d+$/.test(entry)) continue;
-    const files = await readdir(join(expDir, entry)).catch(() => [] as string[]);
+    const files = await readdir(join(dir, entry)).catch(() => [] as string[]);
     for (const file of files) {
       if (file === `${key}.json` || file.startsWith(`${key}.records.bin`))
-        await rm(join(expDir, entry, file), { force: true });
+        await rm(join(dir, entry, file), { force: true });
     }
   }
-  await rm(allPartsFile(expDir, key), { force: true });
+  await rm(allPartsFile(dir, key), { force: true });
 }
 
 export interface PidsFile {

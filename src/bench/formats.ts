@@ -4,6 +4,7 @@ import { latencyToVllm } from "../results/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
 import { arrivalsFor } from "./schedulers.js";
+import { assessSteadiness, MAX_FIFTHS_CV, MAX_HALVES_CHANGE, type Steadiness } from "./steadiness.js";
 
 /**
  * The JSON files of a level: `partK/concC.json` (one client, vLLM's keys and meanings, so it
@@ -55,6 +56,11 @@ export const DEFINITIONS: Record<string, string> = {
     "steady state: from when every part had its target in flight (and warmup issued) to when the first part stopped issuing",
   seed_view: "the seed's arithmetic: sums of per-part throughputs and means of per-part latency statistics",
   seed_view_diff: "window aggregate − seed view, absolute and relative",
+  steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean, or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}% (judged only when a fifth lasts at least a median request); null when not judged (no steady window, under 50 tokens per slice, or halves shorter than a request) (docs/noise.md)`,
+  repeats:
+    "with repeats: one entry per run of the whole sweep; the level's throughputs are their mean, latency percentiles pooled from every repeat's samples",
+  output_throughput_ci95:
+    "95% confidence interval of the mean output throughput over the repeats (Student's t, n − 1 degrees of freedom); null with one repeat",
 };
 
 export interface LevelContext {
@@ -176,9 +182,39 @@ export function allPartsResultJson(
     out.seed_view = seed;
     out.seed_view_diff = seedViewDiff(out, seed);
   }
+  const steadiness = assessSteadiness(
+    aggregate.sliceOutputRates,
+    aggregate.window.seconds / Math.max(1, aggregate.sliceOutputRates.length),
+    aggregate.medianRequestMs / 1000,
+  );
+  out.steadiness = steadiness ? steadinessJson(steadiness) : null;
   out.warnings = levelWarnings(context.key, aggregate, clients, context.inputLen);
+  if (steadiness?.verdict === "unsteady")
+    (out.warnings as DataWarning[]).push(unsteadyWarning(context.key, steadiness));
   out.definitions = DEFINITIONS;
   return out;
+}
+
+function steadinessJson(s: Steadiness): Record<string, unknown> {
+  return {
+    verdict: s.verdict,
+    slice_seconds: s.sliceSeconds,
+    output_rates: s.sliceRates,
+    halves_change: s.halvesChange,
+    fifths_cv: s.fifthsCv,
+    swing_judged: s.swingJudged,
+    reasons: s.reasons,
+  };
+}
+
+/** The `unsteady` warning of a level, with its slice rates so a reader sees the shape. */
+export function unsteadyWarning(key: string, s: Steadiness): DataWarning {
+  const rates = s.sliceRates.map((r) => r.toFixed(0)).join(", ");
+  return {
+    kind: "unsteady",
+    level: key,
+    message: `${key}: not steady: ${s.reasons.join("; ")}. Output tok/s in ${s.sliceRates.length} slices of ${s.sliceSeconds.toFixed(1)} s: ${rates}. One number does not describe this level; repeat it, or find what changed.`,
+  };
 }
 
 function vllmHeader(aggregate: LevelAggregate, context: LevelContext): Record<string, unknown> {

@@ -41,8 +41,13 @@ export interface BenchOptions {
   promptsPerConcurrency?: number;
   /** …or issue requests for this many seconds per level instead. */
   durationS?: number;
-  /** Requests per client per level issued first and left out of the statistics. */
+  /**
+   * Requests per client per level issued first and left out of the statistics. Absent: one wave
+   * (the level's concurrency) in concurrency mode, none in request-rate mode; 0 turns it off.
+   */
   warmup?: number;
+  /** Run the whole sweep this many times (repeat 1 runs every level, then repeat 2 …). */
+  repeats?: number;
   /** Open loop: 1 = Poisson (default), other values gamma, Infinity constant spacing. */
   burstiness?: number;
   /** Run seed; a fresh one is drawn (and recorded) when absent. */
@@ -71,7 +76,8 @@ export interface BenchPlan {
   numPrompts: number | undefined;
   promptsPerConcurrency: number;
   durationS: number | undefined;
-  warmup: number;
+  warmup: WarmupPolicy;
+  repeats: number;
   burstiness: number;
   seed: number | undefined;
   goodput: Slo | undefined;
@@ -81,6 +87,18 @@ export interface BenchPlan {
   overwrite: OverwritePolicy;
   timeouts: Partial<ClientTimeouts>;
   stopGraceMs: number;
+}
+
+/**
+ * Warm-up requests per client per level: a fixed count, or one wave (as many requests as the
+ * level's concurrency, so every slot has seen a request before anything is measured).
+ */
+export type WarmupPolicy = number | "one-wave";
+
+/** Warm-up requests per client at a level under the policy (rate mode has no waves: none). */
+export function warmupPerLevel(plan: Pick<BenchPlan, "mode" | "warmup">, level: number): number {
+  if (plan.warmup !== "one-wave") return plan.warmup;
+  return plan.mode === "concurrency" ? level : 0;
 }
 
 export const DEFAULT_CONCURRENCIES = [4, 8, 16, 32, 48, 64, 128];
@@ -147,6 +165,7 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
   if (options.warmup !== undefined && (!Number.isInteger(options.warmup) || options.warmup < 0)) {
     problems.push(`• warmup: must be a whole number ≥ 0, got ${options.warmup}`);
   }
+  positiveInt("repeats", options.repeats);
   const burstiness = options.burstiness ?? 1;
   if (!(burstiness > 0))
     problems.push(`• burstiness: must be > 0 (1 = Poisson, inf = constant), got ${burstiness}`);
@@ -176,7 +195,8 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     numPrompts: options.numPrompts,
     promptsPerConcurrency: options.promptsPerConcurrency ?? PROMPTS_PER_CONCURRENCY,
     durationS: options.durationS,
-    warmup: options.warmup ?? 0,
+    warmup: options.warmup ?? "one-wave",
+    repeats: options.repeats ?? 1,
     burstiness,
     seed: options.seed,
     goodput: options.goodput && Object.keys(options.goodput).length > 0 ? options.goodput : undefined,

@@ -42,7 +42,7 @@ export class PartLevel {
     private readonly init: PartInit,
     private readonly level: LevelSpec,
   ) {
-    this.files = partFiles(init.expDir, init.part, level.key);
+    this.files = partFiles(level.outDir, init.part, level.key);
     this.client = new CompletionClient({
       baseUrl: init.baseUrl,
       ...(init.token ? { token: init.token } : {}),

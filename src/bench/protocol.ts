@@ -40,6 +40,8 @@ export interface LevelSpec {
   durationS?: number;
   warmup: number;
   levelSeed: number;
+  /** The folder this level's part files go in: the experiment folder, or a repeat's (repeatR/). */
+  outDir: string;
 }
 
 export type ToPart =

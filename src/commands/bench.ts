@@ -26,7 +26,15 @@ export function register(program: Command): void {
       "requests per client per level = n × concurrency (default 10, as the seed)",
     )
     .option("-d, --duration <s>", "issue requests for this many seconds per level instead of a count")
-    .option("--warmup <n>", "requests per client per level issued first and left out of the statistics", "0")
+    .option(
+      "--warmup <n>",
+      "requests per client per level issued first and left out of the statistics (default: one wave = the concurrency; 0 = none)",
+    )
+    .option(
+      "--repeats <n>",
+      "run the whole sweep N times (every level, then again); the report shows the spread",
+      "1",
+    )
     .option(
       "--burstiness <b>",
       "arrivals at a rate: 1 = Poisson, other values gamma, inf = constant spacing",

@@ -30,6 +30,9 @@ interface SimOptions {
   stallFirstTokenMs?: number;
   startupDelayMs?: number;
   neverHealthy?: boolean;
+  stepJitter?: number;
+  jitterPeriodMs?: number;
+  slowdown?: { factor: number; after_s: number; duration_s?: number };
   json?: boolean;
 }
 
@@ -71,6 +74,21 @@ export function register(program: Command): void {
     .option("--stall-first-token-ms <ms>", "fault: delay every first token by this much", nonNegativeOption)
     .option("--startup-delay-ms <ms>", "fault: unhealthy (503) for this long after start", nonNegativeOption)
     .option("--never-healthy", "fault: never become healthy")
+    .option(
+      "--step-jitter <fraction>",
+      "noise: relative sd of each replica's step time (0.1 = ±10%; docs/noise.md)",
+      nonNegativeOption,
+    )
+    .option(
+      "--jitter-period-ms <ms>",
+      "noise: how long one jitter factor holds (0 = a new one every step)",
+      nonNegativeOption,
+    )
+    .option(
+      "--slowdown <F@S[+D]>",
+      "noise: steps take F× as long from S s after a replica's first request, for D s (or for good)",
+      slowdownOption,
+    )
     .option("--json", "print the listening line as JSON")
     .action(async (options: SimOptions) => {
       const { runSimulatorInForeground } = await import("../sim/foreground.js");
@@ -99,9 +117,33 @@ export function register(program: Command): void {
             startup_delay_ms: options.startupDelayMs,
             never_healthy: options.neverHealthy,
           },
+          noise: {
+            step_jitter: options.stepJitter,
+            jitter_period_ms: options.jitterPeriodMs,
+            slowdown: options.slowdown,
+          },
         },
       });
     });
+}
+
+/** "2.5@5+10" → 2.5× from 5 s for 10 s; "2.5@5" → from 5 s on. */
+export function slowdownOption(value: string): { factor: number; after_s: number; duration_s?: number } {
+  const match = /^(\d+(?:\.\d+)?)@(\d+(?:\.\d+)?)(?:\+(\d+(?:\.\d+)?))?$/.exec(value.trim());
+  const factor = Number(match?.[1]);
+  if (!match || !(factor > 0)) {
+    throw new InvalidArgumentError(`"${value}" is not FACTOR@AFTER_S[+DURATION_S], e.g. 2.5@5+10`);
+  }
+  const episode: { factor: number; after_s: number; duration_s?: number } = {
+    factor,
+    after_s: Number(match[2]),
+  };
+  if (match[3] !== undefined) {
+    const duration = Number(match[3]);
+    if (!(duration > 0)) throw new InvalidArgumentError(`"${value}": the duration must be > 0 s`);
+    episode.duration_s = duration;
+  }
+  return episode;
 }
 
 function keyValues(value: string, previous: string[] = []): string[] {

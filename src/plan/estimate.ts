@@ -55,7 +55,13 @@ function gpusBilled(plan: Plan, cell: Cell): number {
   return cell.workerNodes !== undefined && perNode !== undefined ? cell.workerNodes * perNode : cell.gpus;
 }
 
-/** Minutes of benchmarking per cell: every level, every repeat (the same for each cell). */
+/** Warm-up requests per client at a level: the plan's count, or one wave (= concurrency) by default. */
+export function warmupRequestsAt(b: Plan["benchmark"], level: number): number {
+  if (b.warmup_requests !== undefined) return b.warmup_requests;
+  return b.mode === "concurrency" ? level : 0;
+}
+
+/** Minutes of benchmarking per cell: every level with its warm-up, every repeat (the same for each cell). */
 export function benchmarkMinutesPerCell(plan: Plan): number {
   const b = plan.benchmark;
   const requestSeconds =
@@ -63,13 +69,16 @@ export function benchmarkMinutesPerCell(plan: Plan): number {
   const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
   let seconds = 0;
   for (const level of levels) {
+    const warmup = warmupRequestsAt(b, level);
     if (b.duration_s !== undefined) {
-      seconds += b.duration_s + requestSeconds;
+      const warmupSeconds =
+        b.mode === "concurrency" ? Math.ceil(warmup / level) * requestSeconds : warmup / level;
+      seconds += warmupSeconds + b.duration_s + requestSeconds;
     } else if (b.mode === "concurrency") {
-      const requests = b.prompts_per_concurrency * level + b.warmup_requests;
+      const requests = b.prompts_per_concurrency * level + warmup;
       seconds += Math.ceil(requests / level) * requestSeconds;
     } else {
-      seconds += (b.num_prompts + b.warmup_requests) / level + requestSeconds;
+      seconds += (b.num_prompts + warmup) / level + requestSeconds;
     }
   }
   return (seconds * b.repeats) / 60;

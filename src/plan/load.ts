@@ -18,6 +18,8 @@ export interface LoadedPlan {
   path: string;
   /** sha256 of the resolved plan: changes when the file or a variable it uses changes. */
   hash: string;
+  /** What the loader set aside and why, for the command to print (never silently dropped). */
+  notes: string[];
 }
 
 export interface LoadOptions {
@@ -62,6 +64,7 @@ export function parsePlanText(text: string, path: string, options: LoadOptions =
   const issues: PlanIssue[] = [...expanded.issues];
 
   const sections = parseSections(expanded.value as Record<string, unknown>, options.target);
+  const notes = setAsideLocalSection(sections, options.target);
   // A value whose variable could not be expanded has already been reported; do not add that the
   // unexpanded "${VAR}" text is also the wrong type.
   const unexpanded = new Set(expanded.issues.map((i) => dottedPath(i.path)));
@@ -86,7 +89,24 @@ export function parsePlanText(text: string, path: string, options: LoadOptions =
     const count = details.length === 1 ? "a problem" : `${details.length} problems`;
     throw new UserError(`${shownPath} has ${count}`, { details });
   }
-  return { plan, path, hash: hashPlan(plan) };
+  return { plan, path, hash: hashPlan(plan), notes };
+}
+
+/**
+ * A local plan run with `--target anyscale` keeps everything but its `local:` section (the
+ * simulator's noise), which real services cannot take: it is set aside with a note. A plan that
+ * itself says `target: anyscale` and has a `local:` section is rejected instead (checkPlan).
+ */
+function setAsideLocalSection(
+  sections: { partial: Partial<PlanInput>; declaredTarget?: Plan["target"] },
+  targetOverride: Plan["target"] | undefined,
+): string[] {
+  if (targetOverride !== "anyscale" || sections.declaredTarget !== "local") return [];
+  if (sections.partial.local === undefined) return [];
+  delete sections.partial.local;
+  return [
+    "local: not applied with --target anyscale: it shapes only the simulator (e.g. its noise); real services bring their own",
+  ];
 }
 
 /**
@@ -96,7 +116,13 @@ export function parsePlanText(text: string, path: string, options: LoadOptions =
 function parseSections(
   raw: Record<string, unknown>,
   targetOverride: Plan["target"] | undefined,
-): { partial: Partial<PlanInput>; complete?: PlanInput; issues: PlanIssue[] } {
+): {
+  partial: Partial<PlanInput>;
+  complete?: PlanInput;
+  issues: PlanIssue[];
+  /** The target the file itself gives (after defaults), before any override. */
+  declaredTarget?: Plan["target"];
+} {
   const shape = planSchema.shape;
   const partial: Record<string, unknown> = {};
   const issues: PlanIssue[] = [];
@@ -116,9 +142,13 @@ function parseSections(
     if (result.success) partial[key] = result.data;
     else issues.push(...describeZodIssues(result.error.issues, planSchema, raw, [key]));
   }
+  const declaredTarget = partial.target as Plan["target"] | undefined;
   if (targetOverride) partial.target = targetOverride;
   const complete = issues.length === 0 ? (partial as PlanInput) : undefined;
-  return complete ? { partial, complete, issues } : { partial: partial as Partial<PlanInput>, issues };
+  const declared = declaredTarget ? { declaredTarget } : {};
+  return complete
+    ? { partial, complete, issues, ...declared }
+    : { partial: partial as Partial<PlanInput>, issues, ...declared };
 }
 
 export function hashPlan(plan: Plan): string {

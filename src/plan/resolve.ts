@@ -102,6 +102,12 @@ export function checkPlan(input: Partial<PlanInput>): PlanIssue[] {
   if (compute && model) checkFit(compute, model, scales ?? [], issues);
   if (benchmark) checkBenchmark(benchmark, issues);
   if (images && application) checkNoSecretsBakedIn(images, application, issues);
+  if (input.local !== undefined && input.target !== undefined && input.target !== "local") {
+    issues.push({
+      path: ["local"],
+      message: `only the local target (the simulator) has these settings; target is ${input.target}. Remove local:, or run with --target local`,
+    });
+  }
   return issues;
 }
 

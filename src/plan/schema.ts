@@ -148,8 +148,11 @@ const benchmarkSchema = z
     num_prompts: positiveInt.default(500),
     /** Run each level for this long instead of a request count. */
     duration_s: z.number().positive().optional(),
-    /** Requests per level per client sent first and left out of the statistics. */
-    warmup_requests: z.number().int().nonnegative().default(0),
+    /**
+     * Requests per level per client sent first and left out of the statistics. Absent: one wave
+     * (the level's concurrency) in concurrency mode, none in request-rate mode; 0 turns it off.
+     */
+    warmup_requests: z.number().int().nonnegative().optional(),
     /** Arrival process in request-rate mode: poisson (burstiness 1), gamma (other), constant. */
     arrival: z.enum(["poisson", "gamma", "constant"]).default("poisson"),
     burstiness: z.number().positive().default(1),
@@ -157,7 +160,7 @@ const benchmarkSchema = z
     /** Fixed seed for the prompts; a fresh one per run (recorded) when absent. */
     seed: z.number().int().nonnegative().optional(),
     prompt_format: z.enum(["token-ids", "text"]).default("token-ids"),
-    /** Run every level this many times, for a spread. */
+    /** Run the whole sweep this many times (every level, then again), for a measured spread. */
     repeats: positiveInt.default(1),
     slo: sloSchema.optional(),
     /** Per-request timeout. */
@@ -202,6 +205,30 @@ const costSchema = z
   })
   .prefault({});
 
+/**
+ * Settings that only the local target (the simulator) has. A real service brings its own noise,
+ * so a plan for anyscale that sets these is rejected (validate: checkPlan), never silently run.
+ */
+const localSchema = z.strictObject({
+  /** Makes the simulated replicas noisy, as real engines are (docs/noise.md). */
+  noise: z
+    .strictObject({
+      /** Relative standard deviation of each replica's step time (0.1 = ±10%). */
+      step_jitter: nonNegative.max(2).default(0),
+      /** How long one drawn jitter factor holds, ms; 0 = a new one every step. */
+      jitter_period_ms: nonNegative.default(0),
+      /** Every step takes `factor` times as long from after_s (after a replica's first request), for duration_s. */
+      slowdown: z
+        .strictObject({
+          factor: z.number().positive(),
+          after_s: nonNegative.default(0),
+          duration_s: z.number().positive().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
 export const planSchema = z.strictObject({
   version: z
     .literal(
@@ -231,6 +258,7 @@ export const planSchema = z.strictObject({
   deploy: deploySchema,
   teardown: z.enum(["always", "on-success", "never"]).default("always"),
   cost: costSchema,
+  local: localSchema.optional(),
 });
 
 /** The plan as written, after defaults. */

@@ -2,18 +2,17 @@ import type { LevelId } from "../results/level-key.js";
 import type { LatencyMetric, LevelSummary } from "../results/model.js";
 import { formatChange } from "./format.js";
 import { cellAt, type ImageGroup } from "./input.js";
+import { NOISE_NOT_MEASURED } from "./noise.js";
 import { geometricMean, ratioRelativeCi95, spreadOf } from "./stats.js";
 import { type ReportWarning, warningsAt } from "./warnings.js";
 
 /**
  * OSS vs Turbo: the ratio Turbo / OSS of throughput and latency at every scale and level, and one
- * plain-language verdict per scale. "Noise" is said out loud: the 95% confidence interval of the
- * ratio from repeated levels when every compared level was repeated on both sides, otherwise a
- * stated default threshold (DEFAULT_NOISE), because one run of each cannot tell its own noise.
+ * plain-language verdict per scale. "Noise" is the measured one: the 95% confidence interval of the
+ * ratio from repeated levels, when every compared level was repeated on both sides. Otherwise the
+ * verdict gives the difference and says that its noise was not measured: one run of each cannot
+ * tell its own noise, and an assumed band would be a claim nobody measured.
  */
-
-/** Run-to-run differences below this (±3%) are called noise when there are no repeats to measure it. */
-export const DEFAULT_NOISE = 0.03;
 
 export type LatencyKey = "ttft_p50" | "ttft_p99" | "tpot_p50" | "tpot_p99";
 export const LATENCY_KEYS: LatencyKey[] = ["ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99"];
@@ -44,7 +43,14 @@ export interface ComparisonCell {
   warned: boolean;
 }
 
-export type VerdictKind = "turbo_higher" | "turbo_lower" | "within_noise" | "mixed" | "no_data";
+export type VerdictKind =
+  | "turbo_higher"
+  | "turbo_lower"
+  | "within_noise"
+  | "mixed"
+  /** A difference was measured, but not the noise it should be judged against (no repeats). */
+  | "noise_unmeasured"
+  | "no_data";
 
 export interface ScaleVerdict {
   scale: number;
@@ -54,9 +60,9 @@ export interface ScaleVerdict {
   meanRatio?: number;
   minRatio?: number;
   maxRatio?: number;
-  /** The threshold used, relative (0.03 = ±3%), and where it came from. */
-  noise: number;
-  noiseSource: "repeats" | "default";
+  /** The measured noise band, relative (0.03 = ±3%); undefined when it was not measured. */
+  noise?: number;
+  noiseSource: "repeats" | "unmeasured";
   /** Geometric means of the latency ratios over the compared levels. */
   latencyRatios: Partial<Record<LatencyKey, number>>;
   levelsWarned: number;
@@ -157,12 +163,12 @@ function scaleVerdict(
   const fromRepeats = compared.length > 0 && withCi.length === compared.length;
   const noise = fromRepeats
     ? Math.sqrt(withCi.reduce((acc, c) => acc + (c.ratioCi95 as number) ** 2, 0) / withCi.length)
-    : DEFAULT_NOISE;
+    : undefined;
   const base = {
     scale,
     levelsCompared: compared.length,
-    noise,
-    noiseSource: fromRepeats ? ("repeats" as const) : ("default" as const),
+    ...(noise !== undefined ? { noise } : {}),
+    noiseSource: fromRepeats ? ("repeats" as const) : ("unmeasured" as const),
     levelsWarned: compared.filter((c) => c.warned).length,
   };
   if (compared.length === 0) {
@@ -172,16 +178,7 @@ function scaleVerdict(
   }
   const ratios = compared.map((c) => c.throughputRatio as number);
   const meanRatio = geometricMean(ratios);
-  const above = ratios.filter((r) => r - 1 > noise).length;
-  const below = ratios.filter((r) => 1 - r > noise).length;
-  const kind: VerdictKind =
-    above > 0 && below > 0
-      ? "mixed"
-      : Math.abs(meanRatio - 1) <= noise
-        ? "within_noise"
-        : meanRatio > 1
-          ? "turbo_higher"
-          : "turbo_lower";
+  const kind = verdictKind(ratios, meanRatio, noise);
   const latencyRatios: Partial<Record<LatencyKey, number>> = {};
   for (const key of LATENCY_KEYS) {
     const values = compared.map((c) => c.latencyRatios[key]).filter((v): v is number => v !== undefined);
@@ -200,6 +197,15 @@ function scaleVerdict(
   return verdict;
 }
 
+function verdictKind(ratios: number[], meanRatio: number, noise: number | undefined): VerdictKind {
+  if (noise === undefined) return "noise_unmeasured";
+  const above = ratios.filter((r) => r - 1 > noise).length;
+  const below = ratios.filter((r) => 1 - r > noise).length;
+  if (above > 0 && below > 0) return "mixed";
+  if (Math.abs(meanRatio - 1) <= noise) return "within_noise";
+  return meanRatio > 1 ? "turbo_higher" : "turbo_lower";
+}
+
 function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
   const over = `over ${v.levelsCompared} level${v.levelsCompared === 1 ? "" : "s"}`;
   const range =
@@ -216,6 +222,9 @@ function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
     case "within_noise":
       claim = `within noise: Turbo ${formatChange(v.meanRatio as number)} output throughput (geometric mean ${over}${range}), inside ${noise}`;
       break;
+    case "noise_unmeasured":
+      claim = `Turbo ${formatChange(v.meanRatio as number)} output throughput (geometric mean ${over}${range}); ${noise}, so this cannot tell a difference from run-to-run variation`;
+      break;
     default: {
       const levelsAt = (pick: (r: number) => boolean) =>
         compared
@@ -223,7 +232,7 @@ function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
           .map((c) => c.level.key)
           .join(", ");
       claim =
-        `mixed: Turbo higher at ${levelsAt((r) => r - 1 > v.noise)}, lower at ${levelsAt((r) => 1 - r > v.noise)} ` +
+        `mixed: Turbo higher at ${levelsAt((r) => r - 1 > (v.noise ?? 0))}, lower at ${levelsAt((r) => 1 - r > (v.noise ?? 0))} ` +
         `(geometric mean ${formatChange(v.meanRatio as number)} ${over}; ${noise})`;
     }
   }
@@ -239,20 +248,19 @@ function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
 }
 
 function noiseText(v: Pick<ScaleVerdict, "noise" | "noiseSource">): string {
+  if (v.noise === undefined) return NOISE_NOT_MEASURED;
   const band = `±${(v.noise * 100).toFixed(1).replace(/\.0$/, "")}%`;
-  return v.noiseSource === "repeats"
-    ? `the ${band} noise band (95% confidence from repeats)`
-    : `the ${band} noise threshold (a default: no repeats to measure noise)`;
+  return `the ${band} noise band (95% confidence from repeats)`;
 }
 
-/** "Turbo +4% throughput at 4x, within noise at 2x and 8x (noise: ±3% default threshold, no repeats)". */
+/** "Turbo +4% throughput at 4x, within noise at 2x and 8x (noise: 95% confidence from repeats)". */
 export function headline(verdicts: readonly ScaleVerdict[]): string {
   const parts: string[] = [];
   const joinScales = (vs: ScaleVerdict[]) => joinAnd(vs.map((v) => `${v.scale}x`));
   // Scales with the same rounded change share one clause: "Turbo +4% throughput at 2x and 4x".
   const byChange = new Map<string, ScaleVerdict[]>();
   for (const v of verdicts) {
-    if (v.kind !== "turbo_higher" && v.kind !== "turbo_lower") continue;
+    if (v.kind !== "turbo_higher" && v.kind !== "turbo_lower" && v.kind !== "noise_unmeasured") continue;
     const change = formatChange(v.meanRatio as number, 0);
     byChange.set(change, [...(byChange.get(change) ?? []), v]);
   }
@@ -265,12 +273,13 @@ export function headline(verdicts: readonly ScaleVerdict[]): string {
   if (none.length > 0) parts.push(`not compared at ${joinScales(none)}`);
   if (parts.length === 0) return "No scale was measured for both OSS and Turbo.";
   const sources = new Set(verdicts.filter((v) => v.kind !== "no_data").map((v) => v.noiseSource));
-  const noise =
-    sources.size === 1 && sources.has("default")
-      ? ` (noise: ±${Math.round(DEFAULT_NOISE * 100)}% default threshold, no repeats)`
-      : sources.has("repeats")
-        ? " (noise: 95% confidence from repeats)"
-        : "";
+  const noise = sources.has("unmeasured")
+    ? sources.has("repeats")
+      ? ` (noise: 95% confidence from repeats where every level was repeated; elsewhere ${NOISE_NOT_MEASURED})`
+      : ` (${NOISE_NOT_MEASURED})`
+    : sources.has("repeats")
+      ? " (noise: 95% confidence from repeats)"
+      : "";
   const sentence = parts.join(", ");
   return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}${noise}.`;
 }

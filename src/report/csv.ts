@@ -2,6 +2,7 @@ import type { LevelSummary } from "../results/model.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { latencyValue } from "./compare.js";
 import { cellAt, clientsAt } from "./input.js";
+import { efficiencyInterval, efficiencyVerdict } from "./noise.js";
 import type { ScalingPoint } from "./scaling.js";
 import { warningsAt } from "./warnings.js";
 
@@ -38,6 +39,9 @@ export const CSV_COLUMNS = [
   "speedup",
   "efficiency",
   "efficiency_ci95",
+  "efficiency_ci95_low",
+  "efficiency_ci95_high",
+  "efficiency_verdict",
   "repeats",
   "output_throughput_ci95",
   "ttft_p50_ms",
@@ -123,7 +127,15 @@ function measured(l: LevelSummary, scale: number): Row {
 
 function scaling(point: ScalingPoint | undefined, baseScale: number | undefined): Row {
   if (!point) return {};
+  const interval = efficiencyInterval(point);
   return {
+    efficiency_ci95_low: interval?.[0],
+    efficiency_ci95_high: interval?.[1],
+    // Only where there is an E(N) to judge: the base scale and unmeasured points have none.
+    efficiency_verdict:
+      point.efficiency !== undefined && point.speedup !== undefined && point.scale !== baseScale
+        ? efficiencyVerdict(point)
+        : undefined,
     base_scale: point.speedup === undefined ? undefined : baseScale,
     speedup: point.speedup,
     efficiency: point.efficiency,

@@ -30,15 +30,21 @@ export const THROUGHPUT_METRICS: Record<ThroughputMetric, MetricInfo> = {
     label: "output goodput (requests meeting every SLO)",
     unit: "tok/s",
     value: (l) => l.outputGoodput ?? undefined,
-    repeats: () => [],
+    repeats: (l) => goodputRepeats(l, "outputGoodput"),
   },
   request_goodput: {
     label: "request goodput (requests meeting every SLO)",
     unit: "req/s",
     value: (l) => l.requestGoodput ?? undefined,
-    repeats: () => [],
+    repeats: (l) => goodputRepeats(l, "requestGoodput"),
   },
 };
+
+/** A goodput's repeats, only when every repeat has it (a partial list would fake a spread). */
+function goodputRepeats(level: LevelSummary, key: "outputGoodput" | "requestGoodput"): number[] {
+  const values = (level.repeats ?? []).map((r) => r[key]);
+  return values.every((v): v is number => typeof v === "number") ? values : [];
+}
 
 export interface ScalingPoint {
   scale: number;

@@ -1,5 +1,6 @@
 import type { ReportAnalysis } from "./analysis.js";
 import { formatEfficiency, formatScale, imageTitle } from "./format.js";
+import { noiseLines } from "./noise.js";
 import type { ScalingTable } from "./scaling.js";
 
 /** The few sentences at the top of the report: how well each image scaled, and OSS vs Turbo. */
@@ -59,6 +60,7 @@ export function summaryLines(analysis: ReportAnalysis): string[] {
     lines.push(
       `${imageTitle(group)}: scaling efficiency over ${formatScale(table.baseScale)}, median per scale: ${parts.join("; ")}.`,
     );
+    lines.push(...noiseLines(group, table));
   });
   for (const c of analysis.comparisons) lines.push(`OSS vs Turbo (${c.oss} vs ${c.turbo}): ${c.headline}`);
   const warned = new Set(analysis.warnings.map((w) => w.kind));

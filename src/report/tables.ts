@@ -1,6 +1,6 @@
 import type { WarningKind } from "../results/model.js";
 import type { ReportAnalysis } from "./analysis.js";
-import { type Comparison, DEFAULT_NOISE, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
+import { type Comparison, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
 import {
   formatChange,
   formatCount,
@@ -16,6 +16,7 @@ import {
   MISSING,
 } from "./format.js";
 import { cellAt, clientsAt, type ImageGroup } from "./input.js";
+import { efficiencyVerdict, NOISE_NOT_MEASURED, VERDICT_WORDS } from "./noise.js";
 import { type ScalingTable, THROUGHPUT_METRICS } from "./scaling.js";
 import { broadWarnings, type ReportWarning, WARNING_KINDS, warningsAt } from "./warnings.js";
 
@@ -84,7 +85,7 @@ export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable):
         cells.push(value(formatSpeedup(point.speedup)));
         let efficiency = formatEfficiency(point.efficiency);
         if (point.efficiencyCi95 !== undefined && efficiency !== MISSING) {
-          efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)}`;
+          efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)} ${VERDICT_WORDS[efficiencyVerdict(point)]}`;
         }
         cells.push(value(efficiency));
       }
@@ -105,7 +106,18 @@ export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable):
     );
   }
   notes.push(...superlinearNotes(table), ...broadNotes(analysis, group));
-  const footnotes = legend(rows, repeated ? ["± = 95% confidence interval from repeated runs."] : []);
+  const footnotes = legend(
+    rows,
+    repeated
+      ? [
+          "± = 95% confidence interval from repeated runs: T(N) Student's t over its repeats; E(N) the relative errors of " +
+            "T(N) and T(N₀) in quadrature (delta method, Welch degrees of freedom). The words follow E's interval: consistent " +
+            "with linear when it holds 100%, sub-linear below, superlinear (suspect) above.",
+        ]
+      : base !== undefined && table.scales.length > 1
+        ? [`E(N) has no interval: ${NOISE_NOT_MEASURED}.`]
+        : [],
+  );
   return {
     id: `${table.metric === "output_throughput" ? "scaling" : "goodput"}-${slug(table.image)}`,
     title: `${imageTitle(group)}: ${info.label} scaling`,
@@ -213,22 +225,37 @@ export function comparisonTableView(analysis: ReportAnalysis, comparison: Compar
   };
 }
 
-/** Efficiency clearly above 100% is a finding about the measurement before it is one about the server. */
+/**
+ * Efficiency above 100% is a finding about the measurement before it is one about the server. With
+ * repeats only an interval wholly above 100% counts; without them any E above 100% is named, with
+ * the reminder that its noise is unknown (no band is assumed).
+ */
 function superlinearNotes(table: ScalingTable): string[] {
   const notes: string[] = [];
   for (const scale of table.scales) {
-    const levels = table.rows
-      .filter((r) => {
-        const e = r.points.find((p) => p.scale === scale)?.efficiency;
-        return e !== undefined && e > 1 + DEFAULT_NOISE;
-      })
-      .map((r) => formatLevel(r.level));
-    if (levels.length === 0 || table.baseScale === undefined) continue;
-    notes.push(
-      `Note: E(${formatScale(scale)}) is above ${formatEfficiency(1 + DEFAULT_NOISE)} (superlinear) at ${levels.length} ` +
-        `level${levels.length === 1 ? "" : "s"} (${levels.join(", ")}). Identical replicas should not do better than linear; ` +
-        `this usually means ${formatScale(table.baseScale)} fell short (failed or incomplete requests, a noisy run) or the runs differed.`,
+    const points = table.rows.map((r) => ({ r, p: r.points.find((p) => p.scale === scale) }));
+    const suspect = points.filter(({ p }) => p && efficiencyVerdict(p) === "superlinear_suspect");
+    const unmeasuredAbove = points.filter(
+      ({ p }) => p?.efficiency !== undefined && p.efficiency > 1 && efficiencyVerdict(p) === "unmeasured",
     );
+    if (table.baseScale === undefined) continue;
+    const because =
+      `Identical replicas should not do better than linear; this usually means ${formatScale(table.baseScale)} ` +
+      "fell short (failed or incomplete requests, a noisy run) or the runs differed.";
+    if (suspect.length > 0) {
+      const levels = suspect.map(({ r }) => formatLevel(r.level));
+      notes.push(
+        `Note: E(${formatScale(scale)}) is superlinear, suspect, at ${levels.length} level${levels.length === 1 ? "" : "s"} ` +
+          `(${levels.join(", ")}): the whole 95% interval lies above 100%. ${because}`,
+      );
+    }
+    if (unmeasuredAbove.length > 0) {
+      const levels = unmeasuredAbove.map(({ r }) => formatLevel(r.level));
+      notes.push(
+        `Note: E(${formatScale(scale)}) is above ${formatEfficiency(1)} at ${levels.length} level${levels.length === 1 ? "" : "s"} ` +
+          `(${levels.join(", ")}); ${NOISE_NOT_MEASURED}, so this may be noise. ${because}`,
+      );
+    }
   }
   return notes;
 }

@@ -70,6 +70,12 @@ export const WARNING_KINDS: Record<WarningKind, WarningKindInfo> = {
     title: "missing part",
     meaning: "a client has no result for this level, so the sum covers fewer clients than ran.",
   },
+  unsteady: {
+    code: "U",
+    title: "unsteady",
+    meaning:
+      "the output token rate drifted or swung during the measurement window, so the level's one number averages different states of the server.",
+  },
   other: { code: "O", title: "other", meaning: "see the message." },
 };
 

@@ -11,6 +11,13 @@
  *   EXP/all-parts/concC.json       the aggregate over all parts (window throughput, pooled percentiles,
  *                                  and the seed's sum/average view beside it)
  *
+ * With repeats (bench --repeats N, N > 1) each run of the sweep has its own folder, and the top-level
+ * all-parts file combines them (mean throughputs, `repeats[]`, `output_throughput_ci95`):
+ *
+ *   EXP/repeatR/partK/concC.json   repeat R's per-client files (vLLM-readable, as above)
+ *   EXP/repeatR/all-parts/concC.json   repeat R's own window aggregate
+ *   EXP/all-parts/concC.json       the level over all repeats (docs/noise.md)
+ *
  * Field names follow reference/metrics.md. Adding optional fields is fine; renaming is not.
  */
 
@@ -39,6 +46,7 @@ export type WarningKind =
   | "windows_disjoint" // the parts' measurement windows did not overlap (enough)
   | "averaged_percentiles" // only per-part percentiles existed, so they were averaged (seed data)
   | "missing_part" // a part has no file for this level
+  | "unsteady" // the output token rate drifted or swung during the measurement window
   | "other";
 
 export interface DataWarning {
@@ -95,7 +103,11 @@ export interface LevelSummary {
   /** The run was stopped during this level; the numbers cover what was measured before. */
   interrupted?: boolean;
   /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
-  repeats?: Array<Pick<LevelSummary, "outputThroughput" | "requestThroughput">>;
+  repeats?: Array<
+    Pick<LevelSummary, "outputThroughput" | "requestThroughput" | "outputGoodput" | "requestGoodput">
+  >;
+  /** 95% Student-t interval of the mean output throughput over the repeats, as the file states it. */
+  outputThroughputCi95?: [number, number];
 }
 
 export interface ExperimentSummary {

@@ -29,7 +29,7 @@ export async function readOrchestrateExperiment(dirArg: string): Promise<Experim
   for (const { entry } of entries) {
     const path = join(dir, ALL_PARTS_DIR, `${entry.key}.json`);
     if (existsSync(path)) {
-      levels.push(await readLevel(path, entry.key, manifest));
+      levels.push(await readLevelFile(path, entry.key, manifest));
     } else if (entry.status !== "complete") {
       experimentWarnings.push({
         kind: "missing_part",
@@ -74,7 +74,12 @@ export async function readOrchestrateExperiment(dirArg: string): Promise<Experim
   return summary;
 }
 
-async function readLevel(path: string, key: string, manifest: ExperimentManifest): Promise<LevelSummary> {
+/** One level's all-parts file (the combined one, or a single repeat's `repeatR/all-parts/`). */
+export async function readLevelFile(
+  path: string,
+  key: string,
+  manifest: ExperimentManifest,
+): Promise<LevelSummary> {
   const json = (await readVllmResult(path)) as Record<string, unknown> &
     Awaited<ReturnType<typeof readVllmResult>>;
   const id = parseLevelKey(key)!;
@@ -113,6 +118,11 @@ async function readLevel(path: string, key: string, manifest: ExperimentManifest
   const rate = num("achieved_rate");
   if (rate !== undefined && id.mode === "request-rate") level.achievedRate = rate / level.clients;
   if (json.interrupted === true) level.interrupted = true;
+  const repeats = repeatsFrom(json.repeats);
+  if (repeats.length > 0) level.repeats = repeats;
+  const ci = json.output_throughput_ci95;
+  if (Array.isArray(ci) && ci.length === 2 && ci.every((v) => typeof v === "number"))
+    level.outputThroughputCi95 = [ci[0] as number, ci[1] as number];
   const seed = json.seed_view as Record<string, unknown> | undefined;
   if (seed && typeof seed.output_throughput === "number" && typeof seed.request_throughput === "number") {
     const seedLatency: Partial<Record<LatencyMetric, LatencyStats>> = {};
@@ -128,6 +138,22 @@ async function readLevel(path: string, key: string, manifest: ExperimentManifest
     };
   }
   return level;
+}
+
+/** The `repeats` list of a combined all-parts file; entries without throughputs are skipped. */
+function repeatsFrom(value: unknown): NonNullable<LevelSummary["repeats"]> {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry) => {
+    const r = entry as Record<string, unknown> | null;
+    if (typeof r?.output_throughput !== "number" || typeof r.request_throughput !== "number") return [];
+    const repeat: NonNullable<LevelSummary["repeats"]>[number] = {
+      outputThroughput: r.output_throughput,
+      requestThroughput: r.request_throughput,
+    };
+    if (typeof r.output_goodput === "number") repeat.outputGoodput = r.output_goodput;
+    if (typeof r.request_goodput === "number") repeat.requestGoodput = r.request_goodput;
+    return [repeat];
+  });
 }
 
 function isNumberRecord(value: unknown): value is Record<string, number> {

@@ -22,6 +22,8 @@ const levelEntrySchema = z.object({
   status: z.enum(["pending", "running", "complete", "interrupted", "failed"]),
   started_at: z.string().optional(),
   finished_at: z.string().optional(),
+  /** Repeats of this level finished so far (absent in manifests written before repeats: 1). */
+  repeats_complete: z.number().int().nonnegative().optional(),
 });
 
 export const manifestSchema = z.looseObject({
@@ -43,7 +45,10 @@ export const manifestSchema = z.looseObject({
   /** Absent in manifests written before it existed (then 10, the seed's rule). */
   prompts_per_concurrency: z.number().int().nullable().optional(),
   duration_s: z.number().nullable(),
-  warmup: z.number().int(),
+  /** Warm-up requests per client per level, or "one-wave" (the level's concurrency). */
+  warmup: z.union([z.number().int(), z.literal("one-wave")]),
+  /** How often the whole sweep runs; absent in manifests written before repeats (then 1). */
+  repeats: z.number().int().positive().optional(),
   burstiness: z.union([z.number(), z.literal("inf")]),
   prompt_format: z.enum(["token-ids", "text"]),
   goodput_slo: z.record(z.string(), z.number()).nullable(),

@@ -89,7 +89,7 @@ function levelTable(levels: LevelSummary[]): string {
     l.key,
     perClient(l),
     fixed(l.requestThroughput, 2),
-    fixed(l.outputThroughput, 1),
+    outputThroughput(l),
     ...(withSeed ? [l.seedView ? fixed(l.seedView.outputThroughput, 1) : "–"] : []),
     pair(l.latency.ttft),
     pair(l.latency.tpot),
@@ -101,6 +101,14 @@ function levelTable(levels: LevelSummary[]): string {
   ]);
   const right = headers.map((h) => h !== "level" && h !== "client");
   return formatTable(headers, rows, right);
+}
+
+/** The mean ± the half-width of its 95% interval when the level was repeated. */
+function outputThroughput(level: LevelSummary): string {
+  const ci = level.outputThroughputCi95;
+  const n = level.repeats?.length ?? 1;
+  if (!ci || n < 2) return fixed(level.outputThroughput, 1);
+  return `${fixed(level.outputThroughput, 1)} ± ${fixed((ci[1] - ci[0]) / 2, 1)} (n=${n})`;
 }
 
 function perClient(level: LevelSummary): string {
@@ -116,10 +124,14 @@ function perClient(level: LevelSummary): string {
 
 function methodNote(summary: ExperimentSummary): string {
   if (summary.levels.every((l) => l.method === "window")) {
+    const repeated = summary.levels.some((l) => (l.repeats?.length ?? 0) > 1);
     return (
       "Throughput: tokens and requests completed inside the shared steady-state window, all clients merged;\n" +
       "percentiles pooled from every request. 'per client' shows target (achieved in-flight or rate);\n" +
-      "'seed sum' is the seed's arithmetic (sum of per-client rates) for comparison."
+      "'seed sum' is the seed's arithmetic (sum of per-client rates) for comparison." +
+      (repeated
+        ? "\nRepeated levels: out tok/s is the mean over the n repeats ± the half-width of its 95% interval (Student's t)."
+        : "")
     );
   }
   return (

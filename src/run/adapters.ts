@@ -1,6 +1,7 @@
 import pRetry from "p-retry";
 import { ExternalError } from "../errors.js";
 import type { Plan } from "../plan/resolve.js";
+import { hashString } from "../sim/random.js";
 import { AnyscaleTarget } from "../targets/anyscale.js";
 import { execaRunner } from "../targets/anyscale-cli.js";
 import { LocalTarget } from "../targets/local.js";
@@ -15,8 +16,13 @@ import type { RunFolder } from "./run-folder.js";
 
 export function createTarget(plan: Plan, folder: RunFolder, log: (message: string) => void): BuildingTarget {
   if (plan.target === "local") {
+    const noise = plan.local?.noise;
     const target = new LocalTarget({
       cwd: folder.dir,
+      // Each service draws its own noise (seeded by its name), so scales do not share one pattern.
+      ...(noise
+        ? { serviceSimOverrides: (name: string) => ({ noise: { ...noise, seed: hashString(0, name) } }) }
+        : {}),
       pollIntervalMs: Math.min(200, plan.deploy.poll_interval_s * 1000),
     });
     return Object.assign(target, {
@@ -103,7 +109,7 @@ export const benchRunner: BenchRunner = {
       levels: request.levels,
       inputTokens: request.inputTokens,
       outputTokens: request.outputTokens,
-      warmup: request.warmup,
+      repeats: request.repeats,
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
       burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
       promptFormat: request.promptFormat,
@@ -117,6 +123,7 @@ export const benchRunner: BenchRunner = {
     else if (request.mode === "request-rate") options.numPrompts = request.numPrompts;
     else options.promptsPerConcurrency = request.promptsPerConcurrency;
     if (request.seed !== undefined) options.seed = request.seed;
+    if (request.warmup !== undefined) options.warmup = request.warmup;
     if (request.slo) options.goodput = request.slo;
     await runBenchmark(options, {
       ...(hooks.signal ? { signal: hooks.signal } : {}),

@@ -169,7 +169,7 @@ export class CellRunner {
       outputTokens: b.output_tokens,
       promptsPerConcurrency: b.prompts_per_concurrency,
       numPrompts: b.num_prompts,
-      warmup: b.warmup_requests,
+      repeats: b.repeats,
       arrival: b.arrival,
       burstiness: b.burstiness,
       promptFormat: b.prompt_format,
@@ -182,6 +182,7 @@ export class CellRunner {
       },
     };
     if (b.duration_s !== undefined) request.durationS = b.duration_s;
+    if (b.warmup_requests !== undefined) request.warmup = b.warmup_requests;
     if (b.seed !== undefined) request.seed = b.seed;
     if (b.slo) {
       request.slo = {};

@@ -49,7 +49,10 @@ export interface BenchRequest {
   promptsPerConcurrency: number;
   numPrompts: number;
   durationS?: number;
-  warmup: number;
+  /** Warm-up requests per client per level; absent = one wave (the level's concurrency). */
+  warmup?: number;
+  /** Runs of the whole sweep. */
+  repeats: number;
   arrival: "poisson" | "gamma" | "constant";
   burstiness: number;
   seed?: number;

@@ -191,7 +191,8 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
   else if (b.mode === "request-rate") args.push("--num-prompts", String(b.num_prompts));
   else if (b.prompts_per_concurrency !== 10)
     args.push("--prompts-per-concurrency", String(b.prompts_per_concurrency));
-  if (b.warmup_requests > 0) args.push("--warmup", String(b.warmup_requests));
+  if (b.warmup_requests !== undefined) args.push("--warmup", String(b.warmup_requests));
+  if (b.repeats > 1) args.push("--repeats", String(b.repeats));
   if (b.mode === "request-rate" && b.arrival !== "poisson") args.push("--arrival", b.arrival);
   if (b.arrival === "gamma") args.push("--burstiness", String(b.burstiness));
   if (b.seed !== undefined) args.push("--seed", String(b.seed));
@@ -214,8 +215,16 @@ function benchNote(plan: Plan, cell: Cell): string {
       : b.mode === "concurrency"
         ? `${b.prompts_per_concurrency} × concurrency requests per client and level`
         : `${b.num_prompts} requests per client and level`;
-  const repeats = b.repeats > 1 ? `, each level ${b.repeats} times` : "";
-  return `${cell.scale.clients} synchronized ${plural(cell.scale.clients, "client")}, ${levels.length} levels, ${perLevel}${repeats}`;
+  const warmup =
+    b.warmup_requests === undefined
+      ? b.mode === "concurrency"
+        ? ", after a warm-up wave of concurrency requests"
+        : ""
+      : b.warmup_requests > 0
+        ? `, after ${b.warmup_requests} warm-up ${plural(b.warmup_requests, "request")}`
+        : "";
+  const repeats = b.repeats > 1 ? `, the whole sweep ${b.repeats} times` : "";
+  return `${cell.scale.clients} synchronized ${plural(cell.scale.clients, "client")}, ${levels.length} levels, ${perLevel}${warmup}${repeats}`;
 }
 
 export function formatPreview(preview: RunPreview): string {

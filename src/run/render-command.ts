@@ -8,7 +8,8 @@ import { formatPreview, previewRun } from "./preview.js";
 
 /** `orchestrate render PLAN`: write (or check) the rendered files, then show what a run would do. */
 export async function renderCommand(planPath: string, options: RenderOptions): Promise<void> {
-  const { plan } = loadPlan(planPath, options.target ? { target: options.target } : {});
+  const { plan, notes } = loadPlan(planPath, options.target ? { target: options.target } : {});
+  for (const note of notes) process.stderr.write(`note: ${note}\n`);
   const cells = expandCells(plan, options.only.map(parseCellFilter));
   const files = renderPlanFiles(plan, cells);
   const root = resolve(options.out);

@@ -20,6 +20,7 @@ import { createRunFolder, type RunFolder } from "./run-folder.js";
 export async function runCommand(planPath: string, options: RunOptions): Promise<void> {
   const loaded = loadPlan(planPath, options.target ? { target: options.target } : {});
   const { plan } = loaded;
+  for (const note of loaded.notes) process.stderr.write(`note: ${note}\n`);
   const cells = expandCells(plan, options.only.map(parseCellFilter));
   if (options.dryRun) {
     await dryRun(plan, cells, options);

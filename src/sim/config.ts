@@ -78,6 +78,30 @@ export const FaultConfigSchema = z
   })
   .strict();
 
+/** How real engines are not steady (src/sim/noise.ts; docs/noise.md). Off by default. */
+export const NoiseConfigSchema = z
+  .object({
+    /** Relative standard deviation of each replica's step time (log-normal, mean 1); 0 = exact. */
+    step_jitter: nonNegative.max(2).default(0),
+    /** How long one drawn jitter factor holds; 0 = a new one every step (averages out within a level). */
+    jitter_period_ms: nonNegative.default(0),
+    /** Seed of the noise alone (default: the simulator's seed), so services can differ in noise only. */
+    seed: z.number().int().optional(),
+    /** A stretch during which every step of every replica takes `factor` times as long. */
+    slowdown: z
+      .object({
+        /** 2.5 = steps take 2.5× as long (the token rate falls to 40%). */
+        factor: positive,
+        /** When it starts, counted from the replica's first request. */
+        after_s: nonNegative.default(0),
+        /** How long it lasts; absent = until the simulator stops. */
+        duration_s: positive.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const SimConfigSchema = z
   .object({
     /** The served model id (`model_loading_config.model_id`). */
@@ -104,12 +128,14 @@ export const SimConfigSchema = z
     engine: EngineConfigSchema.prefault({}),
     ingress: IngressConfigSchema.prefault({}),
     faults: FaultConfigSchema.prefault({}),
+    noise: NoiseConfigSchema.prefault({}),
   })
   .strict();
 
 export type EngineConfig = z.output<typeof EngineConfigSchema>;
 export type IngressConfig = z.output<typeof IngressConfigSchema>;
 export type FaultConfig = z.output<typeof FaultConfigSchema>;
+export type NoiseConfig = z.output<typeof NoiseConfigSchema>;
 export type SimConfig = z.output<typeof SimConfigSchema> & { ingress_replicas: number };
 /** What callers may pass: every key optional, nested blocks partial. */
 export type SimConfigInput = DeepPartial<z.input<typeof SimConfigSchema>>;

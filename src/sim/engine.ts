@@ -18,6 +18,7 @@
  */
 import type { Clock, TimerHandle } from "./clock.js";
 import type { EngineConfig } from "./config.js";
+import type { StepNoise } from "./noise.js";
 import { PrefixCache } from "./prefix-cache.js";
 
 export interface SequenceSink {
@@ -116,6 +117,8 @@ export class Engine {
     private readonly config: EngineConfig,
     private readonly clock: Clock,
     private readonly maxScheduleLagMs = 250,
+    /** Step-time jitter and slowdowns of a noisy replica; absent = every step takes its nominal time. */
+    private readonly noise?: StepNoise,
   ) {
     if (config.enable_prefix_caching) {
       const capacity = config.prefix_cache_blocks ?? Math.floor(config.kv_cache_tokens / config.block_size);
@@ -202,10 +205,11 @@ export class Engine {
       budget -= take;
     }
     if (decoders.length === 0 && prefillers.length === 0) return; // idle until the next submit
-    const duration =
+    const nominal =
       this.config.decode_base_ms +
       this.config.decode_per_seq_ms * decoders.length +
       this.config.prefill_ms_per_token * prefillTokens;
+    const duration = this.noise ? nominal * this.noise.multiplier(start) : nominal;
     this.stepDecoders = decoders;
     this.stepPrefillers = prefillers;
     this.counters.steps += 1;

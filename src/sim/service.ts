@@ -12,6 +12,7 @@ import type { Clock, TimerHandle } from "./clock.js";
 import type { SimConfig } from "./config.js";
 import { Engine, type EngineStats, type SequenceHandle, type SequenceSink } from "./engine.js";
 import { IngressReplica, type IngressStats } from "./ingress.js";
+import { StepNoise } from "./noise.js";
 import { Random } from "./random.js";
 
 export interface ServiceRequest {
@@ -107,7 +108,15 @@ export class ServiceModel {
   ) {
     this.engines = Array.from(
       { length: config.replicas },
-      () => new Engine(config.engine, clock, config.max_schedule_lag_ms),
+      (_, replica) =>
+        new Engine(
+          config.engine,
+          clock,
+          config.max_schedule_lag_ms,
+          StepNoise.isQuiet(config.noise)
+            ? undefined
+            : new StepNoise(config.noise, config.noise.seed ?? config.seed, replica),
+        ),
     );
     this.ingresses = Array.from(
       { length: config.ingress_replicas },

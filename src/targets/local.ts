@@ -39,6 +39,8 @@ export interface LocalTargetOptions {
    * plan or a test). ORCHESTRATE_SIM_CONFIG in `env` lies between the two.
    */
   simOverrides?: SimConfigInput;
+  /** Per-service settings laid over simOverrides (e.g. a noise seed of its own per service). */
+  serviceSimOverrides?: (serviceName: string) => SimConfigInput | undefined;
   env?: NodeJS.ProcessEnv;
   /** Health poll interval. */
   pollIntervalMs?: number;
@@ -80,6 +82,7 @@ export class LocalTarget implements Target {
       spec.sim,
       simConfigFromEnv(this.options.env ?? process.env),
       this.options.simOverrides,
+      this.options.serviceSimOverrides?.(request.serviceName),
       { port: 0, host: "127.0.0.1" },
     );
     // Bad settings are the user's to fix: say so here, rather than as a child that failed to start.

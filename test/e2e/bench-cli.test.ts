@@ -82,7 +82,9 @@ describe("orchestrate bench, results", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(8);
+    // 8 measured requests after one warm-up request (one wave at concurrency 1), kept and marked.
+    expect(lines).toHaveLength(9);
+    expect(lines.filter((l) => l.warmup === true)).toHaveLength(1);
     expect(Object.keys(lines[0])).toEqual(
       expect.arrayContaining([
         "part",

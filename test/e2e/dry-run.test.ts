@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { estimatePlan } from "../../src/plan/estimate.js";
+import { benchmarkMinutesPerCell, estimatePlan } from "../../src/plan/estimate.js";
 import { expandCells } from "../../src/plan/expand.js";
 import { loadPlan } from "../../src/plan/load.js";
 
@@ -197,13 +197,24 @@ describe("the GPU-hour estimate", () => {
   it("is computed from the plan, as by hand", () => {
     const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
     const estimate = estimatePlan(plan, expandCells(plan));
-    // Per level: 10 waves of one request of 1 s + 249 × 20 ms = 5.98 s; 7 levels = 418.6 s.
-    const cellMinutes = 20 + 418.6 / 60 + 5;
+    // Per level: a warm-up wave and 10 measured waves of one request of 1 s + 249 × 20 ms = 5.98 s,
+    // 65.78 s; 7 levels = 460.46 s.
+    const cellMinutes = 20 + 460.46 / 60 + 5;
     // Whole 8-GPU nodes: x1 and x2 need one node, x4 two; two images.
     const gpuHours = (2 * (8 + 8 + 16) * cellMinutes) / 60;
     expect(estimate.gpuHours).toBeCloseTo(gpuHours, 9);
     expect(estimate.costUsd).toBeCloseTo(gpuHours * 4, 9);
     expect(estimate.peakGpus).toBe(16);
+  });
+
+  it("counts every repeat and the warm-up wave, and nothing when warm-up is off", () => {
+    const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
+    const minutes = (benchmark: Partial<typeof plan.benchmark>) =>
+      benchmarkMinutesPerCell({ ...plan, benchmark: { ...plan.benchmark, ...benchmark } });
+    // 7 levels of 10 measured waves of 5.98 s, plus one warm-up wave each.
+    expect(minutes({ warmup_requests: 0 })).toBeCloseTo((7 * 10 * 5.98) / 60, 9);
+    expect(minutes({})).toBeCloseTo((7 * 11 * 5.98) / 60, 9);
+    expect(minutes({ repeats: 3 })).toBeCloseTo((3 * 7 * 11 * 5.98) / 60, 9);
   });
 });
 

@@ -52,8 +52,11 @@ describe("buildReport", () => {
       expect(markdown.startsWith(`${heading}\n`) || markdown.includes(`\n${heading}\n`), heading).toBe(true);
     }
     expect(markdown).toContain(
-      "OSS vs Turbo (rayoss vs rayturbo): Turbo +4% throughput at 1x, 2x and 4x (noise: ±3% default threshold, no repeats).",
+      "OSS vs Turbo (rayoss vs rayturbo): Turbo +4% throughput at 1x, 2x and 4x (noise not measured (repeats: 1); run with repeats ≥ 3).",
     );
+    // No band is claimed that was not measured.
+    expect(markdown).not.toMatch(/±3%/);
+    expect(markdown).toContain("noise not measured (repeats: 1); run with repeats ≥ 3");
     expect(markdown).toContain("| Tool version | orchestrate 0.1.0 |");
     expect(markdown).toContain("orchestrate 9.9.9, generated 2026-01-01T02:00:00.000Z on testhost");
   });

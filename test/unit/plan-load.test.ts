@@ -108,6 +108,23 @@ ingress: { replicas_per_llm_replica: 3 }
     expect(loadPlan(planFile(MINIMAL), { env: {}, target: "local" }).plan.target).toBe("local");
   });
 
+  it("leaves warm-up to the benchmark's default (one wave) unless the plan gives a count", () => {
+    expect(loadPlan(planFile(MINIMAL), { env: {} }).plan.benchmark.warmup_requests).toBeUndefined();
+    const off = planFile(`${MINIMAL}benchmark:\n  warmup_requests: 0\n`);
+    expect(loadPlan(off, { env: {} }).plan.benchmark.warmup_requests).toBe(0);
+  });
+
+  it("sets a local plan's simulator noise aside, with a note, when run with --target anyscale", () => {
+    const local = planFile(`${MINIMAL}target: local\nlocal:\n  noise: { step_jitter: 0.1 }\n`);
+    const onLocal = loadPlan(local, { env: {} });
+    expect(onLocal.plan.local?.noise).toMatchObject({ step_jitter: 0.1, jitter_period_ms: 0 });
+    expect(onLocal.notes).toEqual([]);
+    const onAnyscale = loadPlan(local, { env: {}, target: "anyscale" });
+    expect(onAnyscale.plan.target).toBe("anyscale");
+    expect(onAnyscale.plan.local).toBeUndefined();
+    expect(onAnyscale.notes).toEqual([expect.stringMatching(/^local: not applied with --target anyscale/)]);
+  });
+
   it("hashes the resolved plan, so a changed variable changes the hash", () => {
     const path = planFile(MINIMAL.replace("org/model", "${MODEL}"));
     const a = loadPlan(path, { env: { MODEL: "a" } }).hash;

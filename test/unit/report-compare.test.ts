@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareRuntimes, DEFAULT_NOISE } from "../../src/report/compare.js";
+import { compareRuntimes } from "../../src/report/compare.js";
 import { assembleReportInput } from "../../src/report/input.js";
 import type { LevelSummary } from "../../src/results/model.js";
 import { experiment, level } from "../fixtures/report-data.js";
@@ -23,18 +23,20 @@ function compare(
 }
 
 describe("OSS vs Turbo", () => {
-  it("says it in one line: a gain beyond noise at one scale, noise at another", () => {
+  it("without repeats gives the differences and says that their noise was not measured, never a band", () => {
     const c = compare({ 1: [1000, 2000], 4: [4000, 8000] }, { 1: [1010, 2000], 4: [4160, 8320] });
-    expect(c.verdicts.map((v) => v.kind)).toEqual(["within_noise", "turbo_higher"]);
+    expect(c.verdicts.map((v) => v.kind)).toEqual(["noise_unmeasured", "noise_unmeasured"]);
     expect(c.headline).toBe(
-      "Turbo +4% throughput at 4x, within noise at 1x (noise: ±3% default threshold, no repeats).",
+      "Turbo ±0% throughput at 1x, Turbo +4% throughput at 4x (noise not measured (repeats: 1); run with repeats ≥ 3).",
     );
     const four = c.verdicts[1]!;
     expect(four.meanRatio).toBeCloseTo(1.04, 12);
-    expect(four.noise).toBe(DEFAULT_NOISE);
+    expect(four.noise).toBeUndefined();
+    expect(four.noiseSource).toBe("unmeasured");
     expect(four.text).toBe(
-      "4x: Turbo +4.0% output throughput (geometric mean over 2 levels, +4.0% to +4.0%), beyond the ±3% noise threshold (a default: no repeats to measure noise). Latency Turbo vs OSS: TTFT p99 ±0.0%, TPOT p50 ±0.0%.",
+      "4x: Turbo +4.0% output throughput (geometric mean over 2 levels, +4.0% to +4.0%); noise not measured (repeats: 1); run with repeats ≥ 3, so this cannot tell a difference from run-to-run variation. Latency Turbo vs OSS: TTFT p99 ±0.0%, TPOT p50 ±0.0%.",
     );
+    for (const text of [c.headline, ...c.verdicts.map((v) => v.text)]) expect(text).not.toMatch(/±3%/);
   });
 
   it("gives the ratio of throughput and latency at every scale and level", () => {
@@ -43,10 +45,27 @@ describe("OSS vs Turbo", () => {
     expect(c.cells.map((cell) => cell.throughputRatio)).toEqual([0.95, 1.05]);
     expect(c.cells[0]?.latencyRatios.ttft_p50).toBeCloseTo(0.9, 12);
     expect(c.cells[0]?.latencyRatios.ttft_p99).toBeCloseTo(0.9, 12);
-    // −5% at conc4 and +5% at conc8 are both beyond ±3%: the honest verdict is "mixed".
-    expect(c.verdicts[0]?.kind).toBe("mixed");
-    expect(c.verdicts[0]?.text).toContain("mixed: Turbo higher at conc8, lower at conc4");
-    expect(c.headline).toBe("Mixed at 1x (noise: ±3% default threshold, no repeats).");
+    // −5% at conc4 and +5% at conc8, but without repeats nobody knows whether that is noise.
+    expect(c.verdicts[0]?.kind).toBe("noise_unmeasured");
+  });
+
+  it("calls levels on both sides of a measured band mixed", () => {
+    const reps = (values: number[]) =>
+      values.map((v) => ({ outputThroughput: v, requestThroughput: v / 100 }));
+    const input = assembleReportInput([
+      experiment("rayoss", 1, [
+        level(4, { outputThroughput: 1000, repeats: reps([999, 1000, 1001]) }),
+        level(8, { outputThroughput: 2000, repeats: reps([1999, 2000, 2001]) }),
+      ]),
+      experiment("rayturbo", 1, [
+        level(4, { outputThroughput: 950, repeats: reps([949, 950, 951]) }),
+        level(8, { outputThroughput: 2100, repeats: reps([2099, 2100, 2101]) }),
+      ]),
+    ]);
+    const [c] = compareRuntimes(input.images, []);
+    expect(c!.verdicts[0]?.kind).toBe("mixed");
+    expect(c!.verdicts[0]?.text).toContain("mixed: Turbo higher at conc8, lower at conc4");
+    expect(c!.headline).toBe("Mixed at 1x (noise: 95% confidence from repeats).");
   });
 
   it("takes the noise from repeats when every compared level was repeated on both sides", () => {
@@ -73,7 +92,7 @@ describe("OSS vs Turbo", () => {
       c.cells.filter((cell) => cell.scale === 2).every((cell) => cell.throughputRatio === undefined),
     ).toBe(true);
     expect(c.headline).toBe(
-      "Within noise at 1x, not compared at 2x (noise: ±3% default threshold, no repeats).",
+      "Turbo ±0% throughput at 1x, not compared at 2x (noise not measured (repeats: 1); run with repeats ≥ 3).",
     );
   });
 });

@@ -20,9 +20,14 @@ describe("reportText (what `results DIR...` shows)", () => {
     expect(text).toContain("rayoss (open-source Ray): output throughput scaling\n");
     expect(text).toContain("                     4         1,000         1,900  1.90×  95.0%\n");
     expect(text).toContain(
-      "• OSS vs Turbo (rayoss vs rayturbo): Turbo +10% throughput at 1x, within noise at 2x",
+      "• OSS vs Turbo (rayoss vs rayturbo): Turbo +10% throughput at 1x, Turbo +3% throughput at 2x (noise not measured (repeats: 1); run with repeats ≥ 3).",
     );
-    expect(text).toContain("• 2x: within noise: Turbo +2.6% output throughput");
+    expect(text).toContain(
+      "• rayoss (open-source Ray), E(2x): noise not measured (repeats: 1); run with repeats ≥ 3.",
+    );
+    expect(text).toContain(
+      "• 2x: Turbo +2.6% output throughput (geometric mean over 1 level); noise not measured",
+    );
     expect(text).toMatch(/Charts:\n {2}report\/charts\/throughput-per-replica-rayoss\.png\n/);
     expect(text).not.toContain("Data quality:");
   });

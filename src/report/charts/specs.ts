@@ -12,6 +12,7 @@ import {
   imageTitle,
 } from "../format.js";
 import { cellAt, type ImageGroup } from "../input.js";
+import { NOISE_NOT_MEASURED } from "../noise.js";
 import type { ScalingTable } from "../scaling.js";
 import { slug } from "../tables.js";
 import { warningsAt } from "../warnings.js";
@@ -412,7 +413,10 @@ export function sideBySideChart(analysis: ReportAnalysis, comparison: Comparison
   };
 }
 
-/** Chart 4b: Turbo's throughput relative to OSS per level and scale, with the noise band around zero. */
+/**
+ * Chart 4b: Turbo's throughput relative to OSS per level and scale, with the measured noise band
+ * around zero; without repeats there is no band to draw, and the subtitle says so.
+ */
 export function changeChart(analysis: ReportAnalysis, comparison: Comparison): ChartDef {
   const rows = comparison.cells
     .filter((c) => c.throughputRatio !== undefined)
@@ -422,8 +426,9 @@ export function changeChart(analysis: ReportAnalysis, comparison: Comparison): C
       change: round(((c.throughputRatio as number) - 1) * 100, 2),
       tip: `${formatScale(c.scale)}, ${levelText(c.level)}: Turbo ${formatChange(c.throughputRatio)} output tok/s vs OSS`,
     }));
-  const noise = Math.max(...comparison.verdicts.map((v) => v.noise)) * 100;
+  const bands = comparison.verdicts.map((v) => v.noise).filter((n): n is number => n !== undefined);
   const fromRepeats = comparison.verdicts.every((v) => v.kind === "no_data" || v.noiseSource === "repeats");
+  const noise = fromRepeats && bands.length > 0 ? Math.max(...bands) * 100 : 0;
   const values = rows.map((r) => r.change);
   const span = Math.max(noise * 2, ...values.map((v) => Math.abs(v) + 2));
   const title = "Anyscale runtime vs open-source Ray: output throughput";
@@ -439,17 +444,24 @@ export function changeChart(analysis: ReportAnalysis, comparison: Comparison): C
         text: "Turbo vs OSS: output throughput",
         subtitle: [
           "Turbo relative to OSS at the same scale and level; above 0 = Turbo faster.",
-          `Grey band: ±${noise.toFixed(1).replace(/\.0$/, "")}% noise (${
-            fromRepeats ? "95% confidence from repeats" : "a default threshold: no repeats"
-          }).`,
+          noise > 0
+            ? `Grey band: ±${noise.toFixed(1).replace(/\.0$/, "")}% noise (95% confidence from repeats).`
+            : `No noise band: ${NOISE_NOT_MEASURED}.`,
         ],
       },
       layer: [
-        {
-          data: { values: [{ lo: -noise, hi: noise }] },
-          mark: { type: "rect", color: "#999", opacity: 0.18 },
-          encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
-        },
+        ...(noise > 0
+          ? [
+              {
+                data: { values: [{ lo: -noise, hi: noise }] },
+                mark: { type: "rect" as const, color: "#999", opacity: 0.18 },
+                encoding: {
+                  y: { field: "lo", type: "quantitative" as const },
+                  y2: { field: "hi" },
+                },
+              },
+            ]
+          : []),
         { mark: { type: "rule", color: "#333" }, encoding: { y: { datum: 0 } } },
         {
           data: { values: rows },

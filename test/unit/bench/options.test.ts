@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { benchOptionsFromFlags } from "../../../src/bench/bench-command.js";
 import { clientVerdict } from "../../../src/bench/client-health.js";
 import {
   parseBurstiness,
@@ -6,6 +7,7 @@ import {
   parseLevelList,
   requestsPerLevel,
   resolveOptions,
+  warmupPerLevel,
 } from "../../../src/bench/options.js";
 import { Workload } from "../../../src/bench/workload.js";
 import { UserError } from "../../../src/errors.js";
@@ -23,12 +25,35 @@ const base = {
 describe("benchmark options", () => {
   it("apply the seed's defaults", () => {
     const plan = resolveOptions(base);
-    expect(plan).toMatchObject({ warmup: 0, burstiness: 1, promptFormat: "token-ids", overwrite: "refuse" });
+    expect(plan).toMatchObject({
+      warmup: "one-wave",
+      repeats: 1,
+      burstiness: 1,
+      promptFormat: "token-ids",
+      overwrite: "refuse",
+    });
     expect(requestsPerLevel(plan, 16)).toBe(160);
     expect(
       requestsPerLevel({ mode: "request-rate", numPrompts: undefined, promptsPerConcurrency: 10 }, 2),
     ).toBe(500);
     expect(requestsPerLevel({ mode: "concurrency", numPrompts: 7, promptsPerConcurrency: 10 }, 16)).toBe(7);
+  });
+
+  it("warm up one wave per client by default (none at a rate), a fixed count when told, 0 = off", () => {
+    expect(warmupPerLevel(resolveOptions(base), 16)).toBe(16);
+    expect(warmupPerLevel(resolveOptions({ ...base, mode: "request-rate", levels: [2] }), 2)).toBe(0);
+    expect(warmupPerLevel(resolveOptions({ ...base, warmup: 0 }), 16)).toBe(0);
+    expect(warmupPerLevel(resolveOptions({ ...base, warmup: 5 }), 16)).toBe(5);
+  });
+
+  it("read --repeats and --warmup from the command line", () => {
+    const flags = (extra: Record<string, string>) =>
+      benchOptionsFromFlags("exp", { concurrency: "4", ...extra }, {});
+    expect(flags({ repeats: "3" })).toMatchObject({ repeats: 3 });
+    expect(flags({}).warmup).toBeUndefined();
+    expect(flags({ warmup: "0" }).warmup).toBe(0);
+    expect(() => flags({ repeats: "0" })).toThrow(/--repeats/);
+    expect(() => resolveOptions({ ...base, repeats: 1.5 })).toThrow(UserError);
   });
 
   it("scale requests with the concurrency by a chosen factor", () => {

@@ -1,0 +1,57 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { orchestrate, runFolder, runState, workspace } from "../helpers/orchestrate-process.js";
+
+/** `orchestrate run` of a local plan with `benchmark.repeats: 2` and a noisy simulator. */
+
+describe.skipIf(process.platform !== "linux")("a local plan with repeats", { timeout: 240_000 }, () => {
+  it("stores every repeat of every level, and the report and summary.csv carry E(N)'s interval", async () => {
+    const cwd = workspace();
+    const result = await orchestrate(["run", "test-plans/tiny-repeats.yaml"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const dir = runFolder(cwd);
+    expect(runState(dir).status).toBe("succeeded");
+
+    const cells = readdirSync(join(dir, "cells"));
+    expect(cells).toHaveLength(2);
+    for (const cell of cells) {
+      for (const key of ["conc2", "conc4"]) {
+        for (const repeat of [1, 2]) {
+          const own = join(dir, "cells", cell, `repeat${repeat}`);
+          expect(existsSync(join(own, "part1", `${key}.json`)), `${cell} repeat ${repeat} ${key}`).toBe(true);
+          expect(existsSync(join(own, "all-parts", `${key}.json`))).toBe(true);
+        }
+        const combined = JSON.parse(
+          readFileSync(join(dir, "cells", cell, "all-parts", `${key}.json`), "utf8"),
+        );
+        expect(combined.repeats).toHaveLength(2);
+        expect(combined.output_throughput_ci95).toHaveLength(2);
+      }
+    }
+
+    const csv = readFileSync(join(dir, "report", "summary.csv"), "utf8")
+      .trimEnd()
+      .split("\r\n");
+    const header = csv[0]!.split(",");
+    const rows = csv
+      .slice(1)
+      .map((line) => Object.fromEntries(line.split(",").map((v, i) => [header[i], v])));
+    const twoX = rows.filter((r) => r.scale === "2");
+    expect(twoX).toHaveLength(2);
+    for (const row of twoX) {
+      expect(row.repeats).toBe("2");
+      const [low, high, e] = [row.efficiency_ci95_low, row.efficiency_ci95_high, row.efficiency].map(Number);
+      expect(low).toBeLessThanOrEqual(e!);
+      expect(high).toBeGreaterThanOrEqual(e!);
+      expect(["consistent_with_linear", "sub_linear", "superlinear_suspect"]).toContain(
+        row.efficiency_verdict,
+      );
+    }
+
+    const report = readFileSync(join(dir, "report", "report.md"), "utf8");
+    expect(report).toMatch(/E\(2x\): .*\(95% intervals from the repeats\)/);
+    expect(report).toContain("What would be enough for oss (open-source Ray), E(2x)");
+    expect(report).not.toContain("noise not measured");
+  });
+});
