@@ -17,6 +17,9 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
   if (plan.target === "local") {
     const target = new LocalTarget({
       cwd: folder.dir,
+      ...(plan.model.profile
+        ? { profile: { path: plan.model.profile, speedup: plan.model.profile_speedup } }
+        : {}),
       pollIntervalMs: Math.min(200, plan.deploy.poll_interval_s * 1000),
     });
     return Object.assign(target, {

@@ -7,6 +7,7 @@ import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
 import { renderPlanFiles } from "../render/write.js";
 import { systemClock } from "../targets/clock.js";
+import { cellTimes, predictionForRun, TWIN_FILE } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { executeRun, type RunSummary } from "./pipeline.js";
@@ -22,16 +23,21 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
   if (options.dryRun) {
     // Rendering in memory proves every config can be produced, without writing anything.
     const files = renderPlanFiles(plan, cells);
-    const preview = previewRun(plan, cells);
+    const prediction = await predictionForRun(plan, cells);
+    const preview = previewRun(plan, cells, undefined, prediction && cellTimes(prediction));
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ files: files.map((f) => f.path), preview }, null, 2)}\n`);
+      const out = { files: files.map((f) => f.path), preview, prediction };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       process.stdout.write(`${formatPreview(preview)}\n\nDry run: nothing was deployed, built or written.\n`);
     }
     return;
   }
 
+  // Predicted before anything starts, so a broken profile costs nothing and the report can compare.
+  const prediction = await predictionForRun(plan, cells);
   const folder = await createRunFolder(options.resultsDir, plan, readFileSync(planPath, "utf8"));
+  if (prediction) await folder.writeFile(TWIN_FILE, `${JSON.stringify(prediction, null, 2)}\n`);
   // The images' Containerfiles sit in the run folder, where the CLI (and the local target) find them.
   for (const file of renderPlanFiles(plan, cells).filter((f) => f.kind === "containerfile")) {
     await folder.writeFile(file.path, file.content);

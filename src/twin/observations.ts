@@ -11,8 +11,9 @@
  *     duration), scaled to one replica by clients ÷ replicas (one client per replica: the part's
  *     own rate);
  *   - latency is the part's median TTFT and median TPOT, never a tail percentile;
- * and the parts of every folder with the same runtime and concurrency are pooled with weights equal
- * to their completed requests, so a part where most requests failed counts for little.
+ * and the parts of every folder with the same runtime and concurrency are pooled by their median,
+ * weighted by completed requests, so a part where most requests failed counts for little and one
+ * odd part cannot drag the value.
  *
  * Only completed requests enter. The seed's failed ones (15–40%) ended at once: by Little's law
  * the completed ones alone kept 91–98% of the nominal concurrency busy, so the failures took no
@@ -136,14 +137,14 @@ function poolByLevel(parts: PartLevel[]): ObservedLevel[] {
       concurrency: first.concurrency,
       sources: [...new Set(group.map((p) => p.folder))].sort(),
       completed: group.reduce((sum, p) => sum + weight(p), 0),
-      effective_concurrency: weightedMean(group, weight, littleConcurrency),
-      per_replica_output_throughput: weightedMean(
+      effective_concurrency: weightedMedian(group, weight, littleConcurrency),
+      per_replica_output_throughput: weightedMedian(
         group,
         weight,
         (p) => p.result.output_throughput * p.clientsPerReplica,
       ),
-      median_ttft_ms: weightedMean(group, weight, (p) => numberAt(p, "median_ttft_ms")),
-      median_tpot_ms: weightedMean(group, weight, (p) => numberAt(p, "median_tpot_ms")),
+      median_ttft_ms: weightedMedian(group, weight, (p) => numberAt(p, "median_ttft_ms")),
+      median_tpot_ms: weightedMedian(group, weight, (p) => numberAt(p, "median_tpot_ms")),
     });
   }
   return levels.sort((a, b) => a.runtime.localeCompare(b.runtime) || a.concurrency - b.concurrency);
@@ -167,14 +168,22 @@ function numberAt(part: PartLevel, key: string): number {
   return value;
 }
 
-function weightedMean<T>(items: T[], weight: (item: T) => number, value: (item: T) => number): number {
-  let sum = 0;
-  let total = 0;
-  for (const item of items) {
-    sum += weight(item) * value(item);
-    total += weight(item);
+/**
+ * The value below which half the weight lies (the mean of the two middle values when the halves
+ * split exactly). A median, not a mean: one client whose requests went differently from the rest
+ * (one of rayturbo251-x4's four saw 30–40% lower TPOT than the other three at every level) must not
+ * pull the pooled value.
+ */
+function weightedMedian<T>(items: T[], weight: (item: T) => number, value: (item: T) => number): number {
+  const points = items.map((item) => ({ w: weight(item), v: value(item) })).sort((a, b) => a.v - b.v);
+  const half = points.reduce((sum, p) => sum + p.w, 0) / 2;
+  let below = 0;
+  for (let i = 0; i < points.length; i++) {
+    below += points[i]!.w;
+    if (below > half) return points[i]!.v;
+    if (below === half) return (points[i]!.v + points[i + 1]!.v) / 2;
   }
-  return sum / total;
+  return points[points.length - 1]!.v;
 }
 
 function tokensPerRequest(result: VllmResult, key: "total_input_tokens" | "total_output_tokens"): number {
