@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
 import { toolVersion } from "../paths.js";
-import { BATCHED_TOKEN_CANDIDATES, fitRuntime, type Workload } from "./calibrate.js";
+import { BATCHED_TOKEN_CANDIDATES, fitRuntime } from "./calibrate.js";
 import { readObservations } from "./observations.js";
 import { PROFILE_FORMAT_VERSION, type ProfileRuntime, type RuntimeFit, type SimProfile } from "./profile.js";
 
@@ -24,6 +24,7 @@ const METHOD = [
   "Per part and level, only completed requests count: the part's whole-run output rate (completed output tokens ÷ its duration) scaled to one replica, its median TTFT and its median TPOT; no tail percentiles, and not the seed's all-parts averages.",
   "Parts of all folders of a runtime are pooled per concurrency level by their median, weighted by completed requests (a median, so one odd client cannot move it: one of rayturbo251-x4's four saw 30–40% lower TPOT than the rest).",
   "The simulated load is the concurrency the server really carried, by Little's law over completed requests (the seed's failed requests ended at once and held a slot now and then).",
+  "With one prompt length, prefill and per-sequence decode cost trade off (both make TPOT grow with load); results at a second prompt length separate them.",
   "One replica is simulated per level in virtual time (the simulator's own engine and ingress); Levenberg–Marquardt on log costs minimises log(predicted ÷ observed) of throughput and median TPOT (weight 1) and median TTFT (weight 0.25).",
   `The engine's per-step token budget is not in the files; the fit tries ${BATCHED_TOKEN_CANDIDATES.join(", ")} and keeps the best.`,
 ];
@@ -36,11 +37,7 @@ const RUNTIME_NOTES = [
 export async function calibrateProfile(options: CalibrateOptions): Promise<SimProfile> {
   if (options.dirs.length === 0) throw new UserError("sim calibrate needs at least one result folder");
   const observations = await readObservations(options.dirs);
-  const workload: Workload = {
-    inputTokens: observations.inputTokens,
-    outputTokens: observations.outputTokens,
-    promptsPerConcurrency: options.promptsPerConcurrency ?? 10,
-  };
+  const promptsPerConcurrency = options.promptsPerConcurrency ?? 10;
   const runtimes: Partial<Record<ProfileRuntime, RuntimeFit>> = {};
   for (const runtime of ["oss", "turbo"] as const) {
     const levels = observations.levels.filter((l) => l.runtime === runtime);
@@ -50,7 +47,7 @@ export async function calibrateProfile(options: CalibrateOptions): Promise<SimPr
         hint: "calibrate from closed-loop results with at least three concurrency levels",
       });
     }
-    const { fit } = fitRuntime(levels, workload);
+    const { fit } = fitRuntime(levels, promptsPerConcurrency);
     runtimes[runtime] = { ...fit, sources: observations.sources[runtime], notes: RUNTIME_NOTES };
   }
   return {
@@ -63,7 +60,10 @@ export async function calibrateProfile(options: CalibrateOptions): Promise<SimPr
       created_at: (options.now ?? new Date()).toISOString(),
       method: METHOD,
     },
-    workload: { input_tokens: workload.inputTokens, output_tokens: workload.outputTokens },
+    workloads: observations.workloads.map((w) => ({
+      input_tokens: w.inputTokens,
+      output_tokens: w.outputTokens,
+    })),
     runtimes,
   };
 }

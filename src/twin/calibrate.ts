@@ -9,10 +9,15 @@
  *   decode_per_seq_ms     what each running sequence adds to a step: TPOT's growth with load.
  *
  * Residuals are log ratios (predicted ÷ observed) of per-replica output throughput and median
- * TPOT (weight 1) and median TTFT (weight ½: it is the noisiest of the three in every data set we
- * have). One replica is simulated at each level's per-replica concurrency: with one client per
- * replica every replica of a scale carries the same load, which is what lets results of several
- * scales be pooled.
+ * TPOT (weight 1) and median TTFT (weight ¼: at high load it is queueing, the noisiest figure in
+ * every data set we have). One replica is simulated at each level's per-replica concurrency: with
+ * one client per replica every replica of a scale carries the same load, which is what lets
+ * results of several scales be pooled.
+ *
+ * With one workload (one prompt length), prefill and per-sequence decode cost trade off: both make
+ * TPOT grow with load, and latency makes up TTFT. The fit then predicts that workload well but
+ * splits the cost between them loosely. Results at a second prompt length pin the split down
+ * (prefill scales with the prompt, decode does not); each level is simulated with its own lengths.
  */
 import type { SimConfig } from "../sim/config.js";
 import { parseSimConfig } from "../sim/config.js";
@@ -29,11 +34,12 @@ import type { LevelFit, RuntimeFit } from "./profile.js";
 export const BATCHED_TOKEN_CANDIDATES = [2048, 4096, 8192] as const;
 const TTFT_WEIGHT = 0.25;
 
-export interface Workload {
+/** A level to simulate: its lengths, the load the server carried, and the nominal concurrency. */
+export interface CalibrationLevel {
   inputTokens: number;
   outputTokens: number;
-  /** Measured requests per client at concurrency c: this × c (the seed's 10). */
-  promptsPerConcurrency: number;
+  concurrency: number;
+  nominalConcurrency: number;
 }
 
 export interface FittedCosts {
@@ -53,7 +59,11 @@ const COST_KEYS = [
 ] as const;
 
 /** The simulator settings of one replica with these costs, as calibration and its tests run it. */
-export function calibrationConfig(costs: FittedCosts, workload: Workload, maxConcurrency: number): SimConfig {
+export function calibrationConfig(
+  costs: FittedCosts,
+  kvCacheTokens: number,
+  maxConcurrency: number,
+): SimConfig {
   return parseSimConfig({
     replicas: 1,
     ingress_replicas: 2,
@@ -63,7 +73,7 @@ export function calibrationConfig(costs: FittedCosts, workload: Workload, maxCon
       decode_per_seq_ms: costs.decode_per_seq_ms,
       max_num_batched_tokens: costs.max_num_batched_tokens,
       max_num_seqs: Math.max(256, maxConcurrency),
-      kv_cache_tokens: kvLowerBound(workload, maxConcurrency),
+      kv_cache_tokens: kvCacheTokens,
       stream_batching_interval_ms: 0,
       enable_prefix_caching: false,
     },
@@ -76,67 +86,94 @@ export function calibrationConfig(costs: FittedCosts, workload: Workload, maxCon
 }
 
 /** The data never shows a full KV cache, so it held at least every sequence of the busiest level. */
-export function kvLowerBound(workload: Workload, maxConcurrency: number): number {
-  const perSequence = workload.inputTokens + workload.outputTokens;
-  return Math.max(524_288, Math.ceil((maxConcurrency * perSequence) / 65_536) * 65_536);
+export function kvLowerBound(
+  levels: readonly { concurrency: number; inputTokens: number; outputTokens: number }[],
+): number {
+  const busiest = Math.max(...levels.map((l) => l.concurrency * (l.inputTokens + l.outputTokens)));
+  return Math.max(524_288, Math.ceil(busiest / 65_536) * 65_536);
 }
 
-/** The load the server carried at a level (see ObservedLevel.effective_concurrency), whole. */
-export function simulatedConcurrency(level: ObservedLevel): number {
-  return Math.max(1, Math.round(Math.min(level.concurrency, level.effective_concurrency)));
+/**
+ * Little's law over completed requests of a closed loop falls a little short of the nominal
+ * concurrency even when nothing fails (the level ramps up and drains), so the observed figure is
+ * compared with the simulator's own at the nominal concurrency: only the shortfall beyond that —
+ * slots held by requests that failed — lowers the simulated load.
+ */
+function loadedConcurrency(level: ObservedLevel, simulated: LevelPrediction): number {
+  const endToEnd = simulated.mean_ttft_ms + Math.max(0, level.outputTokens - 1) * simulated.mean_tpot_ms;
+  const simulatedLittle = ((simulated.output_throughput / level.outputTokens) * endToEnd) / 1000;
+  const ratio = simulatedLittle > 0 ? level.effective_concurrency / simulatedLittle : 1;
+  return Math.max(1, Math.round(level.concurrency * Math.min(1, ratio)));
 }
 
 /** One level on one replica: `concurrency` in flight, the nominal level's number of requests. */
 export function predictCalibrationLevel(
   costs: FittedCosts,
-  workload: Workload,
-  concurrency: number,
-  nominalConcurrency: number,
-  maxConcurrency: number,
+  level: CalibrationLevel,
+  promptsPerConcurrency: number,
+  kvCacheTokens: number,
 ): LevelPrediction {
-  return simulateClosedLoopLevel(calibrationConfig(costs, workload, maxConcurrency), {
+  return simulateClosedLoopLevel(calibrationConfig(costs, kvCacheTokens, level.nominalConcurrency), {
     clients: 1,
-    concurrency,
-    requestsPerClient: workload.promptsPerConcurrency * nominalConcurrency,
+    concurrency: level.concurrency,
+    requestsPerClient: promptsPerConcurrency * level.nominalConcurrency,
     warmupPerClient: 0,
-    inputTokens: workload.inputTokens,
-    outputTokens: workload.outputTokens,
+    inputTokens: level.inputTokens,
+    outputTokens: level.outputTokens,
   });
 }
 
 /** Fits one runtime's costs to its observed levels. */
 export function fitRuntime(
   levels: readonly ObservedLevel[],
-  workload: Workload,
+  promptsPerConcurrency: number,
   budgets: readonly number[] = BATCHED_TOKEN_CANDIDATES,
 ): { fit: Omit<RuntimeFit, "sources" | "notes">; evaluations: number } {
-  const maxConcurrency = Math.max(...levels.map((l) => l.concurrency));
-  const predictAll = (costs: FittedCosts) =>
-    levels.map((level) =>
+  const kvCacheTokens = kvLowerBound(levels);
+  const guesses = initialGuesses(levels);
+  const middle = guesses[Math.floor(guesses.length / 2)]!;
+  const predictAt = (costs: FittedCosts, concurrency: (level: ObservedLevel, i: number) => number) =>
+    levels.map((level, i) =>
       predictCalibrationLevel(
         costs,
-        workload,
-        simulatedConcurrency(level),
-        level.concurrency,
-        maxConcurrency,
+        { ...level, concurrency: concurrency(level, i), nominalConcurrency: level.concurrency },
+        promptsPerConcurrency,
+        kvCacheTokens,
       ),
     );
-  let evaluations = 0;
-  let best: { costs: FittedCosts; cost: number } | undefined;
-  for (const budget of budgets) {
+  const nominal = predictAt(
+    toCosts(
+      BATCHED_TOKEN_CANDIDATES[0],
+      COST_KEYS.map((key) => middle[key]),
+    ),
+    (l) => l.concurrency,
+  );
+  const loaded = levels.map((level, i) => loadedConcurrency(level, nominal[i]!));
+  const predictAll = (costs: FittedCosts) => predictAt(costs, (_, i) => loaded[i]!);
+  let evaluations = 1;
+  const fitFrom = (budget: number, guess: Omit<FittedCosts, "max_num_batched_tokens">) => {
     const residualsOf = (params: number[]) => residuals(levels, predictAll(toCosts(budget, params)));
-    const start = initialGuess(levels, workload);
     const result = fitLeastSquares(
       residualsOf,
-      COST_KEYS.map((key) => start[key]),
+      COST_KEYS.map((key) => guess[key]),
     );
     evaluations += result.evaluations;
-    if (!best || result.cost < best.cost) best = { costs: toCosts(budget, result.params), cost: result.cost };
+    return { costs: toCosts(budget, result.params), cost: result.cost };
+  };
+  const better = <T extends { cost: number }>(a: T, b: T) => (b.cost < a.cost ? b : a);
+  // TPOT's growth with load can be bought with decode or with prefill cost, and the simulated
+  // medians are rough in between, so one start can stop in a dent. The budget is chosen from the
+  // middle start; then a fit from each other split, keeping the best, finds the valley.
+  let best = budgets.map((budget) => fitFrom(budget, middle)).reduce(better);
+  for (const guess of guesses.filter((g) => g !== middle)) {
+    best = better(best, fitFrom(best.costs.max_num_batched_tokens, guess));
   }
-  const costs = best!.costs;
+  const costs = best.costs;
   const predictions = predictAll(costs);
   const levelFits: LevelFit[] = levels.map((level, i) => ({
     concurrency: level.concurrency,
+    input_tokens: level.inputTokens,
+    output_tokens: level.outputTokens,
     sources: level.sources,
     completed: level.completed,
     observed: {
@@ -158,7 +195,7 @@ export function fitRuntime(
         decode_base_ms: round(costs.decode_base_ms, 4),
         decode_per_seq_ms: round(costs.decode_per_seq_ms, 5),
         max_num_batched_tokens: costs.max_num_batched_tokens,
-        kv_cache_tokens: kvLowerBound(workload, maxConcurrency),
+        kv_cache_tokens: kvCacheTokens,
       },
       ingress: {
         network_latency_ms: round(costs.network_latency_ms, 2),
@@ -188,15 +225,14 @@ function logRatio(predicted: number, observed: number): number {
 }
 
 /**
- * A start near the answer, from the closed-form view of a closed loop: TPOT grows about linearly
+ * Starts near the answer, from the closed-form view of a closed loop: TPOT grows about linearly
  * with the sequences running (base + c × (per-seq + prefill × in/out)), and TTFT at the lightest
- * load is latency + one step with a whole prompt in it. The split of TPOT's slope between decode
- * and prefill is a guess (half each) that the fit then corrects.
+ * load is latency + one step with a whole prompt in it. How TPOT's slope splits between decode and
+ * prefill is what the starts vary.
  */
-function initialGuess(
+function initialGuesses(
   levels: readonly ObservedLevel[],
-  workload: Workload,
-): Omit<FittedCosts, "max_num_batched_tokens"> {
+): Array<Omit<FittedCosts, "max_num_batched_tokens">> {
   const xs = levels.map((l) => l.concurrency);
   const ys = levels.map((l) => l.median_tpot_ms);
   const n = xs.length;
@@ -205,17 +241,18 @@ function initialGuess(
   const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   const slope = sxx > 0 ? Math.max(1e-4, xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx) : 0.1;
   const base = Math.max(0.5, my - slope * mx);
-  const perSeq = slope / 2;
-  const prefill = (slope / 2) * (workload.outputTokens / workload.inputTokens);
   const lightest = levels.reduce((a, b) => (b.concurrency < a.concurrency ? b : a));
-  const latency = Math.max(1, lightest.median_ttft_ms - base - prefill * workload.inputTokens);
-  return {
-    network_latency_ms: latency,
-    prefill_ms_per_token: prefill,
-    decode_base_ms: base,
-    decode_per_seq_ms: perSeq,
-    chunk_cost_ms: 0,
-  };
+  const ratio = lightest.outputTokens / lightest.inputTokens;
+  return [0.2, 0.5, 0.8].map((prefillShare) => {
+    const prefill = slope * prefillShare * ratio;
+    return {
+      network_latency_ms: Math.max(1, lightest.median_ttft_ms - base - prefill * lightest.inputTokens),
+      prefill_ms_per_token: prefill,
+      decode_base_ms: base,
+      decode_per_seq_ms: slope * (1 - prefillShare),
+      chunk_cost_ms: 0,
+    };
+  });
 }
 
 function toCosts(budget: number, params: number[]): FittedCosts {

@@ -31,6 +31,10 @@ export interface LevelPrediction {
   median_ttft_ms: number;
   p99_ttft_ms: number;
   median_tpot_ms: number;
+  mean_ttft_ms: number;
+  mean_tpot_ms: number;
+  /** Measured requests completed. */
+  completed: number;
   /** From the level's first request (warm-up included) to its last completion. */
   duration_s: number;
 }
@@ -94,6 +98,9 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
     median_ttft_ms: ttftStats?.median ?? 0,
     p99_ttft_ms: ttftStats?.p99 ?? 0,
     median_tpot_ms: tpotStats?.median ?? 0,
+    mean_ttft_ms: ttftStats?.mean ?? 0,
+    mean_tpot_ms: tpotStats?.mean ?? 0,
+    completed: ttft.count,
     duration_s: lastCompletion / 1000,
   };
 }

@@ -16,10 +16,11 @@
  * odd part cannot drag the value.
  *
  * Only completed requests enter. The seed's failed ones (15–40%) ended at once: by Little's law
- * the completed ones alone kept 91–98% of the nominal concurrency busy, so the failures took no
- * engine time but did hold a client's slot now and then. The fit therefore simulates the load the
- * server really carried — that Little's-law concurrency, not the nominal one — so it learns the
- * engine's costs rather than the seed's failure rate.
+ * the completed ones alone kept 91–98% of the nominal concurrency busy (a closed loop without
+ * failures keeps 98–100%: it ramps up and drains), so the failures took no engine time but did
+ * hold a client's slot now and then. The fit therefore simulates the load the server really
+ * carried, lowered by that shortfall, so it learns the engine's costs rather than the seed's
+ * failure rate.
  */
 import { readdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -30,6 +31,9 @@ import type { ProfileRuntime } from "./profile.js";
 
 export interface ObservedLevel {
   runtime: ProfileRuntime;
+  /** Tokens per request in and out (as the server counted them). */
+  inputTokens: number;
+  outputTokens: number;
   concurrency: number;
   /** Folder names that contributed. */
   sources: string[];
@@ -46,8 +50,8 @@ export interface ObservedLevel {
 
 export interface Observations {
   levels: ObservedLevel[];
-  inputTokens: number;
-  outputTokens: number;
+  /** The distinct (input, output) lengths of the levels. */
+  workloads: Array<{ inputTokens: number; outputTokens: number }>;
   /** Per runtime, the folders read. */
   sources: Record<ProfileRuntime, string[]>;
 }
@@ -55,6 +59,8 @@ export interface Observations {
 interface PartLevel {
   folder: string;
   runtime: ProfileRuntime;
+  inputTokens: number;
+  outputTokens: number;
   concurrency: number;
   /** Parts ÷ replicas: how many clients share one replica's load. */
   clientsPerReplica: number;
@@ -74,12 +80,13 @@ export async function readObservations(dirs: readonly string[]): Promise<Observa
     if (first) sources[first.runtime].push(first.folder);
   }
   const levels = poolByLevel(parts);
-  const inputs = parts.map((p) => tokensPerRequest(p.result, "total_input_tokens"));
-  const outputs = parts.map((p) => tokensPerRequest(p.result, "total_output_tokens"));
+  const workloads = new Map(levels.map((l) => [`${l.inputTokens}/${l.outputTokens}`, l]));
   return {
     levels,
-    inputTokens: Math.round(median(inputs.filter((v) => v > 0))),
-    outputTokens: Math.round(median(outputs.filter((v) => v > 0))),
+    workloads: [...workloads.values()].map(({ inputTokens, outputTokens }) => ({
+      inputTokens,
+      outputTokens,
+    })),
     sources,
   };
 }
@@ -113,6 +120,9 @@ async function readFolder(dir: string): Promise<PartLevel[]> {
       out.push({
         folder,
         runtime,
+        // Rounded to the nearest 10 tokens: random prompts re-tokenise a few tokens longer or shorter.
+        inputTokens: Math.round(tokensPerRequest(result, "total_input_tokens") / 10) * 10,
+        outputTokens: Math.round(tokensPerRequest(result, "total_output_tokens")),
         concurrency: Number(CONC_FILE.exec(file)![1]),
         clientsPerReplica: partDirs.length / scale,
         result,
@@ -125,7 +135,7 @@ async function readFolder(dir: string): Promise<PartLevel[]> {
 function poolByLevel(parts: PartLevel[]): ObservedLevel[] {
   const groups = new Map<string, PartLevel[]>();
   for (const part of parts) {
-    const key = `${part.runtime}/${part.concurrency}`;
+    const key = `${part.runtime}/${part.inputTokens}/${part.outputTokens}/${part.concurrency}`;
     groups.set(key, [...(groups.get(key) ?? []), part]);
   }
   const levels: ObservedLevel[] = [];
@@ -134,6 +144,8 @@ function poolByLevel(parts: PartLevel[]): ObservedLevel[] {
     const weight = (p: PartLevel) => p.result.completed;
     levels.push({
       runtime: first.runtime,
+      inputTokens: first.inputTokens,
+      outputTokens: first.outputTokens,
       concurrency: first.concurrency,
       sources: [...new Set(group.map((p) => p.folder))].sort(),
       completed: group.reduce((sum, p) => sum + weight(p), 0),
@@ -147,7 +159,13 @@ function poolByLevel(parts: PartLevel[]): ObservedLevel[] {
       median_tpot_ms: weightedMedian(group, weight, (p) => numberAt(p, "median_tpot_ms")),
     });
   }
-  return levels.sort((a, b) => a.runtime.localeCompare(b.runtime) || a.concurrency - b.concurrency);
+  return levels.sort(
+    (a, b) =>
+      a.runtime.localeCompare(b.runtime) ||
+      a.inputTokens - b.inputTokens ||
+      a.outputTokens - b.outputTokens ||
+      a.concurrency - b.concurrency,
+  );
 }
 
 /** In-flight requests per replica, by Little's law over the part's completed requests. */
@@ -189,11 +207,4 @@ function weightedMedian<T>(items: T[], weight: (item: T) => number, value: (item
 function tokensPerRequest(result: VllmResult, key: "total_input_tokens" | "total_output_tokens"): number {
   const total = result[key];
   return typeof total === "number" && result.completed > 0 ? total / result.completed : 0;
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

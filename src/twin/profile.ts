@@ -16,6 +16,8 @@ const count = z.number().int().positive();
 
 const levelFitSchema = z.strictObject({
   concurrency: count,
+  input_tokens: count,
+  output_tokens: count,
   /** The result folders (and how many of their requests completed) behind the observed values. */
   sources: z.array(z.string()),
   completed: z.number().int().nonnegative(),
@@ -68,8 +70,8 @@ export const simProfileSchema = z.strictObject({
     created_at: z.string(),
     method: z.array(z.string()),
   }),
-  /** The workload of the data it was fitted from: a profile extrapolates beyond it at its risk. */
-  workload: z.strictObject({ input_tokens: count, output_tokens: count }),
+  /** The workloads of the data it was fitted from: a profile extrapolates beyond them at its risk. */
+  workloads: z.array(z.strictObject({ input_tokens: count, output_tokens: count })).min(1),
   runtimes: z.strictObject({ oss: runtimeProfileSchema.optional(), turbo: runtimeProfileSchema.optional() }),
 });
 
