@@ -1,4 +1,5 @@
 import type { Cell } from "./expand.js";
+import { displayPath } from "./load.js";
 import type { Plan } from "./resolve.js";
 
 /**
@@ -55,7 +56,7 @@ export function estimatePlan(
   const timing = !benchmarkKnown
     ? "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
     : predicted
-      ? `benchmark time predicted with the simulator profile ${plan.model.profile ?? "given"}`
+      ? `benchmark time predicted with the simulator profile ${plan.model.profile ? displayPath(plan.model.profile) : "given"}`
       : "benchmark time as the plan fixes it";
   const estimate: PlanEstimate = {
     cells: perCell,

@@ -160,7 +160,8 @@ function parseScalar(text: string): unknown {
   }
 }
 
-function displayPath(path: string): string {
+/** A path relative to the current folder when it lies below it, for messages; else as it is. */
+export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith("..") ? rel : path;
 }
