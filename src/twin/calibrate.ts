@@ -8,7 +8,8 @@
  *   decode_base_ms        the step's fixed cost: TPOT at light load;
  *   decode_per_seq_ms     what each running sequence adds to a step: TPOT's growth with load.
  *
- * Residuals are log ratios (predicted ÷ observed) of per-replica output throughput and median
+ * Residuals are log ratios (predicted ÷ observed) of per-replica output throughput (as vllm bench
+ * computes it: completed tokens ÷ first send to last completion) and median
  * TPOT (weight 1) and median TTFT (weight ¼: at high load it is queueing, the noisiest figure in
  * every data set we have). One replica is simulated at each level's per-replica concurrency: with
  * one client per replica every replica of a scale carries the same load, which is what lets
@@ -101,7 +102,7 @@ export function kvLowerBound(
  */
 function loadedConcurrency(level: ObservedLevel, simulated: LevelPrediction): number {
   const endToEnd = simulated.mean_ttft_ms + Math.max(0, level.outputTokens - 1) * simulated.mean_tpot_ms;
-  const simulatedLittle = ((simulated.output_throughput / level.outputTokens) * endToEnd) / 1000;
+  const simulatedLittle = ((simulated.span_output_throughput / level.outputTokens) * endToEnd) / 1000;
   const ratio = simulatedLittle > 0 ? level.effective_concurrency / simulatedLittle : 1;
   return Math.max(1, Math.round(level.concurrency * Math.min(1, ratio)));
 }
@@ -182,7 +183,7 @@ export function fitRuntime(
       median_tpot_ms: round(level.median_tpot_ms, 2),
     },
     predicted: {
-      per_replica_output_throughput: round(predictions[i]!.output_throughput, 1),
+      per_replica_output_throughput: round(predictions[i]!.span_output_throughput, 1),
       median_ttft_ms: round(predictions[i]!.median_ttft_ms, 1),
       median_tpot_ms: round(predictions[i]!.median_tpot_ms, 2),
     },
@@ -213,7 +214,7 @@ function residuals(levels: readonly ObservedLevel[], predictions: LevelPredictio
   const out: number[] = [];
   levels.forEach((level, i) => {
     const p = predictions[i]!;
-    out.push(logRatio(p.output_throughput, level.per_replica_output_throughput));
+    out.push(logRatio(p.span_output_throughput, level.per_replica_output_throughput));
     out.push(logRatio(p.median_tpot_ms, level.median_tpot_ms));
     out.push(TTFT_WEIGHT * logRatio(p.median_ttft_ms, level.median_ttft_ms));
   });

@@ -26,8 +26,17 @@ export interface ClosedLoopLevel {
 
 /** What the load generator would report for the level, all clients pooled. */
 export interface LevelPrediction {
-  /** Output tokens of measured requests ÷ the level's measured window, all replicas. */
+  /**
+   * Output tokens per second over the steady-state window, as orchestrate's all-parts results
+   * measure it: from when every client has its load in flight (and its warm-up sent) to when the
+   * first client sends its last request; tokens that arrive inside it ÷ its length.
+   */
   output_throughput: number;
+  /**
+   * Completed requests' output tokens ÷ first measured send to last completion: vllm bench's
+   * output_throughput (the seed's numbers), ramp-up and drain included.
+   */
+  span_output_throughput: number;
   median_ttft_ms: number;
   p99_ttft_ms: number;
   median_tpot_ms: number;
@@ -37,6 +46,14 @@ export interface LevelPrediction {
   completed: number;
   /** From the level's first request (warm-up included) to its last completion. */
   duration_s: number;
+}
+
+interface ClientState {
+  sent: number;
+  /** When it had its load in flight and its warm-up sent. */
+  steadyFrom: number;
+  /** When it sent its last request. */
+  lastSentAt: number;
 }
 
 export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLevel): LevelPrediction {
@@ -49,17 +66,21 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   const prompt = new Array<number>(level.inputTokens).fill(0);
   const ttft = new Samples();
   const tpot = new Samples();
+  const arrivals = new TokenTimeline();
+  const total = level.warmupPerClient + level.requestsPerClient;
+  const steadyAfter = Math.min(total, Math.max(level.concurrency, level.warmupPerClient));
   let measuredTokens = 0;
-  let windowStart = Number.POSITIVE_INFINITY;
+  let firstMeasuredSend = Number.POSITIVE_INFINITY;
   let lastCompletion = 0;
 
-  const sendNext = (client: { sent: number }) => {
-    const total = level.warmupPerClient + level.requestsPerClient;
+  const sendNext = (client: ClientState) => {
     if (client.sent >= total) return;
     const warmup = client.sent < level.warmupPerClient;
     client.sent += 1;
     const sentAt = clock.now();
-    if (!warmup) windowStart = Math.min(windowStart, sentAt);
+    if (client.sent === steadyAfter) client.steadyFrom = sentAt;
+    if (client.sent === total) client.lastSentAt = sentAt;
+    if (!warmup) firstMeasuredSend = Math.min(firstMeasuredSend, sentAt);
     let firstTokenAt: number | undefined;
     service.submit(
       { promptTokenIds: prompt, outputTokens: level.outputTokens, stream: true },
@@ -68,8 +89,9 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
         onRejected: () => {
           throw new Error("the twin's service rejected a request; max_queued_requests is too small");
         },
-        onChunk: (time, _tokens, delivered, last) => {
+        onChunk: (time, tokens, delivered, last) => {
           firstTokenAt ??= time;
+          if (!warmup) arrivals.add(time, tokens);
           if (!last) return;
           lastCompletion = Math.max(lastCompletion, time);
           if (!warmup) {
@@ -83,8 +105,10 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
     );
   };
 
+  const clients: ClientState[] = [];
   for (let c = 0; c < level.clients; c++) {
-    const client = { sent: 0 };
+    const client: ClientState = { sent: 0, steadyFrom: 0, lastSentAt: 0 };
+    clients.push(client);
     for (let slot = 0; slot < level.concurrency; slot++) sendNext(client);
   }
   clock.runUntilIdle();
@@ -92,9 +116,18 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
 
   const ttftStats = ttft.stats();
   const tpotStats = tpot.stats();
-  const window = lastCompletion - windowStart;
+  const span = lastCompletion - firstMeasuredSend;
+  const spanThroughput = span > 0 ? (measuredTokens / span) * 1000 : 0;
+  const windowStart = Math.max(...clients.map((c) => c.steadyFrom));
+  const windowEnd = Math.min(...clients.map((c) => c.lastSentAt));
+  // As the aggregator does when the clients never shared a steady state: the whole span.
+  const windowThroughput =
+    windowEnd > windowStart
+      ? (arrivals.between(windowStart, windowEnd) / (windowEnd - windowStart)) * 1000
+      : spanThroughput;
   return {
-    output_throughput: window > 0 ? (measuredTokens / window) * 1000 : 0,
+    output_throughput: windowThroughput,
+    span_output_throughput: spanThroughput,
     median_ttft_ms: ttftStats?.median ?? 0,
     p99_ttft_ms: ttftStats?.p99 ?? 0,
     median_tpot_ms: tpotStats?.median ?? 0,
@@ -103,4 +136,34 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
     completed: ttft.count,
     duration_s: lastCompletion / 1000,
   };
+}
+
+/**
+ * Token arrivals in 1 ms buckets, so the tokens inside any window can be counted after the fact
+ * without keeping every chunk's time (a window's edges then err by at most a millisecond's tokens).
+ */
+class TokenTimeline {
+  private buckets = new Float64Array(1 << 16);
+
+  add(time: number, tokens: number): void {
+    const index = Math.floor(time);
+    if (index >= this.buckets.length) {
+      const grown = new Float64Array(Math.max(this.buckets.length * 2, index + 1));
+      grown.set(this.buckets);
+      this.buckets = grown;
+    }
+    this.buckets[index]! += tokens;
+  }
+
+  /** Tokens that arrived in [from, to], the edge buckets counted pro rata. */
+  between(from: number, to: number): number {
+    let sum = 0;
+    const first = Math.floor(from);
+    const last = Math.min(Math.floor(to), this.buckets.length - 1);
+    for (let i = first; i <= last; i++) {
+      const overlap = Math.min(to, i + 1) - Math.max(from, i);
+      if (overlap > 0) sum += this.buckets[i]! * overlap;
+    }
+    return sum;
+  }
 }
