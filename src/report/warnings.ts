@@ -70,6 +70,12 @@ export const WARNING_KINDS: Record<WarningKind, WarningKindInfo> = {
     title: "missing part",
     meaning: "a client has no result for this level, so the sum covers fewer clients than ran.",
   },
+  twin_deviation: {
+    code: "D",
+    title: "differs from the twin",
+    meaning:
+      "throughput or median TPOT is more than 20% away from what the calibrated simulator predicted for this plan: check the configuration or the profile.",
+  },
   other: { code: "O", title: "other", meaning: "see the message." },
 };
 

@@ -39,6 +39,7 @@ export type WarningKind =
   | "windows_disjoint" // the parts' measurement windows did not overlap (enough)
   | "averaged_percentiles" // only per-part percentiles existed, so they were averaged (seed data)
   | "missing_part" // a part has no file for this level
+  | "twin_deviation" // the measurement differs from the simulator twin's prediction by more than 20%
   | "other";
 
 export interface DataWarning {

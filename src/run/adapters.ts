@@ -132,6 +132,7 @@ export const reportBuilder: ReportBuilder = {
     const files = await buildReport({
       experiments: sources.experiments,
       ...(sources.setup ? { setup: sources.setup } : {}),
+      ...(sources.twin ? { twin: sources.twin } : {}),
       outDir: sources.defaultOutDir,
     });
     return files.outDir;

@@ -137,9 +137,6 @@ function withEstimate(
   return prediction;
 }
 
-/** The file in a run folder that holds what the twin predicted for the run, for its report. */
-export const TWIN_FILE = "twin.json";
-
 /**
  * The prediction for a run of the plan, or undefined when there is nothing to predict with (no
  * profile) or nothing a closed-loop twin can predict (request-rate or fixed-duration levels).
