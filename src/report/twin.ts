@@ -127,7 +127,7 @@ export function twinTableView(
   const speed = twin.profile.speedup !== 1 ? `, run ${twin.profile.speedup}× faster than measured` : "";
   return {
     id: "twin",
-    title: "Measured vs the twin",
+    title: "Every level, measured and predicted",
     notes: [
       `Predicted before the run by the simulator with the profile ${twin.profile.name}${speed} (orchestrate predict). ` +
         `Throughput or median TPOT more than ${TWIN_TOLERANCE * 100}% away from the prediction is flagged.`,

@@ -59,7 +59,7 @@ export function formatPrediction(prediction: Prediction): string {
   for (const cell of prediction.cells) {
     out.push(
       "",
-      `${cell.id}: ${cell.replicas} LLM replicas, ${cell.ingress_replicas} ingress, ${cell.clients} clients; ` +
+      `${cell.id}: ${plural(cell.replicas, "LLM replica")}, ${cell.ingress_replicas} ingress, ${plural(cell.clients, "client")}; ` +
         `benchmark ${duration(cell.benchmark_s)}, with deploy and teardown ${duration(cell.duration_s)}` +
         (cell.gpu_hours > 0 ? `, ${cell.gpu_hours.toFixed(2)} GPU-hours` : ""),
       table(
@@ -102,4 +102,8 @@ function duration(seconds: number): string {
   const minutes = seconds / 60;
   if (minutes < 120) return `${minutes.toFixed(1)} min`;
   return `${Math.floor(minutes / 60)} h ${Math.round(minutes % 60)} min`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
 }
