@@ -42,6 +42,7 @@ const modelSchema = z.strictObject({
    * The local target runs the profile this many times faster than the hardware it was measured
    * on (every time cost divided by it), so a rehearsal of a slow model stays short. Its latencies
    * and throughputs are then in that faster time; predictions for the run use the same factor.
+   * Ignored on the anyscale target: real GPUs run at their own speed.
    */
   profile_speedup: z.number().min(1, "must be at least 1 (1 = real speed)").default(1),
 });

@@ -27,9 +27,14 @@ export function simConfigForCell(plan: Plan, cell: Cell, fit: RuntimeFit): SimCo
         max_queued_requests: integer(deployment.max_queued_requests),
       },
     },
-    profileSimLayer(fit, plan.model.profile_speedup),
+    profileSimLayer(fit, effectiveSpeedup(plan)),
   );
   return parseSimConfig(layered, `the plan ${plan.name} with its profile`);
+}
+
+/** Only simulated GPUs can run faster than measured ones: on Anyscale the speed-up is 1. */
+export function effectiveSpeedup(plan: Plan): number {
+  return plan.target === "local" ? plan.model.profile_speedup : 1;
 }
 
 function positiveInt(value: unknown): number | undefined {

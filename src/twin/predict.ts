@@ -7,7 +7,7 @@ import { UserError } from "../errors.js";
 import { type CellTime, estimatePlan, type PlanEstimate } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
-import { simConfigForCell } from "./cell-config.js";
+import { effectiveSpeedup, simConfigForCell } from "./cell-config.js";
 import { type LevelPrediction, simulateClosedLoopLevel } from "./closed-loop.js";
 import { readSimProfile, runtimeFit, type SimProfile } from "./profile.js";
 
@@ -127,7 +127,7 @@ function withEstimate(
   }
   const prediction: Prediction = {
     plan: plan.name,
-    profile: { path: profilePath, name: profile.name, speedup: plan.model.profile_speedup },
+    profile: { path: profilePath, name: profile.name, speedup: effectiveSpeedup(plan) },
     cells,
     duration_s: estimate.totalMinutes * 60,
     gpu_hours: estimate.gpuHours,

@@ -71,3 +71,20 @@ describe("predict", () => {
 function readPlan(): string {
   return readFileSync(SCALING, "utf8");
 }
+
+describe("profile_speedup", () => {
+  it("compresses the local target's time only", async () => {
+    const local = loadPlan(join(ROOT, "plans/local.yaml"), { env: {} }).plan;
+    const onAnyscale = loadPlan(join(ROOT, "plans/local.yaml"), { env: {}, target: "anyscale" }).plan;
+    const [fast, real] = await Promise.all([
+      predictPlanFromFiles(local, expandCells(local).slice(0, 1)),
+      predictPlanFromFiles(onAnyscale, expandCells(onAnyscale).slice(0, 1)),
+    ]);
+    expect(local.model.profile_speedup).toBe(4);
+    expect(fast.profile.speedup).toBe(4);
+    expect(real.profile.speedup).toBe(1);
+    const ratio = real.cells[0]!.benchmark_s / fast.cells[0]!.benchmark_s;
+    expect(ratio).toBeGreaterThan(3.8);
+    expect(ratio).toBeLessThan(4.2);
+  });
+});
