@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import * as bench from "./bench.js";
 import * as clean from "./clean.js";
 import * as doctor from "./doctor.js";
+import * as predict from "./predict.js";
 import * as render from "./render.js";
 import * as report from "./report.js";
 import * as results from "./results.js";
@@ -19,6 +20,7 @@ import * as teardown from "./teardown.js";
  */
 const registrations: Array<(program: Command) => void> = [
   run.register,
+  predict.register,
   resume.register,
   status.register,
   teardown.register,

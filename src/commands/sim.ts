@@ -37,8 +37,25 @@ interface SimOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command("sim")
+  const sim = program.command("sim");
+  sim
+    .command("calibrate")
+    .description(
+      "fit a simulator profile (engine and ingress costs per image runtime) to measured closed-loop results, " +
+        "and print the fit's residual at every level",
+    )
+    .argument(
+      "<dir...>",
+      "result folders: partK/concC.json per client, named like rayoss251-x2 (runtime, scale)",
+    )
+    .requiredOption("--out <file.json>", "where to write the profile")
+    .option("--name <name>", "the profile's name (default: the file name)")
+    .option("--json", "print the profile as JSON instead of the residual tables")
+    .action(async (dirs: string[], options: { out: string; name?: string; json?: boolean }) => {
+      const { calibrateCommand } = await import("../twin/calibrate-command.js");
+      await calibrateCommand(dirs, options);
+    });
+  sim
     .description(
       "Run the local simulator of a Ray Serve LLM service (OpenAI API on 127.0.0.1) in the foreground; " +
         "Ctrl-C stops it. Point OPENAI_API_URL, curl or `vllm bench serve` at the printed URL.",

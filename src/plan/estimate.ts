@@ -1,16 +1,19 @@
 import type { Cell } from "./expand.js";
+import { displayPath } from "./load.js";
 import type { Plan } from "./resolve.js";
 
 /**
- * A rough price tag for a plan, so nobody starts 40 GPU-hours by accident. The benchmark time of
- * a closed-loop level is (requests per client ÷ concurrency) waves of one request each, and a
- * request takes TTFT + (output tokens − 1) × TPOT; both latencies are assumptions from the plan's
- * cost section, printed with the estimate. GPUs count whole nodes when the plan sizes nodes.
+ * A price tag for a plan, so nobody starts 40 GPU-hours by accident: per cell, the start-up and
+ * teardown assumptions of the plan's cost section plus the benchmark time. How long closed-loop
+ * levels take depends on the service, so that time comes from a prediction (`predict`, with the
+ * plan's simulator profile); levels whose length the plan fixes (a duration, or a request rate)
+ * need none. GPUs count whole nodes when the plan sizes nodes.
  */
 export interface CellEstimate {
   cellId: string;
   gpus: number;
-  benchmarkMinutes: number;
+  /** Undefined when the plan's levels depend on the service and no prediction was given. */
+  benchmarkMinutes: number | undefined;
   totalMinutes: number;
   gpuHours: number;
 }
@@ -21,29 +24,49 @@ export interface PlanEstimate {
   gpuHours: number;
   peakGpus: number;
   costUsd?: number;
+  /** False when benchmark time is left out (see CellEstimate.benchmarkMinutes). */
+  benchmarkKnown: boolean;
   assumptions: string;
 }
 
-export function estimatePlan(plan: Plan, cells: readonly Cell[]): PlanEstimate {
-  const benchmarkMinutes = benchmarkMinutesPerCell(plan);
+/** A cell's predicted benchmark time (every level and repeat). */
+export interface CellTime {
+  cellId: string;
+  benchmarkSeconds: number;
+}
+
+export function estimatePlan(
+  plan: Plan,
+  cells: readonly Cell[],
+  predicted?: readonly CellTime[],
+): PlanEstimate {
+  const fixedMinutes = fixedBenchmarkMinutes(plan);
   // The local target simulates GPUs: nothing to pay for, and services start in a second.
   const local = plan.target === "local";
   const overheadMinutes = local ? 0 : plan.cost.startup_minutes + plan.cost.teardown_minutes;
-  const perCell = cells.map((cell) => {
+  const perCell = cells.map((cell): CellEstimate => {
     const gpus = local ? 0 : gpusBilled(plan, cell);
-    const totalMinutes = overheadMinutes + benchmarkMinutes;
+    const seconds = predicted?.find((p) => p.cellId === cell.id)?.benchmarkSeconds;
+    const benchmarkMinutes = seconds !== undefined ? seconds / 60 : fixedMinutes;
+    const totalMinutes = overheadMinutes + (benchmarkMinutes ?? 0);
     return { cellId: cell.id, gpus, benchmarkMinutes, totalMinutes, gpuHours: (gpus * totalMinutes) / 60 };
   });
   const gpuHours = perCell.reduce((acc, c) => acc + c.gpuHours, 0);
+  const benchmarkKnown = perCell.every((c) => c.benchmarkMinutes !== undefined);
+  const timing = !benchmarkKnown
+    ? "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
+    : predicted
+      ? `benchmark time predicted with the simulator profile ${plan.model.profile ? displayPath(plan.model.profile) : "given"}`
+      : "benchmark time as the plan fixes it";
   const estimate: PlanEstimate = {
     cells: perCell,
     totalMinutes: perCell.reduce((acc, c) => acc + c.totalMinutes, 0),
     gpuHours,
     peakGpus: Math.max(0, ...perCell.map((c) => c.gpus)),
+    benchmarkKnown,
     assumptions: local
-      ? `simulated GPUs; requests take TTFT ${plan.cost.assumed_ttft_ms} ms + TPOT ${plan.cost.assumed_tpot_ms} ms per output token`
-      : `${plan.cost.startup_minutes} min start-up and ${plan.cost.teardown_minutes} min teardown per service; ` +
-        `requests take TTFT ${plan.cost.assumed_ttft_ms} ms + TPOT ${plan.cost.assumed_tpot_ms} ms per output token`,
+      ? `simulated GPUs; ${timing}`
+      : `${plan.cost.startup_minutes} min start-up and ${plan.cost.teardown_minutes} min teardown per service; ${timing}`,
   };
   if (plan.cost.gpu_hour_usd !== undefined) estimate.costUsd = gpuHours * plan.cost.gpu_hour_usd;
   return estimate;
@@ -61,25 +84,19 @@ export function warmupRequestsAt(b: Plan["benchmark"], level: number): number {
   return b.mode === "concurrency" ? level : 0;
 }
 
-/** Minutes of benchmarking per cell: every level with its warm-up, every repeat (the same for each cell). */
-export function benchmarkMinutesPerCell(plan: Plan): number {
+/**
+ * Minutes of benchmarking per cell when the plan fixes them: levels of a set duration, or
+ * request-rate levels (num_prompts ÷ rate, as scheduled; the last requests' own time is left out).
+ * Undefined for closed-loop levels counted in requests, which only a prediction can time.
+ */
+export function fixedBenchmarkMinutes(plan: Plan): number | undefined {
   const b = plan.benchmark;
-  const requestSeconds =
-    (plan.cost.assumed_ttft_ms + (b.output_tokens - 1) * plan.cost.assumed_tpot_ms) / 1000;
   const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
   let seconds = 0;
   for (const level of levels) {
-    const warmup = warmupRequestsAt(b, level);
-    if (b.duration_s !== undefined) {
-      const warmupSeconds =
-        b.mode === "concurrency" ? Math.ceil(warmup / level) * requestSeconds : warmup / level;
-      seconds += warmupSeconds + b.duration_s + requestSeconds;
-    } else if (b.mode === "concurrency") {
-      const requests = b.prompts_per_concurrency * level + warmup;
-      seconds += Math.ceil(requests / level) * requestSeconds;
-    } else {
-      seconds += (b.num_prompts + warmup) / level + requestSeconds;
-    }
+    if (b.duration_s !== undefined) seconds += b.duration_s;
+    else if (b.mode === "request-rate") seconds += (b.num_prompts + warmupRequestsAt(b, level)) / level;
+    else return undefined;
   }
   return (seconds * b.repeats) / 60;
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import dotenv from "dotenv";
 import { LineCounter, parseDocument, parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
@@ -70,7 +70,9 @@ export function parsePlanText(text: string, path: string, options: LoadOptions =
   const unexpanded = new Set(expanded.issues.map((i) => dottedPath(i.path)));
   issues.push(...sections.issues.filter((i) => !unexpanded.has(dottedPath(i.path))));
   issues.push(...checkPlan(sections.partial));
+  const profile = profileLocation(sections.partial.model?.profile, path, issues);
   const plan = sections.complete ? resolvePlan(sections.complete) : undefined;
+  if (plan && profile) plan.model.profile = profile;
 
   if (issues.length > 0 || !plan) {
     const map = new SourceMap(doc, lineCounter);
@@ -107,6 +109,23 @@ function setAsideLocalSection(
   return [
     "local: not applied with --target anyscale: it shapes only the simulator (e.g. its noise); real services bring their own",
   ];
+}
+
+/** model.profile resolves against the plan's folder, so a plan and its profile move together. */
+function profileLocation(
+  profile: string | undefined,
+  planPath: string,
+  issues: PlanIssue[],
+): string | undefined {
+  if (profile === undefined) return undefined;
+  const absolute = resolve(dirname(planPath), profile);
+  if (!existsSync(absolute)) {
+    issues.push({
+      path: ["model", "profile"],
+      message: `no such file ${absolute} (paths resolve against the plan's folder); orchestrate sim calibrate writes profiles`,
+    });
+  }
+  return absolute;
 }
 
 /**
@@ -171,7 +190,8 @@ function parseScalar(text: string): unknown {
   }
 }
 
-function displayPath(path: string): string {
+/** A path relative to the current folder when it lies below it, for messages; else as it is. */
+export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith("..") ? rel : path;
 }

@@ -32,6 +32,19 @@ const modelSchema = z.strictObject({
   stream_batching_interval_ms: nonNegative.default(0),
   /** Other deployment_config keys for the LLM deployment (max_ongoing_requests, …), passed through. */
   deployment_config: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * A simulator profile (`orchestrate sim calibrate` writes them), relative to the plan's folder:
+   * what `predict` and the dry run compute the plan's time and cost with, what a run's report
+   * compares its measurements with, and the costs the local target simulates.
+   */
+  profile: z.string().min(1).optional(),
+  /**
+   * The local target runs the profile this many times faster than the hardware it was measured
+   * on (every time cost divided by it), so a rehearsal of a slow model stays short. Its latencies
+   * and throughputs are then in that faster time; predictions for the run use the same factor.
+   * Ignored on the anyscale target: real GPUs run at their own speed.
+   */
+  profile_speedup: z.number().min(1, "must be at least 1 (1 = real speed)").default(1),
 });
 
 const applicationSchema = z
@@ -194,14 +207,23 @@ const deploySchema = z
   })
   .prefault({});
 
+/** A key that plans once had: rejected with a message that says what replaced it. */
+function removedKey(message: string) {
+  return z.undefined({ error: message }).optional();
+}
+
 const costSchema = z
   .strictObject({
     gpu_hour_usd: z.number().nonnegative().optional(),
-    /** Assumptions for the dry-run's time estimate; printed with it. */
+    /** Assumptions for the dry-run's time estimate (request times come from model.profile); printed with it. */
     startup_minutes: nonNegative.default(20),
     teardown_minutes: nonNegative.default(5),
-    assumed_ttft_ms: nonNegative.default(1000),
-    assumed_tpot_ms: nonNegative.default(20),
+    assumed_ttft_ms: removedKey(
+      "removed: the dry run now predicts request times with the simulator profile named by model.profile",
+    ),
+    assumed_tpot_ms: removedKey(
+      "removed: the dry run now predicts request times with the simulator profile named by model.profile",
+    ),
   })
   .prefault({});
 

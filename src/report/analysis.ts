@@ -2,6 +2,7 @@ import type { ExperimentSummary, RunSetup } from "../results/model.js";
 import { type Comparison, compareRuntimes } from "./compare.js";
 import { assembleReportInput, type ReportInput } from "./input.js";
 import { goodputMetric, type ScalingTable, scalingTable, type ThroughputMetric } from "./scaling.js";
+import { type TwinPrediction, type TwinRow, twinRows, twinWarnings } from "./twin.js";
 import { collectWarnings, type ReportWarning } from "./warnings.js";
 
 /**
@@ -17,15 +18,22 @@ export interface ReportAnalysis {
   goodputMetric?: ThroughputMetric;
   goodput: ScalingTable[];
   comparisons: Comparison[];
+  /** Measured vs predicted per level, when the run saved the twin's prediction. */
+  twin?: { prediction: TwinPrediction; rows: TwinRow[] };
 }
 
-export function analyze(experiments: ExperimentSummary[], setup?: RunSetup): ReportAnalysis {
+export function analyze(
+  experiments: ExperimentSummary[],
+  setup?: RunSetup,
+  twin?: TwinPrediction,
+): ReportAnalysis {
   const input = assembleReportInput(experiments, setup);
-  return analyzeInput(input);
+  return analyzeInput(input, twin);
 }
 
-export function analyzeInput(input: ReportInput): ReportAnalysis {
-  const warnings = collectWarnings(input);
+export function analyzeInput(input: ReportInput, twin?: TwinPrediction): ReportAnalysis {
+  const rows = twin ? twinRows(input, twin) : [];
+  const warnings = [...collectWarnings(input), ...twinWarnings(rows)];
   const metric = goodputMetric(input.images);
   const analysis: ReportAnalysis = {
     input,
@@ -35,5 +43,6 @@ export function analyzeInput(input: ReportInput): ReportAnalysis {
     comparisons: compareRuntimes(input.images, warnings),
   };
   if (metric) analysis.goodputMetric = metric;
+  if (twin && rows.length > 0) analysis.twin = { prediction: twin, rows };
   return analysis;
 }

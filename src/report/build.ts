@@ -11,6 +11,7 @@ import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import { type GeneratedBy, generatedBy, setupSection } from "./setup-facts.js";
 import { summaryLines } from "./summary.js";
+import type { TwinPrediction } from "./twin.js";
 
 /**
  * Builds the whole report into outDir: report.md, report.html, summary.csv, report.json and
@@ -20,6 +21,8 @@ import { summaryLines } from "./summary.js";
 export interface BuildReportOptions {
   experiments: ExperimentSummary[];
   setup?: RunSetup;
+  /** What the twin predicted for the run (twin.json), to set beside the measurements. */
+  twin?: TwinPrediction;
   outDir: string;
   /** Overrides the title ("Scaling report: <plan>" by default). */
   title?: string;
@@ -53,7 +56,7 @@ export interface ReportFiles {
 
 export async function buildReport(options: BuildReportOptions): Promise<ReportFiles> {
   const outDir = resolve(options.outDir);
-  const analysis = analyze(options.experiments, options.setup);
+  const analysis = analyze(options.experiments, options.setup, options.twin);
   const title = options.title ?? defaultTitle(analysis);
   const generated = options.generated ?? generatedBy();
 
@@ -143,6 +146,7 @@ function reportJson(analysis: ReportAnalysis, generated: GeneratedBy): unknown {
     goodputMetric: analysis.goodputMetric ?? null,
     goodput: analysis.goodput,
     comparisons: analysis.comparisons,
+    twin: analysis.twin?.rows ?? null,
     warnings: analysis.warnings,
   };
 }

@@ -21,6 +21,7 @@ export async function runReportCommand(
     outDir: options.out ?? sources.defaultOutDir,
   };
   if (sources.setup) build.setup = sources.setup;
+  if (sources.twin) build.twin = sources.twin;
   const files = await buildReport(build);
   return options.json ? `${JSON.stringify(files, null, 2)}\n` : describeFiles(files, cwd);
 }

@@ -6,6 +6,7 @@ import { THROUGHPUT_METRICS } from "./scaling.js";
 import type { SetupSection } from "./setup-facts.js";
 import { summaryLines } from "./summary.js";
 import { comparisonTableView, measurementsTableView, scalingTableView, slug, type Table } from "./tables.js";
+import { twinTableView } from "./twin.js";
 
 /**
  * The report's outline as a list of blocks: what comes in which order, once, for every format.
@@ -87,6 +88,14 @@ export function reportDocument(
     blocks.push({
       kind: "paragraph",
       text: "No OSS vs Turbo comparison: the images are not one open-source Ray and one Anyscale runtime image.",
+    });
+  }
+
+  if (analysis.twin) {
+    blocks.push({ kind: "heading", level: 2, text: "Measured vs the twin", id: "twin" });
+    blocks.push({
+      kind: "table",
+      table: twinTableView(analysis.twin.rows, analysis.warnings, analysis.twin.prediction),
     });
   }
 

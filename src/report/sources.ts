@@ -6,6 +6,7 @@ import { readJsonFile } from "../json-file.js";
 import { findExperiments, loadExperiment } from "../results/load.js";
 import type { ExperimentSummary, RunSetup } from "../results/model.js";
 import { imageAndScaleFromName } from "../results/vllm-experiment.js";
+import { readTwinPrediction, TWIN_FILE, type TwinPrediction } from "./twin.js";
 
 /**
  * Turns the paths given to `orchestrate report` into experiments (+ the run's setup): a run folder
@@ -28,6 +29,8 @@ export interface ScaleOptions {
 export interface ReportSources {
   experiments: ExperimentSummary[];
   setup?: RunSetup;
+  /** What the twin predicted for the run, when one run folder was given and it saved a prediction. */
+  twin?: TwinPrediction;
   /** The run folders among the inputs. */
   runDirs: string[];
   /** RUN_DIR/report for one run folder, else ./report. */
@@ -82,6 +85,8 @@ export async function loadReportSources(
         : resolve(cwd, DEFAULT_REPORT_DIR),
   };
   if (setup) sources.setup = setup;
+  const twinPath = runDirs.length === 1 && runDirs[0] !== undefined ? join(runDirs[0], TWIN_FILE) : undefined;
+  if (twinPath && existsSync(twinPath)) sources.twin = await readTwinPrediction(twinPath);
   return sources;
 }
 

@@ -76,6 +76,12 @@ export const WARNING_KINDS: Record<WarningKind, WarningKindInfo> = {
     meaning:
       "the output token rate drifted or swung during the measurement window, so the level's one number averages different states of the server.",
   },
+  twin_deviation: {
+    code: "D",
+    title: "differs from the twin",
+    meaning:
+      "throughput or median TPOT is more than 20% away from what the calibrated simulator predicted for this plan: check the configuration or the profile.",
+  },
   other: { code: "O", title: "other", meaning: "see the message." },
 };
 

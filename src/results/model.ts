@@ -47,6 +47,7 @@ export type WarningKind =
   | "averaged_percentiles" // only per-part percentiles existed, so they were averaged (seed data)
   | "missing_part" // a part has no file for this level
   | "unsteady" // the output token rate drifted or swung during the measurement window
+  | "twin_deviation" // the measurement differs from the simulator twin's prediction by more than 20%
   | "other";
 
 export interface DataWarning {

@@ -23,6 +23,9 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
       ...(noise
         ? { serviceSimOverrides: (name: string) => ({ noise: { ...noise, seed: hashString(0, name) } }) }
         : {}),
+      ...(plan.model.profile
+        ? { profile: { path: plan.model.profile, speedup: plan.model.profile_speedup } }
+        : {}),
       pollIntervalMs: Math.min(200, plan.deploy.poll_interval_s * 1000),
     });
     return Object.assign(target, {
@@ -141,6 +144,7 @@ export const reportBuilder: ReportBuilder = {
     const files = await buildReport({
       experiments: sources.experiments,
       ...(sources.setup ? { setup: sources.setup } : {}),
+      ...(sources.twin ? { twin: sources.twin } : {}),
       outDir: sources.defaultOutDir,
     });
     return files.outDir;

@@ -1,4 +1,4 @@
-import { estimatePlan, type PlanEstimate } from "../plan/estimate.js";
+import { type CellTime, estimatePlan, type PlanEstimate } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
@@ -51,7 +51,13 @@ export function runTags(plan: Plan, runId: string): Record<string, string> {
   return { ...plan.deploy.tags, [RUN_TAG]: runId };
 }
 
-export function previewRun(plan: Plan, cells: readonly Cell[], runId = "<run-id>"): RunPreview {
+/** `predicted`: each cell's benchmark time from `predict`, for the estimate. */
+export function previewRun(
+  plan: Plan,
+  cells: readonly Cell[],
+  runId = "<run-id>",
+  predicted?: readonly CellTime[],
+): RunPreview {
   const builds: PlannedStep[] = [];
   if (plan.target === "anyscale") {
     for (const image of plan.images) {
@@ -80,7 +86,7 @@ export function previewRun(plan: Plan, cells: readonly Cell[], runId = "<run-id>
     preflight,
     builds,
     cells: cells.map((cell) => ({ cell, steps: cellSteps(plan, cell, runId) })),
-    estimate: estimatePlan(plan, cells),
+    estimate: estimatePlan(plan, cells, predicted),
     teardown: plan.teardown,
     notes: previewNotes(plan),
   };
@@ -267,7 +273,7 @@ export function formatPreview(preview: RunPreview): string {
 }
 
 export function formatEstimate(estimate: PlanEstimate): string {
-  const assumptions = `  (assumes ${estimate.assumptions}; set them under cost: in the plan)`;
+  const assumptions = `  (assumes ${estimate.assumptions}; start-up and teardown are set under cost: in the plan)`;
   if (estimate.peakGpus === 0) {
     return `Estimate: no GPUs (the simulator stands in for them), about ${hours(estimate.totalMinutes)} of wall time.\n${assumptions}`;
   }

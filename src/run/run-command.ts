@@ -7,8 +7,10 @@ import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
 import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
+import { TWIN_FILE } from "../report/twin.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { systemClock } from "../targets/clock.js";
+import { cellTimes, predictionForRun } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { executeRun, type RunSummary } from "./pipeline.js";
@@ -29,6 +31,8 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
 
   // Before anything exists: a machine that cannot deploy says so in seconds.
   const preflight = plan.target === "anyscale" ? await anyscalePreflight() : undefined;
+  // Predicted before anything starts, so a broken profile costs nothing and the report can compare.
+  const prediction = await predictionForRun(plan, cells);
   const folder = await createRunFolder(
     options.resultsDir,
     plan,
@@ -36,6 +40,7 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
     new Date(),
     preflight ? { anyscaleCli: preflight.cliVersion } : {},
   );
+  if (prediction) await folder.writeFile(TWIN_FILE, `${JSON.stringify(prediction, null, 2)}\n`);
   // The images' Containerfiles sit in the run folder, where the CLI (and the local target) find them.
   for (const file of renderPlanFiles(plan, cells).filter((f) => f.kind === "containerfile")) {
     await folder.writeFile(file.path, file.content);
@@ -82,14 +87,15 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<v
   const files = write
     ? await writeRenderedFiles(root, configs)
     : configs.map((file) => ({ file, status: compareWithDisk(root, file) }));
-  const preview = previewRun(plan, cells);
+  const prediction = await predictionForRun(plan, cells);
+  const preview = previewRun(plan, cells, undefined, prediction && cellTimes(prediction));
   if (options.json) {
     const listed = files.map(({ file, status }) => ({
       path: file.path,
       status,
       written: write && status !== "unchanged",
     }));
-    process.stdout.write(`${JSON.stringify({ files: listed, preview }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ files: listed, preview, prediction }, null, 2)}\n`);
     return;
   }
   const lines = [formatPreview(preview), ""];

@@ -54,6 +54,20 @@ export const IngressConfigSchema = z
     request_overhead_ms: nonNegative.default(3),
     /** Serial work an ingress replica spends forwarding one chunk; its capacity is 1000/this chunks/s. */
     chunk_cost_ms: nonNegative.default(0.3),
+    /**
+     * Time a request spends on its way before an ingress replica sees it, costing no replica any
+     * work: the client's network round trip, TLS, the load balancer. Shifts every token of the
+     * request alike, so it shows in TTFT and not in TPOT. Calibrated profiles fit it from TTFT at
+     * light load.
+     */
+    network_latency_ms: nonNegative.default(0),
+    /**
+     * Each request's latency is drawn uniformly from network_latency_ms × [1 − this, 1 + this].
+     * Real networks vary, and the variation matters: identical requests that start together in a
+     * closed loop would otherwise finish together and prefill together again, in lockstep convoys
+     * that no real service shows.
+     */
+    network_jitter: fraction.default(0.5),
     /** How requests are spread over the ingress replicas (the HTTP proxy / load balancer in front). */
     assignment: z.enum(["round_robin", "random"]).default("round_robin"),
   })

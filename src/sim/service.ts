@@ -59,7 +59,8 @@ export interface IngressReplicaStats extends IngressStats {
 class Flight implements SequenceSink, ServiceHandle {
   replica: number | undefined;
   engineHandle: SequenceHandle | undefined;
-  stallTimer: TimerHandle | undefined;
+  /** The network latency or the stall fault holding the request back, while it runs. */
+  waitTimer: TimerHandle | undefined;
   cancelled = false;
   finished = false;
   /** Tokens produced but not yet sent as a chunk (the stream batcher's buffer). */
@@ -96,6 +97,7 @@ export class ServiceModel {
   private readonly rejected: number[];
   private readonly routing: Random;
   private readonly assignment: Random;
+  private readonly network: Random;
   private nextIngress = 0;
   private nextQueue = 0;
   private closed = false;
@@ -128,16 +130,26 @@ export class ServiceModel {
     this.rejected = new Array(config.ingress_replicas).fill(0);
     this.routing = Random.stream(config.seed, "routing");
     this.assignment = Random.stream(config.seed, "ingress-assignment");
+    this.network = Random.stream(config.seed, "network-latency");
   }
 
   submit(request: ServiceRequest, listener: ServiceListener): ServiceHandle {
     const ingress = this.pickIngress();
     const flight = new Flight(this, request, listener, ingress);
-    this.ingresses[ingress]!.acceptRequest(
-      this.clock.now(),
-      this.config.ingress.request_overhead_ms,
-      (time) => this.route(flight, time),
-    );
+    const accept = (at: number) =>
+      this.ingresses[ingress]!.acceptRequest(at, this.config.ingress.request_overhead_ms, (time) =>
+        this.route(flight, time),
+      );
+    const { network_latency_ms, network_jitter } = this.config.ingress;
+    const latency =
+      network_latency_ms > 0 ? network_latency_ms * (1 + network_jitter * (2 * this.network.next() - 1)) : 0;
+    // The ingress must not be booked ahead for a request still on the wire: it would idle meanwhile.
+    if (latency > 0)
+      flight.waitTimer = this.clock.at(this.clock.now() + latency, () => {
+        flight.waitTimer = undefined;
+        if (!flight.cancelled) accept(this.clock.now());
+      });
+    else accept(this.clock.now());
     return flight;
   }
 
@@ -183,7 +195,7 @@ export class ServiceModel {
   cancel(flight: Flight): void {
     if (flight.cancelled) return;
     flight.cancelled = true;
-    flight.stallTimer?.cancel();
+    flight.waitTimer?.cancel();
     const queue = this.queues[flight.ingress]!;
     const queued = queue.indexOf(flight);
     if (queued >= 0) queue.splice(queued, 1);
@@ -259,12 +271,12 @@ export class ServiceModel {
     flight.listener.onRouted({ replica, ingress: flight.ingress }, time);
     if (flight.cancelled) return; // the listener may give up at once (e.g. a socket already gone)
     const stall = flight.request.stallMs ?? 0;
-    if (stall > 0) flight.stallTimer = this.clock.at(time + stall, () => this.startEngine(flight));
+    if (stall > 0) flight.waitTimer = this.clock.at(time + stall, () => this.startEngine(flight));
     else this.startEngine(flight);
   }
 
   private startEngine(flight: Flight): void {
-    flight.stallTimer = undefined;
+    flight.waitTimer = undefined;
     if (flight.cancelled || this.closed) return;
     const engine = this.engines[flight.replica!]!;
     flight.engineHandle = engine.submit({

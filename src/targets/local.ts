@@ -19,7 +19,15 @@ import {
   type SimConfigInput,
   simConfigFromEnv,
 } from "../sim/config.js";
+import type { RuntimeName } from "../sim/runtime-profile.js";
 import type { StatsSnapshot } from "../sim/stats.js";
+import {
+  profileCapacityLayer,
+  profileSimLayer,
+  readSimProfile,
+  runtimeFit,
+  type SimProfile,
+} from "../twin/profile.js";
 import { readLocalServiceSpec } from "./local-config.js";
 import {
   type DeployRequest,
@@ -42,6 +50,11 @@ export interface LocalTargetOptions {
   /** Per-service settings laid over simOverrides (e.g. a noise seed of its own per service). */
   serviceSimOverrides?: (serviceName: string) => SimConfigInput | undefined;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A simulator profile (orchestrate sim calibrate): its costs for each image's runtime replace the
+   * runtime switches' built-in ones, and `speedup` runs them that many times faster.
+   */
+  profile?: { path: string; speedup: number };
   /** Health poll interval. */
   pollIntervalMs?: number;
   /** How long a child may take to listen. */
@@ -68,6 +81,7 @@ export class LocalTarget implements Target {
   readonly kind = "local" as const;
   private readonly services = new Map<string, LocalService>();
   private readonly pollMs: number;
+  private profile: Promise<SimProfile> | undefined;
 
   constructor(private readonly options: LocalTargetOptions = {}) {
     this.pollMs = options.pollIntervalMs ?? 100;
@@ -78,8 +92,11 @@ export class LocalTarget implements Target {
     // Relative paths resolve against the folder the target runs in, as the anyscale CLI resolves them.
     const configPath = resolve(this.options.cwd ?? process.cwd(), request.configPath);
     const spec = await readLocalServiceSpec(configPath, this.options.cwd);
+    const profiled = await this.profileLayers(spec.profile.name);
     const sim = mergeSimConfigInputs(
+      profiled?.under,
       spec.sim,
+      profiled?.over,
       simConfigFromEnv(this.options.env ?? process.env),
       this.options.simOverrides,
       this.options.serviceSimOverrides?.(request.serviceName),
@@ -127,6 +144,23 @@ export class LocalTarget implements Target {
     }
     void service.process.exited.then(({ code, signal: killedBy }) => this.onExit(service, code, killedBy));
     this.watchHealth(service);
+  }
+
+  /**
+   * The profile's layers for a runtime: its capacity goes under the service config (which may
+   * state its own), its costs over it (they replace the built-in costs of the runtime switches).
+   */
+  private async profileLayers(
+    runtime: RuntimeName,
+  ): Promise<{ under: SimConfigInput; over: SimConfigInput } | undefined> {
+    const option = this.options.profile;
+    if (!option) return undefined;
+    this.profile ??= readSimProfile(option.path);
+    const fit = runtimeFit(await this.profile, runtime === "oss" ? "oss" : "turbo", option.path);
+    return {
+      under: profileCapacityLayer(fit),
+      over: { ...profileSimLayer(fit, option.speedup), profile: `${runtime} (${option.path})` },
+    };
   }
 
   async status(name: string): Promise<ServiceStatus | undefined> {

@@ -13,17 +13,20 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { benchmarkMinutesPerCell, estimatePlan } from "../../src/plan/estimate.js";
+import { UserError } from "../../src/errors.js";
+import { estimatePlan } from "../../src/plan/estimate.js";
 import { expandCells } from "../../src/plan/expand.js";
-import { loadPlan } from "../../src/plan/load.js";
+import { predictPlanFromFiles } from "../../src/twin/predict.js";
+import { loadPlan, parsePlanText } from "../../src/plan/load.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist/bin.js");
 
-/** A folder with the plans, and a PATH whose `anyscale` records any call made to it. */
+/** A folder with the plans and their profiles, and a PATH whose `anyscale` records any call made to it. */
 function sandbox() {
   const dir = mkdtempSync(join(tmpdir(), "dry-run-"));
   cpSync(join(ROOT, "plans"), join(dir, "plans"), { recursive: true });
+  cpSync(join(ROOT, "profiles"), join(dir, "profiles"), { recursive: true });
   const bin = join(dir, "bin");
   const calls = join(dir, "anyscale-calls.log");
   mkdirSync(bin);
@@ -66,7 +69,7 @@ describe("run --dry-run", () => {
     expect(status).toBe(0);
     expect(existsSync(box.calls)).toBe(false);
     // Only the service configs: no run folder, no images/, nothing else.
-    expect(readdirSync(box.dir).sort()).toEqual(["bin", "oss_configs", "plans", "turbo_configs"]);
+    expect(readdirSync(box.dir).sort()).toEqual(["bin", "oss_configs", "plans", "profiles", "turbo_configs"]);
     const rendered = [
       "oss_configs/gptoss-120b-rayoss-251-x1.yaml",
       "oss_configs/gptoss-120b-rayoss-251-x2.yaml",
@@ -102,7 +105,7 @@ describe("run --dry-run", () => {
     const { status, stdout, box } = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--no-write"]);
     expect(status).toBe(0);
     expect(stdout).toContain("would write (new)     turbo_configs/gptoss-120b-rayturbo-251-x4.yaml");
-    expect(readdirSync(box.dir).sort()).toEqual(["bin", "plans"]);
+    expect(readdirSync(box.dir).sort()).toEqual(["bin", "plans", "profiles"]);
   });
 
   it("gives the steps as JSON, with each command as an argument list", () => {
@@ -194,27 +197,74 @@ describe("run --dry-run", () => {
 });
 
 describe("the GPU-hour estimate", () => {
-  it("is computed from the plan, as by hand", () => {
+  it("adds the predicted benchmark time to the plan's start-up and teardown, on whole nodes", () => {
     const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
-    const estimate = estimatePlan(plan, expandCells(plan));
-    // Per level: a warm-up wave and 10 measured waves of one request of 1 s + 249 × 20 ms = 5.98 s,
-    // 65.78 s; 7 levels = 460.46 s.
-    const cellMinutes = 20 + 460.46 / 60 + 5;
+    const cells = expandCells(plan);
+    // Stand-in predictions: 7 minutes of benchmark for every cell.
+    const estimate = estimatePlan(
+      plan,
+      cells,
+      cells.map((c) => ({ cellId: c.id, benchmarkSeconds: 420 })),
+    );
+    const cellMinutes = 20 + 7 + 5;
     // Whole 8-GPU nodes: x1 and x2 need one node, x4 two; two images.
     const gpuHours = (2 * (8 + 8 + 16) * cellMinutes) / 60;
+    expect(estimate.benchmarkKnown).toBe(true);
     expect(estimate.gpuHours).toBeCloseTo(gpuHours, 9);
     expect(estimate.costUsd).toBeCloseTo(gpuHours * 4, 9);
     expect(estimate.peakGpus).toBe(16);
   });
 
-  it("counts every repeat and the warm-up wave, and nothing when warm-up is off", () => {
+  it("counts every repeat and the warm-up wave, and no warm-up when it is off", async () => {
     const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
-    const minutes = (benchmark: Partial<typeof plan.benchmark>) =>
-      benchmarkMinutesPerCell({ ...plan, benchmark: { ...plan.benchmark, ...benchmark } });
-    // 7 levels of 10 measured waves of 5.98 s, plus one warm-up wave each.
-    expect(minutes({ warmup_requests: 0 })).toBeCloseTo((7 * 10 * 5.98) / 60, 9);
-    expect(minutes({})).toBeCloseTo((7 * 11 * 5.98) / 60, 9);
-    expect(minutes({ repeats: 3 })).toBeCloseTo((3 * 7 * 11 * 5.98) / 60, 9);
+    const oneCell = expandCells(plan).slice(0, 1);
+    const benchmarkSeconds = async (benchmark: Partial<typeof plan.benchmark>) => {
+      const changed = { ...plan, benchmark: { ...plan.benchmark, ...benchmark } };
+      return (await predictPlanFromFiles(changed, oneCell)).cells[0]!.benchmark_s;
+    };
+    const noWarmup = await benchmarkSeconds({ warmup_requests: 0 });
+    const withWarmup = await benchmarkSeconds({});
+    // One extra wave on top of 10 measured ones per level: between 5% and 15% longer.
+    expect(withWarmup / noWarmup).toBeGreaterThan(1.05);
+    expect(withWarmup / noWarmup).toBeLessThan(1.15);
+    expect(await benchmarkSeconds({ repeats: 3 })).toBeCloseTo(3 * withWarmup, 6);
+  });
+
+  it("says so when closed-loop levels cannot be timed without a profile", () => {
+    const { plan } = loadPlan(join(ROOT, "plans/scaling.yaml"), { env: {} });
+    const estimate = estimatePlan(plan, expandCells(plan));
+    expect(estimate.benchmarkKnown).toBe(false);
+    expect(estimate.assumptions).toContain("benchmark time NOT included");
+    expect(estimate.gpuHours).toBeCloseTo((2 * (8 + 8 + 16) * 25) / 60, 9);
+  });
+
+  it("takes the dry run's time and cost from the twin's prediction", () => {
+    const dry = orchestrate(["run", "plans/scaling.yaml", "--dry-run", "--json"]);
+    expect(dry.status).toBe(0);
+    const out = JSON.parse(dry.stdout);
+    const predict = orchestrate(["predict", "plans/scaling.yaml", "--json"]);
+    expect(predict.status).toBe(0);
+    const prediction = JSON.parse(predict.stdout);
+    expect(out.preview.estimate.benchmarkKnown).toBe(true);
+    expect(out.preview.estimate.gpuHours).toBeCloseTo(prediction.gpu_hours, 6);
+    expect(out.preview.estimate.costUsd).toBeCloseTo(prediction.cost_usd, 6);
+    expect(prediction.duration_s).toBeCloseTo(out.preview.estimate.totalMinutes * 60, 3);
+    // Six cells, each start-up + teardown (25 min) plus a benchmark of some minutes.
+    expect(prediction.cells).toHaveLength(6);
+    for (const cell of prediction.cells)
+      expect(cell.duration_s).toBeGreaterThan(25 * 60 + cell.benchmark_s - 1);
+  });
+
+  it("rejects the removed latency assumptions with what replaced them", () => {
+    const text = readFileSync(join(ROOT, "plans/scaling.yaml"), "utf8").replace(
+      "cost:\n",
+      "cost:\n  assumed_tpot_ms: 20\n",
+    );
+    const error = catchError(() => parsePlanText(text, join(ROOT, "plans/scaling.yaml"), { env: {} }));
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.join("\n")).toMatch(
+      /cost\.assumed_tpot_ms: removed: the dry run now predicts request times with the simulator profile named by model\.profile/,
+    );
   });
 });
 
@@ -244,3 +294,12 @@ describe("the command line", () => {
     expect(stderr).toContain("plan file plans/nope.yaml does not exist");
   });
 });
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

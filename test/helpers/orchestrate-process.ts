@@ -10,6 +10,7 @@ export const CLI = join(ROOT, "dist/bin.js");
 export function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), "orchestrate-e2e-"));
   cpSync(join(ROOT, "plans"), join(dir, "plans"), { recursive: true });
+  cpSync(join(ROOT, "profiles"), join(dir, "profiles"), { recursive: true });
   cpSync(join(ROOT, "test/fixtures/plans/good"), join(dir, "test-plans"), { recursive: true });
   return dir;
 }

@@ -22,7 +22,7 @@ describe("the committed rendered files", () => {
   it("`render --check` notices a plan change that was not rendered", () => {
     const work = mkdtempSync(join(tmpdir(), "stale-"));
     cpSync(join(ROOT, "plans"), join(work, "plans"), { recursive: true });
-    for (const dir of ["oss_configs", "turbo_configs", "images"])
+    for (const dir of ["oss_configs", "turbo_configs", "images", "profiles"])
       cpSync(join(ROOT, dir), join(work, dir), { recursive: true });
     const check = () =>
       spawnSync(process.execPath, [CLI, "render", "plans/scaling.yaml", "--check"], {

@@ -254,3 +254,50 @@ describe("service model: streams", () => {
     );
   });
 });
+
+describe("network latency", () => {
+  it("delays each request by the latency, jittered, without touching its token rate or the ingress", () => {
+    const latency = 60;
+    const { clock, model } = service({
+      replicas: 1,
+      ingress_replicas: 1,
+      engine: ENGINE,
+      ingress: { request_overhead_ms: 0, chunk_cost_ms: 0, network_latency_ms: latency, network_jitter: 0.5 },
+    });
+    const outcomes = Array.from({ length: 20 }, () => {
+      const { outcome, listener } = listen();
+      model.submit({ promptTokenIds: prompt(1), outputTokens: 5, stream: true }, listener);
+      return outcome;
+    });
+    clock.runUntilIdle();
+    const firsts = outcomes.map((o) => o.chunks[0]!.time);
+    // Each request reaches the engine after its own latency in [30, 90] ms, then one step (8 ms + prefill).
+    for (const first of firsts) {
+      expect(first).toBeGreaterThanOrEqual(latency * 0.5);
+      expect(first).toBeLessThanOrEqual(latency * 1.5 + 3 * (ENGINE.decode_base_ms + 1));
+    }
+    expect(new Set(firsts.map((t) => Math.round(t))).size).toBeGreaterThan(5);
+    // Once decoding, a request's tokens come one step apart, as without latency.
+    for (const outcome of outcomes) {
+      const gaps = outcome.chunks.slice(1).map((c, i) => c.time - outcome.chunks[i]!.time);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(ENGINE.decode_base_ms);
+      expect(outcome.done).toBe(true);
+    }
+    expect(model.stats().ingress[0]!.busyMs).toBe(0);
+  });
+
+  it("without jitter, every request waits exactly the latency", () => {
+    const { clock, model } = service({
+      replicas: 1,
+      engine: ENGINE,
+      ingress: { request_overhead_ms: 0, chunk_cost_ms: 0, network_latency_ms: 25, network_jitter: 0 },
+    });
+    const { outcome, listener } = listen();
+    model.submit({ promptTokenIds: prompt(10), outputTokens: 2, stream: true }, listener);
+    clock.runUntilIdle();
+    expect(outcome.chunks[0]!.time).toBeCloseTo(
+      25 + ENGINE.decode_base_ms + 10 * ENGINE.prefill_ms_per_token,
+      9,
+    );
+  });
+});

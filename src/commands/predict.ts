@@ -1,0 +1,22 @@
+import type { Command } from "commander";
+
+interface PredictOptions {
+  profile?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("predict")
+    .description(
+      "predict a plan's results, time and cost before paying for it: every cell and level through the simulator's " +
+        "engine and ingress model in virtual time, with the plan's simulator profile (model.profile)",
+    )
+    .argument("<plan>", "plan file (YAML)")
+    .option("--profile <file.json>", "use this simulator profile instead of the plan's model.profile")
+    .option("--json", "print the prediction as JSON")
+    .action(async (planPath: string, options: PredictOptions) => {
+      const { predictCommand } = await import("../twin/predict-command.js");
+      await predictCommand(planPath, options);
+    });
+}

@@ -1,0 +1,152 @@
+/**
+ * `orchestrate predict`: the plan's cells through the simulator's model in virtual time, level by
+ * level, as the load generator would run them (closed loop, per-client concurrency, prompts per
+ * level, warm-up, repeats, one client process per `clients`), plus the time and money around them.
+ */
+import { UserError } from "../errors.js";
+import { type CellTime, estimatePlan, type PlanEstimate, warmupRequestsAt } from "../plan/estimate.js";
+import type { Cell } from "../plan/expand.js";
+import type { Plan } from "../plan/resolve.js";
+import { effectiveSpeedup, simConfigForCell } from "./cell-config.js";
+import { type LevelPrediction, simulateClosedLoopLevel } from "./closed-loop.js";
+import { readSimProfile, runtimeFit, type SimProfile } from "./profile.js";
+
+export interface PredictedLevel extends LevelPrediction {
+  concurrency: number;
+  per_replica_output_throughput: number;
+}
+
+export interface PredictedCell {
+  id: string;
+  image: string;
+  runtime: "oss" | "turbo";
+  replicas: number;
+  clients: number;
+  ingress_replicas: number;
+  levels: PredictedLevel[];
+  /** Benchmark time: every level, every repeat. */
+  benchmark_s: number;
+  /** Benchmark time plus the deploy and teardown assumptions. */
+  duration_s: number;
+  gpu_hours: number;
+}
+
+export interface Prediction {
+  plan: string;
+  profile: { path: string; name: string; speedup: number };
+  cells: PredictedCell[];
+  duration_s: number;
+  gpu_hours: number;
+  cost_usd?: number;
+  /** What the time and cost assume besides the profile. */
+  assumptions: string;
+}
+
+/** Reads the profile the plan names (or `profilePath`) and predicts every cell. */
+export async function predictPlanFromFiles(
+  plan: Plan,
+  cells: readonly Cell[],
+  profilePath?: string,
+): Promise<Prediction> {
+  const path = profilePath ?? plan.model.profile;
+  if (!path) {
+    throw new UserError(`the plan ${plan.name} names no simulator profile`, {
+      hint: "set model.profile in the plan (e.g. profiles/gpt-oss-120b-tp4-h100.json) or pass --profile FILE",
+    });
+  }
+  return predictPlan(plan, cells, await readSimProfile(path), path);
+}
+
+export function predictPlan(
+  plan: Plan,
+  cells: readonly Cell[],
+  profile: SimProfile,
+  profilePath: string,
+): Prediction {
+  const b = plan.benchmark;
+  if (b.mode !== "concurrency") {
+    throw new UserError("predict models closed-loop levels only (benchmark.mode: concurrency)", {
+      hint: "request-rate levels last num_prompts ÷ rate whatever the service does; the dry run counts them that way",
+    });
+  }
+  if (b.duration_s !== undefined) {
+    throw new UserError("predict needs a number of requests per level, not benchmark.duration_s", {
+      hint: "a level of fixed duration lasts that long; use prompts_per_concurrency to predict one",
+    });
+  }
+  const predicted = cells.map((cell) => predictCell(plan, cell, profile, profilePath));
+  const times: CellTime[] = predicted.map((c) => ({ cellId: c.id, benchmarkSeconds: c.benchmark_s }));
+  const estimate = estimatePlan(plan, cells, times);
+  return withEstimate(plan, profile, profilePath, predicted, estimate);
+}
+
+function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: string): PredictedCell {
+  const b = plan.benchmark;
+  const config = simConfigForCell(plan, cell, runtimeFit(profile, cell.image.runtime, profilePath));
+  const levels = b.concurrency.map((concurrency): PredictedLevel => {
+    const level = simulateClosedLoopLevel(config, {
+      clients: cell.scale.clients,
+      concurrency,
+      requestsPerClient: b.prompts_per_concurrency * concurrency,
+      warmupPerClient: warmupRequestsAt(b, concurrency),
+      inputTokens: b.input_tokens,
+      outputTokens: b.output_tokens,
+    });
+    return {
+      concurrency,
+      ...level,
+      per_replica_output_throughput: level.output_throughput / cell.scale.replicas,
+    };
+  });
+  const benchmark = levels.reduce((sum, level) => sum + level.duration_s, 0) * b.repeats;
+  return {
+    id: cell.id,
+    image: cell.image.name,
+    runtime: cell.image.runtime,
+    replicas: cell.scale.replicas,
+    clients: cell.scale.clients,
+    ingress_replicas: cell.scale.ingress_replicas,
+    levels,
+    benchmark_s: benchmark,
+    duration_s: benchmark,
+    gpu_hours: 0,
+  };
+}
+
+function withEstimate(
+  plan: Plan,
+  profile: SimProfile,
+  profilePath: string,
+  cells: PredictedCell[],
+  estimate: PlanEstimate,
+): Prediction {
+  for (const cell of cells) {
+    const cellEstimate = estimate.cells.find((c) => c.cellId === cell.id)!;
+    cell.duration_s = cellEstimate.totalMinutes * 60;
+    cell.gpu_hours = cellEstimate.gpuHours;
+  }
+  const prediction: Prediction = {
+    plan: plan.name,
+    profile: { path: profilePath, name: profile.name, speedup: effectiveSpeedup(plan) },
+    cells,
+    duration_s: estimate.totalMinutes * 60,
+    gpu_hours: estimate.gpuHours,
+    assumptions: estimate.assumptions,
+  };
+  if (estimate.costUsd !== undefined) prediction.cost_usd = estimate.costUsd;
+  return prediction;
+}
+
+/**
+ * The prediction for a run of the plan, or undefined when there is nothing to predict with (no
+ * profile) or nothing a closed-loop twin can predict (request-rate or fixed-duration levels).
+ */
+export async function predictionForRun(plan: Plan, cells: readonly Cell[]): Promise<Prediction | undefined> {
+  const b = plan.benchmark;
+  if (!plan.model.profile || b.mode !== "concurrency" || b.duration_s !== undefined) return undefined;
+  return predictPlanFromFiles(plan, cells);
+}
+
+export function cellTimes(prediction: Prediction): CellTime[] {
+  return prediction.cells.map((c) => ({ cellId: c.id, benchmarkSeconds: c.benchmark_s }));
+}
