@@ -16,8 +16,8 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
 import { estimatePlan } from "../../src/plan/estimate.js";
 import { expandCells } from "../../src/plan/expand.js";
-import { predictPlanFromFiles } from "../../src/twin/predict.js";
 import { loadPlan, parsePlanText } from "../../src/plan/load.js";
+import { predictPlanFromFiles } from "../../src/twin/predict.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist/bin.js");
