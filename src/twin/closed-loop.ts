@@ -68,7 +68,10 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   const tpot = new Samples();
   const arrivals = new TokenTimeline();
   const total = level.warmupPerClient + level.requestsPerClient;
-  const steadyAfter = Math.min(total, Math.max(level.concurrency, level.warmupPerClient));
+  // The load generator's steady state starts once a client has its target in flight and has sent
+  // its first measured request (the one after the warm-up), whichever comes later: send number
+  // max(concurrency, warm-up + 1).
+  const steadyAfter = Math.min(total, Math.max(level.concurrency, level.warmupPerClient + 1));
   let measuredTokens = 0;
   let firstMeasuredSend = Number.POSITIVE_INFINITY;
   let lastCompletion = 0;
