@@ -6,9 +6,10 @@ import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands/index.js";
 import { ExternalError, Interrupted, UserError } from "./errors.js";
 import { toolVersion } from "./paths.js";
+import { consoleReporter, type Reporter } from "./reporter.js";
 import { redact, registerEnvironmentSecrets } from "./secrets.js";
 
-export function buildProgram(): Command {
+export function buildProgram(reporter: Reporter = consoleReporter()): Command {
   const program = new Command("orchestrate")
     .description(
       "Deploy LLM services on Ray Serve / Anyscale at 1x, 2x, 4x…, benchmark them with clients that scale " +
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
     .exitOverride();
-  registerCommands(program);
+  registerCommands(program, reporter);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -53,14 +54,15 @@ export function formatError(error: unknown): string {
   return `internal error (this is a bug in orchestrate, please report it):\n${stack}`;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs one command line; what the command says goes to `reporter` (this process's stdout/stderr by default). */
+export async function main(argv: readonly string[], reporter: Reporter = consoleReporter()): Promise<number> {
   registerEnvironmentSecrets();
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram(reporter).parseAsync([...argv]);
     return 0;
   } catch (error) {
     const message = formatError(error);
-    if (message) process.stderr.write(`${redact(message)}\n`);
+    if (message) reporter.note(redact(message));
     return exitCodeFor(error);
   }
 }

@@ -1,4 +1,4 @@
-import type { LatencyMetric, LatencyStats } from "../results/model.js";
+import type { LatencyMetric, LatencyStats } from "../model/types.js";
 import type { ErrorKind } from "./record.js";
 import {
   RecordCursor,

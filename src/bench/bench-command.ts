@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { ExternalError, UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
-import { renderExperiment } from "../results/render-text.js";
+import { renderExperiment } from "../model/render-text.js";
+import type { Reporter } from "../reporter.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import {
@@ -19,22 +20,22 @@ import {
 
 type Flags = Record<string, string | boolean | undefined>;
 
-export async function runBenchCommand(exp: string, flags: Flags): Promise<void> {
+export async function runBenchCommand(exp: string, flags: Flags, reporter: Reporter): Promise<void> {
   const options = benchOptionsFromFlags(exp, flags, process.env);
-  const progress = new ProgressLine(process.stderr);
+  const progress = new ProgressLine(reporter.progress);
   const interruption = listenForInterrupts((count) => {
     progress.clear();
-    process.stderr.write(
-      count === 1
-        ? "stopping: no new requests; waiting briefly for those in flight, then writing the results (Ctrl-C again to hurry)\n"
-        : count === 2
-          ? "cancelling the requests in flight\n"
-          : "",
-    );
+    if (count === 1) {
+      reporter.note(
+        "stopping: no new requests; waiting briefly for those in flight, then writing the results (Ctrl-C again to hurry)",
+      );
+    } else if (count === 2) {
+      reporter.note("cancelling the requests in flight");
+    }
   });
   let outcome: Awaited<ReturnType<typeof runBenchmark>>;
   try {
-    process.stderr.write(`benchmarking ${options.baseUrl} → ${options.expDir}\n`);
+    reporter.note(`benchmarking ${options.baseUrl} → ${options.expDir}`);
     outcome = await runBenchmark(options, {
       signal: interruption.graceful,
       urgentSignal: interruption.urgent,
@@ -43,9 +44,9 @@ export async function runBenchCommand(exp: string, flags: Flags): Promise<void> 
         progress.clear();
         if (!summary) return;
         const verdict = summary.clientVerdict === "client_bound" ? "  CLIENT-BOUND" : "";
-        process.stderr.write(
+        reporter.note(
           `${level}: ${summary.outputThroughput.toFixed(1)} output tok/s, ${summary.requestThroughput.toFixed(2)} req/s, ` +
-            `TTFT p99 ${summary.latency.ttft?.p99.toFixed(0) ?? "–"} ms, ${summary.completed} ok / ${summary.failed} failed${verdict}\n`,
+            `TTFT p99 ${summary.latency.ttft?.p99.toFixed(0) ?? "–"} ms, ${summary.completed} ok / ${summary.failed} failed${verdict}`,
         );
       },
     });
@@ -53,8 +54,8 @@ export async function runBenchCommand(exp: string, flags: Flags): Promise<void> 
     progress.clear();
     interruption.dispose();
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-  else process.stdout.write(`${renderExperiment(outcome.experiment)}\n`);
+  if (flags.json) reporter.result(JSON.stringify(outcome, null, 2));
+  else reporter.result(renderExperiment(outcome.experiment));
   const dead = outcome.experiment.levels.filter((l) => l.completed === 0);
   if (dead.length > 0) {
     throw new ExternalError(`no request succeeded at ${dead.map((l) => l.key).join(", ")}`, {

@@ -1,5 +1,5 @@
-import type { DataWarning } from "../results/model.js";
-import { mean, spreadOf } from "../results/spread.js";
+import { mean, spreadOf } from "../model/spread.js";
+import type { DataWarning } from "../model/types.js";
 import type { LevelAggregate } from "./aggregate.js";
 import { allPartsResultJson, type LevelContext } from "./formats.js";
 

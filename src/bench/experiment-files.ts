@@ -4,7 +4,6 @@ import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
-import type { LoadMode } from "../results/model.js";
 import {
   ALL_PARTS_DIR,
   EXPERIMENT_MANIFEST,
@@ -12,13 +11,14 @@ import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   readManifest,
-} from "../results/orchestrate-manifest.js";
+} from "../model/orchestrate-manifest.js";
+import type { LoadMode } from "../model/types.js";
 import { redact } from "../secrets.js";
 import type { BenchLabels, BenchPlan } from "./options.js";
 
 /**
  * Writing the files of an experiment folder that are not results: the manifest `experiment.json`
- * (its schema is in results/orchestrate-manifest.ts) and `pids.json` (the client processes alive
+ * (its schema is in model/orchestrate-manifest.ts) and `pids.json` (the client processes alive
  * right now, so `orchestrate clean` can end them after a crash); the overwrite policy.
  */
 

@@ -1,6 +1,6 @@
-import type { DataWarning, LatencyMetric, LatencyStats } from "../results/model.js";
-import { aggregateLikeSeed } from "../results/seed-view.js";
-import { latencyToVllm } from "../results/vllm-format.js";
+import { aggregateLikeSeed } from "../model/seed-view.js";
+import type { DataWarning, LatencyMetric, LatencyStats } from "../model/types.js";
+import { latencyToVllm } from "../model/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
 import { arrivalsFor } from "./schedulers.js";

@@ -1,5 +1,5 @@
 import { UserError } from "../errors.js";
-import type { LoadMode } from "../results/model.js";
+import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { PromptFormat } from "./workload.js";

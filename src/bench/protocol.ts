@@ -1,4 +1,4 @@
-import type { LoadMode } from "../results/model.js";
+import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { PromptFormat } from "./workload.js";

@@ -1,4 +1,4 @@
-import type { LatencyStats } from "../results/model.js";
+import type { LatencyStats } from "../model/types.js";
 
 /**
  * Descriptive statistics as vLLM computes them (numpy): mean, median, population standard

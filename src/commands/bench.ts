@@ -1,7 +1,8 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
 
 /** `orchestrate bench EXP`: the load generator against OPENAI_API_URL (the seed's run_bm.sh). */
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("bench")
     .description(
@@ -51,6 +52,6 @@ export function register(program: Command): void {
     .option("--json", "print the experiment summary as JSON on stdout")
     .action(async (exp: string, flags: Record<string, string | boolean | undefined>) => {
       const { runBenchCommand } = await import("../bench/bench-command.js");
-      await runBenchCommand(exp, flags);
+      await runBenchCommand(exp, flags, reporter);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
 
 /** `orchestrate clean [DIR]`: end benchmark clients a crashed run left, by recorded PID. */
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("clean")
     .description(
@@ -11,21 +12,8 @@ export function register(program: Command): void {
     .argument("[DIR]", "an experiment or run folder, searched recursively", "results")
     .option("--dry-run", "only show what would be ended")
     .option("--json", "print the report as JSON")
-    .action(async (dir: string, flags: { dryRun?: boolean; json?: boolean }) => {
-      const { cleanLeftovers } = await import("../bench/clean.js");
-      const report = await cleanLeftovers(dir, { dryRun: flags.dryRun === true });
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        return;
-      }
-      const lines: string[] = [];
-      for (const run of report.activeRuns) {
-        lines.push(
-          `${run.expDir}: a benchmark is running (coordinator PID ${run.coordinatorPid}); left alone`,
-        );
-      }
-      for (const e of report.entries) lines.push(`${e.expDir}: part ${e.part} PID ${e.pid}: ${e.state}`);
-      if (lines.length === 0) lines.push(`nothing to clean under ${dir}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+    .action(async (dir: string, options: { dryRun?: boolean; json?: boolean }) => {
+      const { cleanCommand } = await import("../bench/clean-command.js");
+      await cleanCommand(dir, options, reporter);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
 
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("doctor")
     .description(
@@ -9,6 +10,6 @@ export function register(program: Command): void {
     .argument("[plan]", "plan file (YAML); a local plan needs no checks")
     .action(async (planPath: string | undefined) => {
       const { doctorCommand } = await import("../run/doctor-command.js");
-      await doctorCommand(planPath);
+      await doctorCommand(planPath, reporter);
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
 import * as bench from "./bench.js";
 import * as clean from "./clean.js";
 import * as doctor from "./doctor.js";
@@ -18,7 +19,7 @@ import * as teardown from "./teardown.js";
  * (options, a call into the core, printing) and import their core lazily, so `orchestrate --help`
  * loads nothing heavy.
  */
-const registrations: Array<(program: Command) => void> = [
+const registrations: Array<(program: Command, reporter: Reporter) => void> = [
   run.register,
   predict.register,
   resume.register,
@@ -34,6 +35,6 @@ const registrations: Array<(program: Command) => void> = [
   doctor.register,
 ];
 
-export function registerCommands(program: Command): void {
-  for (const register of registrations) register(program);
+export function registerCommands(program: Command, reporter: Reporter): void {
+  for (const register of registrations) register(program, reporter);
 }

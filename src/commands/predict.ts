@@ -1,11 +1,8 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
+import type { PredictOptions } from "../twin/predict-command.js";
 
-interface PredictOptions {
-  profile?: string;
-  json?: boolean;
-}
-
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("predict")
     .description(
@@ -17,6 +14,6 @@ export function register(program: Command): void {
     .option("--json", "print the prediction as JSON")
     .action(async (planPath: string, options: PredictOptions) => {
       const { predictCommand } = await import("../twin/predict-command.js");
-      await predictCommand(planPath, options);
+      await predictCommand(planPath, options, reporter);
     });
 }

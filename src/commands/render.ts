@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import type { RenderOptions } from "../render/render-command.js";
+import type { Reporter } from "../reporter.js";
 import { collectOnly, targetOption } from "./shared-options.js";
 
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("render")
     .description(
@@ -19,15 +21,7 @@ export function register(program: Command): void {
     )
     .option("--json", "print the result as JSON")
     .action(async (planPath: string, options: RenderOptions) => {
-      const { renderCommand } = await import("../run/render-command.js");
-      await renderCommand(planPath, options);
+      const { renderCommand } = await import("../render/render-command.js");
+      await renderCommand(planPath, options, reporter);
     });
-}
-
-export interface RenderOptions {
-  out: string;
-  check?: boolean;
-  target?: "anyscale" | "local";
-  only: string[];
-  json?: boolean;
 }

@@ -1,7 +1,9 @@
 import { type Command, Option } from "commander";
+import type { ReportOptions } from "../report/report-command.js";
+import type { Reporter } from "../reporter.js";
 
 /** `orchestrate report RUN_DIR|EXP_DIR... [--out DIR] [--scale-from-name | --scale EXP=N ...] [--json]` */
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("report")
     .summary("(re)build the scaling report from a run folder or experiment folders")
@@ -24,16 +26,8 @@ export function register(program: Command): void {
         .conflicts("scaleFromName"),
     )
     .option("--json", "print what was written as JSON")
-    .action(async (dirs: string[], options: ReportCommandOptions) => {
-      const { runReportCommand } = await import("../report/command.js");
-      const output = await runReportCommand(dirs, options);
-      process.stdout.write(output);
+    .action(async (dirs: string[], options: ReportOptions) => {
+      const { runReportCommand } = await import("../report/report-command.js");
+      reporter.result((await runReportCommand(dirs, options)).trimEnd());
     });
-}
-
-interface ReportCommandOptions {
-  out?: string;
-  scaleFromName?: boolean;
-  scale?: string[];
-  json?: boolean;
 }

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
+import type { ResultsOptions } from "../results/results-command.js";
 
 /** `orchestrate results [DIR...]`: list experiments, or show their level tables. */
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("results")
     .description(
@@ -12,8 +14,8 @@ export function register(program: Command): void {
     .option("--results-dir <dir>", "where experiments live (for the list)", "results")
     .option("--records <file>", "print a raw records file (partK/LEVEL.records.bin) as JSON lines")
     .option("--json", "print the experiment summaries as JSON")
-    .action(async (dirs: string[], flags: { resultsDir: string; records?: string; json?: boolean }) => {
+    .action(async (dirs: string[], options: ResultsOptions) => {
       const { showResults } = await import("../results/results-command.js");
-      await showResults(dirs, flags);
+      await showResults(dirs, options, reporter);
     });
 }

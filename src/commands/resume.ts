@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
 
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("resume")
     .description(
@@ -11,6 +12,6 @@ export function register(program: Command): void {
     .option("--keep-services", "leave every service running after its benchmark")
     .action(async (dir: string, options: { allowPlanChange?: boolean; keepServices?: boolean }) => {
       const { resumeCommand } = await import("../run/resume-command.js");
-      await resumeCommand(dir, options);
+      await resumeCommand(dir, options, reporter);
     });
 }

@@ -1,18 +1,9 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
+import type { RunOptions } from "../run/run-command.js";
 import { collectOnly, targetOption } from "./shared-options.js";
 
-export interface RunOptions {
-  dryRun?: boolean;
-  /** `--no-write`: with --dry-run, show the service configs without writing them. */
-  write?: boolean;
-  target?: "anyscale" | "local";
-  only: string[];
-  keepServices?: boolean;
-  resultsDir: string;
-  json?: boolean;
-}
-
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("run")
     .description(
@@ -36,6 +27,6 @@ export function register(program: Command): void {
     .option("--json", "with --dry-run: print the plan of commands as JSON")
     .action(async (planPath: string, options: RunOptions) => {
       const { runCommand } = await import("../run/run-command.js");
-      await runCommand(planPath, options);
+      await runCommand(planPath, options, reporter);
     });
 }

@@ -3,6 +3,8 @@
  * `smoke`, curl, `vllm bench serve`). Ctrl-C stops it cleanly.
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { Reporter } from "../reporter.js";
+import type { CalibrateOptions } from "../twin/calibrate-command.js";
 import {
   fractionOption,
   intOption,
@@ -36,7 +38,7 @@ interface SimOptions {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   const sim = program.command("sim");
   sim
     .command("calibrate")
@@ -51,9 +53,9 @@ export function register(program: Command): void {
     .requiredOption("--out <file.json>", "where to write the profile")
     .option("--name <name>", "the profile's name (default: the file name)")
     .option("--json", "print the profile as JSON instead of the residual tables")
-    .action(async (dirs: string[], options: { out: string; name?: string; json?: boolean }) => {
+    .action(async (dirs: string[], options: CalibrateOptions) => {
       const { calibrateCommand } = await import("../twin/calibrate-command.js");
-      await calibrateCommand(dirs, options);
+      await calibrateCommand(dirs, options, reporter);
     });
   sim
     .description(
@@ -108,39 +110,42 @@ export function register(program: Command): void {
     )
     .option("--json", "print the listening line as JSON")
     .action(async (options: SimOptions) => {
-      const { runSimulatorInForeground } = await import("../sim/foreground.js");
-      await runSimulatorInForeground({
-        configFile: options.config,
-        profile: options.profile,
-        imageEnv: Object.fromEntries((options.imageEnv ?? []).map((pair) => splitPair(pair))),
-        json: options.json === true,
-        flags: {
-          replicas: options.replicas,
-          ingress_replicas: options.ingress,
-          port: options.port,
-          model: options.model,
-          token: options.token,
-          seed: options.seed,
-          engine: {
-            max_num_seqs: options.maxNumSeqs,
-            stream_batching_interval_ms: options.streamIntervalMs,
-            enable_prefix_caching: options.prefixCaching,
-          },
-          faults: {
-            error_rate: options.errorRate,
-            error_mode: options.errorMode,
-            cut_rate: options.cutRate,
-            stall_first_token_ms: options.stallFirstTokenMs,
-            startup_delay_ms: options.startupDelayMs,
-            never_healthy: options.neverHealthy,
-          },
-          noise: {
-            step_jitter: options.stepJitter,
-            jitter_period_ms: options.jitterPeriodMs,
-            slowdown: options.slowdown,
+      const { runSimulatorInForeground } = await import("../sim/sim-command.js");
+      await runSimulatorInForeground(
+        {
+          configFile: options.config,
+          profile: options.profile,
+          imageEnv: Object.fromEntries((options.imageEnv ?? []).map((pair) => splitPair(pair))),
+          json: options.json === true,
+          flags: {
+            replicas: options.replicas,
+            ingress_replicas: options.ingress,
+            port: options.port,
+            model: options.model,
+            token: options.token,
+            seed: options.seed,
+            engine: {
+              max_num_seqs: options.maxNumSeqs,
+              stream_batching_interval_ms: options.streamIntervalMs,
+              enable_prefix_caching: options.prefixCaching,
+            },
+            faults: {
+              error_rate: options.errorRate,
+              error_mode: options.errorMode,
+              cut_rate: options.cutRate,
+              stall_first_token_ms: options.stallFirstTokenMs,
+              startup_delay_ms: options.startupDelayMs,
+              never_healthy: options.neverHealthy,
+            },
+            noise: {
+              step_jitter: options.stepJitter,
+              jitter_period_ms: options.jitterPeriodMs,
+              slowdown: options.slowdown,
+            },
           },
         },
-      });
+        reporter,
+      );
     });
 }
 

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import type { Reporter } from "../reporter.js";
+import type { StatusOptions } from "../run/status-command.js";
 
-export function register(program: Command): void {
+export function register(program: Command, reporter: Reporter): void {
   program
     .command("status")
     .description(
@@ -9,8 +11,8 @@ export function register(program: Command): void {
     .argument("[run-dir]", "a run folder; without it, every run under --results-dir")
     .option("--results-dir <dir>", "where run folders are", "results")
     .option("--json", "print the state as JSON")
-    .action(async (dir: string | undefined, options: { resultsDir: string; json?: boolean }) => {
+    .action(async (dir: string | undefined, options: StatusOptions) => {
       const { statusCommand } = await import("../run/status-command.js");
-      await statusCommand(dir, options);
+      await statusCommand(dir, options, reporter);
     });
 }

@@ -1,4 +1,4 @@
-import type { LoadMode } from "./model.js";
+import type { LoadMode } from "./types.js";
 
 /** A benchmark level: per-client concurrency ("conc16") or per-client request rate ("rr2.5"). */
 export interface LevelId {

@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import type { ExperimentSummary } from "./model.js";
 import { readOrchestrateExperiment } from "./orchestrate-experiment.js";
 import { EXPERIMENT_MANIFEST } from "./orchestrate-manifest.js";
+import type { ExperimentSummary } from "./types.js";
 import { isVllmExperiment, readVllmExperiment } from "./vllm-experiment.js";
 
 /** The manifest `orchestrate bench` writes at the top of each experiment folder. */

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { compareLevels, parseLevelKey } from "./level-key.js";
-import type { DataWarning, ExperimentSummary, LatencyMetric, LatencyStats, LevelSummary } from "./model.js";
 import { ALL_PARTS_DIR, type ExperimentManifest, readManifest } from "./orchestrate-manifest.js";
+import type { DataWarning, ExperimentSummary, LatencyMetric, LatencyStats, LevelSummary } from "./types.js";
 import { imageAndScaleFromName, runtimeFromName } from "./vllm-experiment.js";
 import { latencyFromVllm, readVllmResult } from "./vllm-format.js";
 

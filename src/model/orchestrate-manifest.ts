@@ -6,7 +6,7 @@ import { readJsonFile } from "../json-file.js";
 /**
  * The manifest `orchestrate bench` writes at the top of each experiment folder: what was run,
  * against what, with which seeds, under which labels, and how far each level got. Written by
- * src/bench/experiment-files.ts, read here (and by results/orchestrate-experiment.ts).
+ * src/bench/experiment-files.ts, read here (and by model/orchestrate-experiment.ts).
  */
 
 export const EXPERIMENT_MANIFEST = "experiment.json";

@@ -1,4 +1,4 @@
-import type { DataWarning, ExperimentSummary, LatencyStats, LevelSummary } from "./model.js";
+import type { DataWarning, ExperimentSummary, LatencyStats, LevelSummary } from "./types.js";
 
 /**
  * Plain-text views of experiments for the terminal (`orchestrate results`, the end of `bench`):

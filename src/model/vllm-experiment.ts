@@ -3,8 +3,8 @@ import { readdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { compareLevels, type LevelId, parseLevelKey } from "./level-key.js";
-import type { DataWarning, ExperimentSummary, LatencyMetric, LatencyStats, LevelSummary } from "./model.js";
 import { aggregateLikeSeed } from "./seed-view.js";
+import type { DataWarning, ExperimentSummary, LatencyMetric, LatencyStats, LevelSummary } from "./types.js";
 import { latencyFromVllm, readVllmResult, type VllmResult } from "./vllm-format.js";
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readJsonFile } from "../json-file.js";
-import type { LatencyMetric, LatencyStats } from "./model.js";
+import type { LatencyMetric, LatencyStats } from "./types.js";
 
 /**
  * One `vllm bench serve --save-result` file. Only the keys we read are declared; everything else

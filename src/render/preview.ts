@@ -1,7 +1,6 @@
 import { type CellTime, estimatePlan, type PlanEstimate } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
-import { containerfilePath } from "../render/image.js";
 import {
   ANYSCALE_BIN,
   deployArgs,
@@ -10,6 +9,7 @@ import {
   statusArgs,
   terminateArgs,
 } from "../targets/anyscale-commands.js";
+import { containerfilePath } from "./image.js";
 
 /**
  * What a run will do, step by step, with the exact commands. `run --dry-run` and `render` print

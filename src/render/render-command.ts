@@ -1,15 +1,27 @@
 import { resolve } from "node:path";
-import type { RenderOptions } from "../commands/render.js";
 import { ExternalError } from "../errors.js";
 import { expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
-import { compareWithDisk, renderPlanFiles, writeRenderedFiles } from "../render/write.js";
+import type { Reporter } from "../reporter.js";
 import { formatPreview, previewRun } from "./preview.js";
+import { compareWithDisk, renderPlanFiles, writeRenderedFiles } from "./write.js";
 
 /** `orchestrate render PLAN`: write (or check) the rendered files, then show what a run would do. */
-export async function renderCommand(planPath: string, options: RenderOptions): Promise<void> {
+export interface RenderOptions {
+  out: string;
+  check?: boolean;
+  target?: "anyscale" | "local";
+  only: string[];
+  json?: boolean;
+}
+
+export async function renderCommand(
+  planPath: string,
+  options: RenderOptions,
+  reporter: Reporter,
+): Promise<void> {
   const { plan, notes } = loadPlan(planPath, options.target ? { target: options.target } : {});
-  for (const note of notes) process.stderr.write(`note: ${note}\n`);
+  for (const note of notes) reporter.note(`note: ${note}`);
   const cells = expandCells(plan, options.only.map(parseCellFilter));
   const files = renderPlanFiles(plan, cells);
   const root = resolve(options.out);
@@ -19,8 +31,8 @@ export async function renderCommand(planPath: string, options: RenderOptions): P
       .map((file) => ({ file, status: compareWithDisk(root, file) }))
       .filter((r) => r.status !== "unchanged");
     if (options.json)
-      process.stdout.write(
-        `${JSON.stringify({ stale: stale.map((s) => ({ path: s.file.path, status: s.status })) }, null, 2)}\n`,
+      reporter.result(
+        `${JSON.stringify({ stale: stale.map((s) => ({ path: s.file.path, status: s.status })) }, null, 2)}`,
       );
     if (stale.length > 0) {
       throw new ExternalError(
@@ -31,21 +43,20 @@ export async function renderCommand(planPath: string, options: RenderOptions): P
         },
       );
     }
-    if (!options.json)
-      process.stdout.write(`All ${files.length} rendered files are up to date with ${planPath}.\n`);
+    if (!options.json) reporter.result(`All ${files.length} rendered files are up to date with ${planPath}.`);
     return;
   }
 
   const written = await writeRenderedFiles(root, files);
   if (options.json) {
     const preview = previewRun(plan, cells);
-    process.stdout.write(
-      `${JSON.stringify({ files: written.map((w) => ({ path: w.file.path, status: w.status })), preview }, null, 2)}\n`,
+    reporter.result(
+      `${JSON.stringify({ files: written.map((w) => ({ path: w.file.path, status: w.status })), preview }, null, 2)}`,
     );
     return;
   }
   const lines = [`Rendered ${files.length} files into ${root}:`];
   for (const { file, status } of written) lines.push(`  ${status.padEnd(9)} ${file.path}`);
   lines.push("", formatPreview(previewRun(plan, cells)));
-  process.stdout.write(`${lines.join("\n")}\n`);
+  reporter.result(lines.join("\n"));
 }

@@ -1,4 +1,4 @@
-import type { ExperimentSummary, RunSetup } from "../results/model.js";
+import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { type Comparison, compareRuntimes } from "./compare.js";
 import { assembleReportInput, type ReportInput } from "./input.js";
 import { goodputMetric, type ScalingTable, scalingTable, type ThroughputMetric } from "./scaling.js";

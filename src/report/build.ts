@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../fs-atomic.js";
-import type { ExperimentSummary, RunSetup } from "../results/model.js";
+import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { analyze, type ReportAnalysis } from "./analysis.js";
 import { findChartFonts } from "./charts/fonts.js";
 import { type RenderedChart, renderChart } from "./charts/render.js";

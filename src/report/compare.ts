@@ -1,5 +1,5 @@
-import type { LevelId } from "../results/level-key.js";
-import type { LatencyMetric, LevelSummary } from "../results/model.js";
+import type { LevelId } from "../model/level-key.js";
+import type { LatencyMetric, LevelSummary } from "../model/types.js";
 import { formatChange } from "./format.js";
 import { cellAt, type ImageGroup } from "./input.js";
 import { NOISE_NOT_MEASURED } from "./noise.js";

@@ -1,4 +1,4 @@
-import type { LevelSummary } from "../results/model.js";
+import type { LevelSummary } from "../model/types.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { latencyValue } from "./compare.js";
 import { cellAt, clientsAt } from "./input.js";

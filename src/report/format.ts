@@ -1,4 +1,4 @@
-import type { LevelId } from "../results/level-key.js";
+import type { LevelId } from "../model/level-key.js";
 
 /** How every renderer writes numbers, so the Markdown, HTML and text tables agree to the digit. */
 

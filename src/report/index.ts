@@ -2,13 +2,13 @@
  * The scaling report, for the commands that use it: `report` (buildReport), `run` (buildReport at
  * the end of a run) and `results` (reportText, for a terminal).
  */
-import type { ExperimentSummary, RunSetup } from "../results/model.js";
+import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { analyze } from "./analysis.js";
 import { renderText } from "./text.js";
 
 export { analyze, type ReportAnalysis } from "./analysis.js";
 export { type BuildReportOptions, buildReport, type ReportChartFiles, type ReportFiles } from "./build.js";
-export { describeFiles } from "./command.js";
+export { describeFiles } from "./report-command.js";
 export { loadReportSources, type ReportSources, type ScaleOptions } from "./sources.js";
 
 /**

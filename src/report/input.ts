@@ -1,7 +1,7 @@
 import { UserError } from "../errors.js";
-import { compareLevels, type LevelId, levelKey, parseLevelKey } from "../results/level-key.js";
-import type { DataWarning, ExperimentSummary, LevelSummary, LoadMode, RunSetup } from "../results/model.js";
-import { runtimeFromName } from "../results/vllm-experiment.js";
+import { compareLevels, type LevelId, levelKey, parseLevelKey } from "../model/level-key.js";
+import type { DataWarning, ExperimentSummary, LevelSummary, LoadMode, RunSetup } from "../model/types.js";
+import { runtimeFromName } from "../model/vllm-experiment.js";
 
 /**
  * The report's view of a set of experiments: images × scales × levels, with a hole (undefined)

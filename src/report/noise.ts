@@ -1,4 +1,4 @@
-import type { LevelId } from "../results/level-key.js";
+import type { LevelId } from "../model/level-key.js";
 import { formatLevel, formatScale, imageTitle } from "./format.js";
 import type { ImageGroup } from "./input.js";
 import type { ScalingPoint, ScalingTable } from "./scaling.js";

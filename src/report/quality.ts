@@ -1,4 +1,4 @@
-import type { WarningKind } from "../results/model.js";
+import type { WarningKind } from "../model/types.js";
 import { formatScale } from "./format.js";
 import { type ReportWarning, WARNING_KINDS } from "./warnings.js";
 

@@ -2,10 +2,17 @@ import { relative } from "node:path";
 import { buildReport, type ReportFiles } from "./build.js";
 import { loadReportSources, parseScaleFlags } from "./sources.js";
 
+export interface ReportOptions {
+  out?: string;
+  scaleFromName?: boolean;
+  scale?: string[];
+  json?: boolean;
+}
+
 /** The core of `orchestrate report`: load, build, and say what was written (text or JSON). */
 export async function runReportCommand(
   dirs: string[],
-  options: { out?: string; scaleFromName?: boolean; scale?: string[]; json?: boolean },
+  options: ReportOptions,
   cwd: string = process.cwd(),
 ): Promise<string> {
   const sources = await loadReportSources(

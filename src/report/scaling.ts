@@ -1,5 +1,5 @@
-import type { LevelId } from "../results/level-key.js";
-import type { LevelSummary } from "../results/model.js";
+import type { LevelId } from "../model/level-key.js";
+import type { LevelSummary } from "../model/types.js";
 import { cellAt, type ImageGroup } from "./input.js";
 import { ratioRelativeCi95, type Spread, spreadOf } from "./stats.js";
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
+import type { RunSetup } from "../model/types.js";
 import { toolVersion } from "../paths.js";
-import type { RunSetup } from "../results/model.js";
 import { redactValue } from "../secrets.js";
 import { formatLevel, formatScale } from "./format.js";
 import type { ReportInput } from "./input.js";

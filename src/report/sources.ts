@@ -3,9 +3,9 @@ import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import { readJsonFile } from "../json-file.js";
-import { findExperiments, loadExperiment } from "../results/load.js";
-import type { ExperimentSummary, RunSetup } from "../results/model.js";
-import { imageAndScaleFromName } from "../results/vllm-experiment.js";
+import { findExperiments, loadExperiment } from "../model/load.js";
+import type { ExperimentSummary, RunSetup } from "../model/types.js";
+import { imageAndScaleFromName } from "../model/vllm-experiment.js";
 import { readTwinPrediction, TWIN_FILE, type TwinPrediction } from "./twin.js";
 
 /**

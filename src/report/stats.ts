@@ -1,11 +1,11 @@
 /**
  * The statistics of the report beyond a single spread: intervals of ratios of repeated means, and
- * geometric means. Spreads themselves live in results/spread.ts (the benchmark needs them too).
+ * geometric means. Spreads themselves live in model/spread.ts (the benchmark needs them too).
  */
 
-import { mean, type Spread, tQuantile95 } from "../results/spread.js";
+import { mean, type Spread, tQuantile95 } from "../model/spread.js";
 
-export { mean, type Spread, spreadOf, tQuantile95 } from "../results/spread.js";
+export { mean, type Spread, spreadOf, tQuantile95 } from "../model/spread.js";
 
 /**
  * 95% CI half-width, relative to the value, of a ratio a/b of two independent means (speed-up,

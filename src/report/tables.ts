@@ -1,4 +1,4 @@
-import type { WarningKind } from "../results/model.js";
+import type { WarningKind } from "../model/types.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { type Comparison, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
 import {

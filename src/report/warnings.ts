@@ -1,10 +1,4 @@
-import type {
-  DataWarning,
-  ExperimentSummary,
-  LevelSummary,
-  RunSetup,
-  WarningKind,
-} from "../results/model.js";
+import type { DataWarning, ExperimentSummary, LevelSummary, RunSetup, WarningKind } from "../model/types.js";
 import { clientsAt, type ImageGroup, type ReportInput } from "./input.js";
 
 /**

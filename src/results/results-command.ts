@@ -2,16 +2,20 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RecordCursor, RecordsFormatError, readRecordsFile, recordToJson } from "../bench/records-file.js";
 import { describeError, UserError } from "../errors.js";
-import { findExperiments, loadExperiment } from "./load.js";
-import type { ExperimentSummary } from "./model.js";
-import { type ListedExperiment, renderExperiment, renderExperimentList } from "./render-text.js";
+import { findExperiments, loadExperiment } from "../model/load.js";
+import { type ListedExperiment, renderExperiment, renderExperimentList } from "../model/render-text.js";
+import type { ExperimentSummary } from "../model/types.js";
+import type { Reporter } from "../reporter.js";
+
+export interface ResultsOptions {
+  resultsDir: string;
+  records?: string;
+  json?: boolean;
+}
 
 /** The body of `orchestrate results`, loaded only when the command runs. */
-export async function showResults(
-  dirs: string[],
-  flags: { resultsDir: string; records?: string; json?: boolean },
-): Promise<void> {
-  if (flags.records) return printRecords(flags.records);
+export async function showResults(dirs: string[], flags: ResultsOptions, reporter: Reporter): Promise<void> {
+  if (flags.records) return printRecords(flags.records, reporter);
   if (dirs.length === 0) {
     const root = resolve(flags.resultsDir);
     const items: ListedExperiment[] = [];
@@ -22,20 +26,19 @@ export async function showResults(
         items.push({ dir, error: describeError(error) });
       }
     }
-    if (flags.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
-    else process.stdout.write(`${renderExperimentList(items, root)}\n`);
+    reporter.result(flags.json ? JSON.stringify(items, null, 2) : renderExperimentList(items, root));
     return;
   }
   const summaries = [];
   for (const dir of await expandDirs(dirs)) summaries.push(await loadExperiment(dir));
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
+    reporter.result(JSON.stringify(summaries, null, 2));
     return;
   }
-  process.stdout.write(`${summaries.map(renderExperiment).join("\n\n")}\n`);
+  reporter.result(summaries.map(renderExperiment).join("\n\n"));
   // Several scales (or a run folder) make a scaling question: answer it with the report's tables.
   const scales = new Set(summaries.map((s) => `${s.image}/${s.scale}`));
-  if (scales.size > 1) process.stdout.write(`\n${await scalingText(dirs, summaries)}\n`);
+  if (scales.size > 1) reporter.result(`\n${await scalingText(dirs, summaries)}`);
 }
 
 /** The scaling report's tables, and where its charts are (or how to make them). */
@@ -69,7 +72,7 @@ async function expandDirs(dirs: string[]): Promise<string[]> {
   return out;
 }
 
-async function printRecords(path: string): Promise<void> {
+async function printRecords(path: string, reporter: Reporter): Promise<void> {
   let file: Awaited<ReturnType<typeof readRecordsFile>>;
   try {
     file = await readRecordsFile(path);
@@ -82,16 +85,9 @@ async function printRecords(path: string): Promise<void> {
   while (cursor.next()) {
     out.push(JSON.stringify(recordToJson(cursor, file.footer)));
     if (out.length >= 1000) {
-      await write(`${out.join("\n")}\n`);
+      await reporter.resultPiece(`${out.join("\n")}\n`);
       out.length = 0;
     }
   }
-  if (out.length > 0) await write(`${out.join("\n")}\n`);
-}
-
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once("drain", () => resolve());
-  });
+  if (out.length > 0) await reporter.resultPiece(`${out.join("\n")}\n`);
 }

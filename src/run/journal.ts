@@ -3,8 +3,8 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
+import type { StepName } from "../render/preview.js";
 import { redactValue } from "../secrets.js";
-import type { StepName } from "./preview.js";
 
 /**
  * The run's memory: an append-only event log (journal.jsonl) and the state derived from it

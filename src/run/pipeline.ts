@@ -3,6 +3,7 @@ import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
+import { runTags } from "../render/preview.js";
 import { defaultImageRef, type ImageRef } from "../render/service.js";
 import type { Clock } from "../targets/clock.js";
 import { NotOurService } from "../targets/target.js";
@@ -10,7 +11,6 @@ import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
 import type { CellStep, Journal } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
-import { runTags } from "./preview.js";
 import type { RunFolder } from "./run-folder.js";
 
 /**

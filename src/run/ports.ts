@@ -1,4 +1,4 @@
-import type { LoadMode } from "../results/model.js";
+import type { LoadMode } from "../model/types.js";
 import type { ServiceEndpoint, Target } from "../targets/target.js";
 
 /**

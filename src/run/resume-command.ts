@@ -4,6 +4,7 @@ import { UserError } from "../errors.js";
 import { expandCells } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
+import type { Reporter } from "../reporter.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { Journal, type RunState } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
@@ -20,17 +21,17 @@ export interface ResumeOptions {
  * `orchestrate resume RUN_DIR`: re-check the real state of every service the journal mentions,
  * then continue from the first step not done. Finished benchmark levels are never re-run.
  */
-export async function resumeCommand(dir: string, options: ResumeOptions): Promise<void> {
+export async function resumeCommand(dir: string, options: ResumeOptions, reporter: Reporter): Promise<void> {
   const folder = new RunFolder(dir);
   const lock = acquireRunLock(folder.dir);
   try {
-    const journal = Journal.open(folder.dir, (m) => process.stderr.write(`warning: ${m}\n`));
+    const journal = Journal.open(folder.dir, (m) => reporter.note(`warning: ${m}`));
     const state = journal.state;
     if (state.status === "succeeded") {
-      process.stdout.write(`Run ${state.runId} already finished successfully; nothing to resume.\n`);
+      reporter.result(`Run ${state.runId} already finished successfully; nothing to resume.`);
       return;
     }
-    const { plan, changed, hash, path } = planForResume(state, options.allowPlanChange ?? false);
+    const { plan, changed, hash, path } = planForResume(state, options.allowPlanChange ?? false, reporter);
     if (plan.target === "anyscale") await anyscalePreflight();
     const ids = new Set(state.cells.map((c) => c.id));
     const cells = expandCells(plan).filter((c) => ids.has(c.id));
@@ -41,7 +42,7 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
       });
     }
     await journal.append({ type: "run_resumed", planHash: hash, planChanged: changed });
-    process.stderr.write(`Resuming ${folder.dir}\n`);
+    reporter.note(`Resuming ${folder.dir}`);
     const summary = await runWithInterrupts(
       plan,
       dirname(path),
@@ -49,15 +50,16 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
       folder,
       journal,
       options.keepServices ?? false,
+      reporter,
       (target) =>
         reconcileWithReality(
           journal,
           target,
           () => Date.now() + plan.deploy.terminate_timeout_s * 1000,
-          (message) => process.stderr.write(`${message}\n`),
+          (message) => reporter.note(message),
         ),
     );
-    finish(summary, folder);
+    finish(summary, folder, reporter);
   } finally {
     lock.release();
   }
@@ -70,6 +72,7 @@ export async function resumeCommand(dir: string, options: ResumeOptions): Promis
 function planForResume(
   state: RunState,
   allowChange: boolean,
+  reporter: Reporter,
 ): { plan: Plan; changed: boolean; hash: string; path: string } {
   const path = resolve(state.planPath);
   if (!existsSync(path)) {
@@ -85,8 +88,8 @@ function planForResume(
       hint: "results measured under two plans would be mixed in one report; pass --allow-plan-change to resume with the edited plan anyway, or start a new run",
     });
   }
-  process.stderr.write(
-    `note: ${state.planPath} changed since the run began; resuming with the edited plan (--allow-plan-change)\n`,
+  reporter.note(
+    `note: ${state.planPath} changed since the run began; resuming with the edited plan (--allow-plan-change)`,
   );
   return { plan: current.plan, changed: true, hash: current.hash, path };
 }

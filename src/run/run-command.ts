@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { RunOptions } from "../commands/run.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
 import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
+import { formatPreview, previewRun } from "../render/preview.js";
 import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
 import { TWIN_FILE } from "../report/twin.js";
+import type { Reporter } from "../reporter.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { systemClock } from "../targets/clock.js";
 import { cellTimes, predictionForRun } from "../twin/predict.js";
@@ -15,17 +16,27 @@ import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { executeRun, type RunSummary } from "./pipeline.js";
 import type { BuildingTarget } from "./ports.js";
-import { formatPreview, previewRun } from "./preview.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
 
+export interface RunOptions {
+  dryRun?: boolean;
+  /** `--no-write`: with --dry-run, show the service configs without writing them. */
+  write?: boolean;
+  target?: "anyscale" | "local";
+  only: string[];
+  keepServices?: boolean;
+  resultsDir: string;
+  json?: boolean;
+}
+
 /** `orchestrate run PLAN`: preflight, a new run folder, then the pipeline. */
-export async function runCommand(planPath: string, options: RunOptions): Promise<void> {
+export async function runCommand(planPath: string, options: RunOptions, reporter: Reporter): Promise<void> {
   const loaded = loadPlan(planPath, options.target ? { target: options.target } : {});
   const { plan } = loaded;
-  for (const note of loaded.notes) process.stderr.write(`note: ${note}\n`);
+  for (const note of loaded.notes) reporter.note(`note: ${note}`);
   const cells = expandCells(plan, options.only.map(parseCellFilter));
   if (options.dryRun) {
-    await dryRun(plan, cells, options);
+    await dryRun(plan, cells, options, reporter);
     return;
   }
 
@@ -58,8 +69,8 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
       target: plan.target,
       cells: cells.map((c) => ({ id: c.id, serviceName: c.serviceName })),
     });
-    process.stderr.write(`Run folder: ${folder.dir}\n`);
-    if (preflight) process.stderr.write(`Anyscale CLI: ${preflight.cliVersion}\n`);
+    reporter.note(`Run folder: ${folder.dir}`);
+    if (preflight) reporter.note(`Anyscale CLI: ${preflight.cliVersion}`);
     const summary = await runWithInterrupts(
       plan,
       dirname(resolve(planPath)),
@@ -67,8 +78,9 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
       folder,
       journal,
       options.keepServices ?? false,
+      reporter,
     );
-    finish(summary, folder);
+    finish(summary, folder, reporter);
   } finally {
     lock.release();
   }
@@ -80,7 +92,7 @@ export async function runCommand(planPath: string, options: RunOptions): Promise
  * would execute are printed. `--no-write` only shows what would be written. Nothing is deployed or
  * built, and no credentials are needed.
  */
-async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<void> {
+async function dryRun(plan: Plan, cells: Cell[], options: RunOptions, reporter: Reporter): Promise<void> {
   const configs = renderPlanFiles(plan, cells).filter((f) => f.kind === "service-config");
   const root = resolve(".");
   const write = options.write !== false;
@@ -95,7 +107,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<v
       status,
       written: write && status !== "unchanged",
     }));
-    process.stdout.write(`${JSON.stringify({ files: listed, preview, prediction }, null, 2)}\n`);
+    reporter.result(JSON.stringify({ files: listed, preview, prediction }, null, 2));
     return;
   }
   const lines = [formatPreview(preview), ""];
@@ -106,7 +118,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions): Promise<v
   );
   for (const { file, status } of files) lines.push(`  ${renderedStatus(status, write)} ${file.path}`);
   lines.push("", "Dry run: nothing was deployed or built.");
-  process.stdout.write(`${lines.join("\n")}\n`);
+  reporter.result(lines.join("\n"));
 }
 
 function renderedStatus(status: WriteStatus, written: boolean): string {
@@ -123,19 +135,23 @@ export async function runWithInterrupts(
   folder: RunFolder,
   journal: Journal,
   keepServices: boolean,
+  reporter: Reporter,
   before?: (target: BuildingTarget) => Promise<void>,
 ): Promise<RunSummary> {
   const { benchRunner, createTarget, readinessProbe, reportBuilder } = await import("./adapters.js");
   const interrupts = listenForInterrupts((count) => {
-    process.stderr.write(
-      count === 1
-        ? "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to cancel the requests in flight and stop waiting for teardown to be confirmed.\n"
-        : count === 2
-          ? "\nCancelling the requests in flight; not waiting for teardown to be confirmed, but terminate requests are still sent. Ctrl-C once more to quit at once.\n"
-          : "",
-    );
+    // The leading newline ends the progress line the interrupt cut into.
+    if (count === 1) {
+      reporter.note(
+        "\nStopping: no new requests; saving what was measured, then tearing the services down. Ctrl-C again to cancel the requests in flight and stop waiting for teardown to be confirmed.",
+      );
+    } else if (count === 2) {
+      reporter.note(
+        "\nCancelling the requests in flight; not waiting for teardown to be confirmed, but terminate requests are still sent. Ctrl-C once more to quit at once.",
+      );
+    }
   });
-  const target = createTarget(plan, folder, (message) => process.stderr.write(`${message}\n`));
+  const target = createTarget(plan, folder, (message) => reporter.note(message));
   try {
     if (before) await before(target);
     return await executeRun({
@@ -160,7 +176,7 @@ export async function runWithInterrupts(
 }
 
 /** Prints the outcome; services left running are said loudly. Throws for exit codes 1 and 130. */
-export function finish(summary: RunSummary, folder: RunFolder): void {
+export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporter): void {
   const lines: string[] = [""];
   const failed = summary.cells.filter((c) => c.outcome === "failed");
   const done = summary.cells.filter((c) => c.outcome === "succeeded");
@@ -177,7 +193,7 @@ export function finish(summary: RunSummary, folder: RunFolder): void {
       `!!! orchestrate teardown ${folder.dir}`,
     );
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  reporter.result(lines.join("\n"));
   if (summary.outcome === "interrupted") {
     throw new Interrupted(`run stopped; continue it with: orchestrate resume ${folder.dir}`);
   }

@@ -3,9 +3,9 @@ import { appendFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../fs-atomic.js";
+import type { RunSetup } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import type { Plan } from "../plan/resolve.js";
-import type { RunSetup } from "../results/model.js";
 import { redact, redactValue } from "../secrets.js";
 
 /**

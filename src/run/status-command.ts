@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Reporter } from "../reporter.js";
 import { CELL_STEPS, deriveState, type RunState, readJournal, STATE_FILE } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
@@ -105,11 +106,15 @@ export function openRunState(dir: string): RunState {
 }
 
 /** `orchestrate status [RUN_DIR]`. */
-export async function statusCommand(dir: string | undefined, options: StatusOptions): Promise<void> {
+export async function statusCommand(
+  dir: string | undefined,
+  options: StatusOptions,
+  reporter: Reporter,
+): Promise<void> {
   if (dir === undefined) {
     const runs = listRuns(options.resultsDir);
-    if (options.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-    else process.stdout.write(`${formatRunList(runs, options.resultsDir)}\n`);
+    if (options.json) reporter.result(JSON.stringify(runs, null, 2));
+    else reporter.result(formatRunList(runs, options.resultsDir));
     return;
   }
   const folder = new RunFolder(dir);
@@ -125,10 +130,10 @@ export async function statusCommand(dir: string | undefined, options: StatusOpti
     );
   }
   if (options.json) {
-    process.stdout.write(
-      `${JSON.stringify({ ...state, liveServices: live, activePid: activePid ?? null }, null, 2)}\n`,
+    reporter.result(
+      `${JSON.stringify({ ...state, liveServices: live, activePid: activePid ?? null }, null, 2)}`,
     );
     return;
   }
-  process.stdout.write(`${formatRunStatus(folder.dir, state, live, activePid)}\n`);
+  reporter.result(formatRunStatus(folder.dir, state, live, activePid));
 }

@@ -1,4 +1,5 @@
 import { describeError, ExternalError } from "../errors.js";
+import type { Reporter } from "../reporter.js";
 import { NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { type CellState, Journal } from "./journal.js";
@@ -12,12 +13,12 @@ import { RunFolder } from "./run-folder.js";
  * down in parallel (bounded); one that fails does not stop the others; a service of the same name
  * with another id than the one the run recorded is someone else's and is left alone.
  */
-export async function teardownCommand(dir: string): Promise<void> {
+export async function teardownCommand(dir: string, reporter: Reporter): Promise<void> {
   const folder = new RunFolder(dir);
   // Not while the run is live: its own teardown is in charge, and it would redeploy what we stop.
   const lock = acquireRunLock(folder.dir);
   try {
-    const say = (m: string) => process.stderr.write(`${m}\n`);
+    const say = (m: string) => reporter.note(m);
     const journal = Journal.open(folder.dir, (m) => say(`warning: ${m}`));
     const plan = folder.readPlan();
     const { createTarget } = await import("./adapters.js");
@@ -27,7 +28,7 @@ export async function teardownCommand(dir: string): Promise<void> {
     );
     const deadline = () => Date.now() + plan.deploy.terminate_timeout_s * 1000;
     const results = await settleBounded(candidates, TEARDOWN_PARALLELISM, (cell) =>
-      tearDownOne(cell, target, journal, deadline()),
+      tearDownOne(cell, target, journal, deadline(), reporter),
     );
     const failures: string[] = [];
     let terminated = 0;
@@ -44,10 +45,10 @@ export async function teardownCommand(dir: string): Promise<void> {
         },
       );
     }
-    process.stdout.write(
+    reporter.result(
       terminated === 0
         ? "No service of this run was running.\n"
-        : `Terminated ${terminated} service(s) of this run.\n`,
+        : `Terminated ${terminated} service(s) of this run.`,
     );
   } finally {
     lock.release();
@@ -61,10 +62,11 @@ async function tearDownOne(
   target: BuildingTarget,
   journal: Journal,
   deadline: number,
+  reporter: Reporter,
 ): Promise<Outcome> {
   const status = await target.status(cell.serviceName);
   if (status && cell.serviceId && status.id && status.id !== cell.serviceId) {
-    return notOurs(cell, journal, new NotOurService(cell.serviceName, cell.serviceId, status.id));
+    return notOurs(cell, journal, new NotOurService(cell.serviceName, cell.serviceId, status.id), reporter);
   }
   if (!status || status.state === "TERMINATED") {
     await journal.append({
@@ -75,7 +77,7 @@ async function tearDownOne(
     });
     return "already_gone";
   }
-  process.stdout.write(`terminating ${cell.serviceName} (${status.state})…\n`);
+  reporter.result(`terminating ${cell.serviceName} (${status.state})…`);
   try {
     await target.terminate(
       cell.serviceName,
@@ -84,21 +86,26 @@ async function tearDownOne(
       cell.serviceId ? { expectedId: cell.serviceId } : {},
     );
   } catch (error) {
-    if (error instanceof NotOurService) return notOurs(cell, journal, error);
+    if (error instanceof NotOurService) return notOurs(cell, journal, error, reporter);
     throw error;
   }
   await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
-  process.stdout.write(`${cell.serviceName}: TERMINATED (confirmed)\n`);
+  reporter.result(`${cell.serviceName}: TERMINATED (confirmed)`);
   return "terminated";
 }
 
-async function notOurs(cell: CellState, journal: Journal, error: NotOurService): Promise<Outcome> {
+async function notOurs(
+  cell: CellState,
+  journal: Journal,
+  error: NotOurService,
+  reporter: Reporter,
+): Promise<Outcome> {
   await journal.append({
     type: "service_not_ours",
     cell: cell.id,
     serviceName: cell.serviceName,
     foundId: error.foundId,
   });
-  process.stdout.write(`${error.message}\n`);
+  reporter.result(error.message);
   return "not_ours";
 }

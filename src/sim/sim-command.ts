@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import type { Reporter } from "../reporter.js";
 import { registerSecret } from "../secrets.js";
 import {
   mergeSimConfigInputs,
@@ -27,22 +28,29 @@ export interface ForegroundOptions {
   /** Print the listening line as JSON (as dist/sim/main.js does). */
   json?: boolean;
   flags: SimConfigInput;
-  out?: NodeJS.WritableStream;
   env?: NodeJS.ProcessEnv;
 }
 
-export async function runSimulatorInForeground(options: ForegroundOptions): Promise<void> {
-  const out = options.out ?? process.stdout;
+export async function runSimulatorInForeground(
+  options: ForegroundOptions,
+  reporter: Reporter,
+): Promise<void> {
   const config = await resolveConfig(options);
   registerSecret(config.token);
   const sim = await startSimulator(config);
   const interrupts = listenForInterrupts();
   if (options.json) {
-    out.write(
-      `${JSON.stringify({ event: "listening", url: sim.url, port: sim.port, pid: process.pid, model: config.model })}\n`,
+    reporter.result(
+      JSON.stringify({
+        event: "listening",
+        url: sim.url,
+        port: sim.port,
+        pid: process.pid,
+        model: config.model,
+      }),
     );
   } else {
-    out.write(describe(sim.url, config));
+    reporter.result(describe(sim.url, config).trimEnd());
   }
   try {
     await new Promise<void>((resolve) =>
@@ -54,7 +62,7 @@ export async function runSimulatorInForeground(options: ForegroundOptions): Prom
   }
   const total = sim.stats().total;
   if (!options.json)
-    out.write(`stopped after ${total.requests} requests, ${total.tokens_generated} tokens generated\n`);
+    reporter.result(`stopped after ${total.requests} requests, ${total.tokens_generated} tokens generated`);
 }
 
 async function resolveConfig(options: ForegroundOptions): Promise<SimConfig> {

@@ -1,13 +1,21 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { Reporter } from "../reporter.js";
 import { calibrateProfile, profileNameFromPath } from "./calibrate-profile.js";
 import { formatCalibration } from "./format.js";
 import { writeSimProfile } from "./profile.js";
 
+export interface CalibrateOptions {
+  out: string;
+  name?: string;
+  json?: boolean;
+}
+
 /** `orchestrate sim calibrate DIR... --out FILE.json`. */
 export async function calibrateCommand(
   dirs: string[],
-  options: { out: string; name?: string; json?: boolean },
+  options: CalibrateOptions,
+  reporter: Reporter,
 ): Promise<void> {
   const profile = await calibrateProfile({
     dirs,
@@ -16,7 +24,7 @@ export async function calibrateCommand(
   });
   await mkdir(dirname(options.out), { recursive: true });
   await writeSimProfile(options.out, profile);
-  process.stdout.write(
-    options.json ? `${JSON.stringify(profile, null, 2)}\n` : `${formatCalibration(profile, options.out)}\n`,
+  reporter.result(
+    options.json ? `${JSON.stringify(profile, null, 2)}` : `${formatCalibration(profile, options.out)}`,
   );
 }

@@ -25,8 +25,8 @@
 import { readdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { imageAndScaleFromName, runtimeFromName } from "../results/vllm-experiment.js";
-import { readVllmResult, type VllmResult } from "../results/vllm-format.js";
+import { imageAndScaleFromName, runtimeFromName } from "../model/vllm-experiment.js";
+import { readVllmResult, type VllmResult } from "../model/vllm-format.js";
 import type { ProfileRuntime } from "./profile.js";
 
 export interface ObservedLevel {

@@ -1,16 +1,23 @@
 import { expandCells } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
+import type { Reporter } from "../reporter.js";
 import { formatPrediction } from "./format.js";
 import { predictPlanFromFiles } from "./predict.js";
+
+export interface PredictOptions {
+  profile?: string;
+  json?: boolean;
+}
 
 /** `orchestrate predict PLAN [--profile FILE] [--json]`. */
 export async function predictCommand(
   planPath: string,
-  options: { profile?: string; json?: boolean },
+  options: PredictOptions,
+  reporter: Reporter,
 ): Promise<void> {
   const { plan } = loadPlan(planPath);
   const prediction = await predictPlanFromFiles(plan, expandCells(plan), options.profile);
-  process.stdout.write(
-    options.json ? `${JSON.stringify(prediction, null, 2)}\n` : `${formatPrediction(prediction)}\n`,
+  reporter.result(
+    options.json ? `${JSON.stringify(prediction, null, 2)}` : `${formatPrediction(prediction)}`,
   );
 }

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadExperiment } from "../../src/results/load.js";
-import { aggregateLikeSeed } from "../../src/results/seed-view.js";
+import { loadExperiment } from "../../src/model/load.js";
+import { aggregateLikeSeed } from "../../src/model/seed-view.js";
 
 // The published seed results live beside the project (../shared/data); CI always has them. Where
 // they are absent the tests are skipped, visibly.

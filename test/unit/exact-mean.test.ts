@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactMean } from "../../src/results/exact-mean.js";
+import { exactMean } from "../../src/model/exact-mean.js";
 
 describe("exactMean", () => {
   it("is exact where naive summation is not", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { LevelSummary } from "../../src/model/types.js";
 import { compareRuntimes } from "../../src/report/compare.js";
 import { assembleReportInput } from "../../src/report/input.js";
-import type { LevelSummary } from "../../src/results/model.js";
 import { experiment, level } from "../fixtures/report-data.js";
 
 function compare(

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadExperiment } from "../../src/results/load.js";
-import { imageAndScaleFromName } from "../../src/results/vllm-experiment.js";
+import { loadExperiment } from "../../src/model/load.js";
+import { imageAndScaleFromName } from "../../src/model/vllm-experiment.js";
 
 function vllmFile(overrides: Record<string, unknown>): string {
   return JSON.stringify({

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from "vega-lite";
-import type { LevelId } from "../../results/level-key.js";
+import type { LevelId } from "../../model/level-key.js";
 import type { ReportAnalysis } from "../analysis.js";
 import { type Comparison, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "../compare.js";
 import {

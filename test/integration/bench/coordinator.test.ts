@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
 import type { BenchOptions } from "../../../src/bench/options.js";
 import { Interrupted, UserError } from "../../../src/errors.js";
-import { loadExperiment } from "../../../src/results/load.js";
+import { loadExperiment } from "../../../src/model/load.js";
 import { startTestServer, type TestServer } from "../../helpers/http-server.js";
 import { scheduledStream } from "../../helpers/token-stream.js";
 

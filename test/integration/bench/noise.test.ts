@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
 import type { BenchOptions } from "../../../src/bench/options.js";
 import { Interrupted } from "../../../src/errors.js";
-import { renderExperiment } from "../../../src/results/render-text.js";
+import { renderExperiment } from "../../../src/model/render-text.js";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/index.js";
 
