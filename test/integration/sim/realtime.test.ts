@@ -1,12 +1,14 @@
 /**
  * The engine on real timers, through HTTP, against the closed-form schedule (a single replica,
  * ingress costs off so only the engine shapes the timing). Exact checks live in the virtual-time
- * unit tests; these prove the real-time loop keeps to the same formula within 2%, on a busy
- * machine, judged by the simulator's own timestamps and by the client's.
+ * unit tests; these prove the real-time loop keeps to the same formula, judged by the
+ * simulator's own timestamps and by the client's, within what the formula leaves out plus the
+ * event-loop lag measured during the test (the simulator and the client share this process).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/simulator.js";
 import { stream, tokenEvents } from "../../helpers/sim-client.js";
+import { lagMargin, watchLoopLag } from "../../helpers/timing-margin.js";
 
 const ENGINE = {
   decode_base_ms: 8,
@@ -16,6 +18,12 @@ const ENGINE = {
 };
 const OUTPUT = 250;
 const PROMPT = 16;
+/**
+ * The closed form runs every step with all C sequences decoding; the first and last few steps of
+ * a request run with fewer, as the others join and leave. Over 249 steps that is well under 1%
+ * (about 0.5% at C = 32 on an idle machine).
+ */
+const MODEL_TOLERANCE = 0.01;
 
 let server: RunningSimulator;
 beforeAll(async () => {
@@ -32,8 +40,9 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe("real-time engine vs the closed-form schedule", () => {
-  it.each([1, 8, 32])("concurrency %i: TPOT and decode throughput within 2 percent", async (concurrency) => {
+  it.each([1, 8, 32])("concurrency %i: TPOT and decode throughput on the formula", async (concurrency) => {
     const since = server.stats().next_since;
+    const lag = watchLoopLag();
     const answers = await Promise.all(
       Array.from({ length: concurrency }, (_, i) =>
         stream(server.url, "/v1/completions", {
@@ -44,18 +53,26 @@ describe("real-time engine vs the closed-form schedule", () => {
         }),
       ),
     );
+    lag.stop();
     const records = server.stats({ since }).requests;
     expect(records).toHaveLength(concurrency);
     expect(records.every((r) => r.status === "ok" && r.completion_tokens === OUTPUT)).toBe(true);
 
     const step = ENGINE.decode_base_ms + ENGINE.decode_per_seq_ms * concurrency;
-    const within2 = (measured: number, expected: number) => {
-      expect(Math.abs(measured / expected - 1)).toBeLessThan(0.02);
+    const span = (OUTPUT - 1) * step;
+    // Steps are planned on absolute times: a timer that fires late delays the step it ends, never
+    // the ones after it. So over a request's 249 steps nothing adds up, and only the two ends of
+    // the span can be late: by the loop's lag for the simulator's own timestamps, and by a further
+    // loop turn for the client, which reads what the simulator wrote.
+    const onFormula = (measured: number, expected: number, late: number) => {
+      expect(Math.abs(measured / expected - 1)).toBeLessThanOrEqual(MODEL_TOLERANCE + late / span);
     };
+    const serverLate = lagMargin(lag.maxMs());
+    const clientLate = lagMargin(lag.maxMs(), lag.maxMs());
 
     // Server side: every request decodes at the formula's step time …
     const serverTpot = records.map((r) => (r.finish_ms - r.first_token_ms!) / (OUTPUT - 1));
-    for (const tpot of serverTpot) within2(tpot, step);
+    for (const tpot of serverTpot) onFormula(tpot, step, serverLate);
     // … and while all of them decode, the replica's throughput is C tokens per step.
     const allDecoding = Math.max(...records.map((r) => r.first_token_ms!));
     const firstDone = Math.min(...records.map((r) => r.finish_ms));
@@ -63,16 +80,21 @@ describe("real-time engine vs the closed-form schedule", () => {
       (sum, r) => sum + ((firstDone - allDecoding) / (r.finish_ms - r.first_token_ms!)) * (OUTPUT - 1),
       0,
     );
-    within2(stepsInWindow / ((firstDone - allDecoding) / 1000), (concurrency * 1000) / step);
-    // The first token: prefill of everything admitted with it, after at most one step in flight.
-    // (A loop that was behind schedule may deliver sooner than a full step after arrival.)
-    for (const r of records) expect(r.first_token_ms! - r.arrival_ms).toBeLessThan(2 * step + 50);
+    // (The window cancels out: this is the sum of the requests' decode rates, each judged above.)
+    onFormula(stepsInWindow / ((firstDone - allDecoding) / 1000), (concurrency * 1000) / step, serverLate);
+    // The first token: prefill of everything admitted with it, after at most one step in flight,
+    // written late by no more than the loop lagged. (A loop that was behind schedule may deliver
+    // sooner than a full step after arrival.)
+    const prefill = ENGINE.prefill_ms_per_token * PROMPT * concurrency;
+    for (const r of records) {
+      expect(r.first_token_ms! - r.arrival_ms).toBeLessThanOrEqual(2 * step + prefill + serverLate);
+    }
 
     // Client side: what a client measures agrees with the same formula.
     for (const answer of answers) {
       const tokens = tokenEvents(answer.events);
       expect(tokens).toHaveLength(OUTPUT);
-      within2((tokens.at(-1)!.at - tokens[0]!.at) / (OUTPUT - 1), step);
+      onFormula((tokens.at(-1)!.at - tokens[0]!.at) / (OUTPUT - 1), step, clientLate);
     }
   });
 });
