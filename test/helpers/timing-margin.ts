@@ -177,3 +177,22 @@ export function sampleBenchParts(expDir: string): {
     stop: () => sampler.stop(),
   };
 }
+
+/**
+ * Watches how long this process sleeps from now on: wall time minus the time its main thread
+ * ran or waited for a CPU (Linux; elsewhere all wall time counts as sleep). A retry's backoff is
+ * sleep; a busy machine only adds waiting, so "slept less than the shortest backoff" tells
+ * whether a retry happened however slowly the machine ran.
+ */
+export function watchSleep(): { sleptMs(): number } {
+  const start = threadTimes(process.pid);
+  const startedAt = epochNow();
+  return {
+    sleptMs: () => {
+      const now = threadTimes(process.pid);
+      const wall = epochNow() - startedAt;
+      if (!start || !now) return wall;
+      return wall - (now.runningMs - start.runningMs) - (now.waitingMs - start.waitingMs);
+    },
+  };
+}
