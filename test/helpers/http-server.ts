@@ -130,13 +130,3 @@ export function writeNow(res: ServerResponse, text: string): number {
   res.write(text);
   return performance.now();
 }
-
-/**
- * Resolves once this process has handled the network reads that are ready: the event loop polls
- * for I/O before it runs setImmediate callbacks. A scripted server whose client lives in the same
- * process waits on it before a write that must reach the client as a read of its own; otherwise a
- * client held up for longer than the gap between two writes finds both in one read.
- */
-export function afterPendingReads(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}

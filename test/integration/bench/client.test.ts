@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CompletionClient, type RequestSpec, splitBaseUrl } from "../../../src/bench/client.js";
 import type { RequestRecord } from "../../../src/bench/record.js";
 import {
-  afterPendingReads,
   at,
   completionEvent,
   type Handler,
@@ -47,7 +46,6 @@ function goodStream(n: number, gapMs: number): Handler {
     const origin = performance.now();
     for (let i = 1; i <= n; i++) {
       await at(origin, i * gapMs);
-      await afterPendingReads();
       res.write(
         sse(
           completionEvent(`t${i}`, {
@@ -101,7 +99,6 @@ describe("the streaming client", () => {
       const origin = performance.now();
       for (const t of [40, 55, 90, 95]) {
         await at(origin, t);
-        await afterPendingReads();
         written.push(
           writeNow(res, sse(completionEvent("x", { usage: { prompt: 3, completion: written.length + 1 } }))),
         );
@@ -124,7 +121,6 @@ describe("the streaming client", () => {
       const e = (n: number) => completionEvent("w", { usage: { prompt: 3, completion: n } });
       res.write(sse(e(1), e(2), e(3)));
       await at(performance.now(), 20);
-      await afterPendingReads();
       res.end(sse(e(4), usageEvent(3, 4), "[DONE]"));
     });
     expect(record.chunkCount).toBe(2);
@@ -161,10 +157,8 @@ describe("the streaming client", () => {
         const origin = performance.now();
         res.write(sse(completionEvent("a")));
         await at(origin, 10);
-        await afterPendingReads();
         res.write(sse(completionEvent("bbbbbb")));
         await at(origin, 20);
-        await afterPendingReads();
         res.end(sse(completionEvent("c"), usageEvent(3, 8), "[DONE]"));
       },
       { maxTokens: 8 },
