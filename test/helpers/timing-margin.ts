@@ -44,12 +44,13 @@ export interface LoopLagWatch {
    * to `SLACK_MS`.
    */
   maxMs(): number;
-  /** Forget what was seen so far (e.g. a stall the test caused on purpose). */
-  reset(): void;
   stop(): void;
 }
 
-/** Watches this process's event loop from now on. */
+/**
+ * Watches this process's event loop from now on. Start it before the work it is to cover: the
+ * monitor counts intervals between its own ticks, so it is blind until its first tick.
+ */
 export function watchLoopLag(): LoopLagWatch {
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
@@ -57,7 +58,6 @@ export function watchLoopLag(): LoopLagWatch {
     // The histogram holds whole sampling intervals (each at least RESOLUTION_MS long), so its
     // max already counts the period in which a stall may have begun unseen.
     maxMs: () => (histogram.count === 0 ? RESOLUTION_MS : histogram.max / 1e6),
-    reset: () => histogram.reset(),
     stop: () => histogram.disable(),
   };
 }

@@ -77,7 +77,6 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     expect(all.total_output_tokens).toBe(60);
     expect(all.total_input_tokens).toBe(60);
     expect(all.token_source).toBe("usage");
-
     expect(all.tokens_per_chunk).toMatchObject({ mean: 2, max: 2 });
 
     // Each chunk the client timed, beside the server's write of it (the client reads each write
