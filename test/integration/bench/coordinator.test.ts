@@ -50,15 +50,9 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     const { handler, written } = scheduledStream({ firstMs: 80, gapMs: 20, tokensPerChunk: 2 });
     server = await startTestServer(handler);
     const opts = options(server.url, { clients: 1, levels: [2], numPrompts: 6 });
-    const parts = sampleBenchParts(opts.expDir);
     const lag = watchLoopLag();
-    let outcome: Awaited<ReturnType<typeof runBenchmark>>;
-    try {
-      outcome = await runBenchmark(opts);
-    } finally {
-      parts.stop();
-      lag.stop();
-    }
+    const outcome = await runBenchmark(opts);
+    lag.stop();
     const all = json(join(opts.expDir, "all-parts", "conc2.json"));
     const partJson = json(join(opts.expDir, "part1", "conc2.json"));
     // The server (this process) and the client (the part process) can each fall behind by as much
@@ -81,8 +75,7 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
 
     // Each chunk the client timed, beside the server's write of it (the client reads each write
     // of a chunked response on its own, even when several arrive together): it arrived after the
-    // write, no later than the client's loop lagged, nor than the time the part spent running or
-    // waiting for a CPU since (either bounds it; the second is the tighter where Linux tells).
+    // write, and no later than the client's loop lagged.
     const records = await epochRecords(join(opts.expDir, "part1", "conc2.records.bin"));
     expect(records).toHaveLength(6);
     for (const r of records) {
@@ -91,9 +84,7 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
       r.chunkTimes.forEach((arrived, j) => {
         const wrote = performance.timeOrigin + w.chunks[j]!;
         expect(arrived).toBeGreaterThanOrEqual(wrote - CROSS_PROCESS_CLOCK_MS);
-        const busy = parts.busyMs(1, wrote - CROSS_PROCESS_CLOCK_MS, arrived + CROSS_PROCESS_CLOCK_MS);
-        const late = Math.min(lagMargin(clientLag), (busy ?? Number.POSITIVE_INFINITY) + SLACK_MS);
-        expect(arrived - wrote).toBeLessThanOrEqual(late + CROSS_PROCESS_CLOCK_MS);
+        expect(arrived - wrote).toBeLessThanOrEqual(lagMargin(clientLag) + CROSS_PROCESS_CLOCK_MS);
       });
     }
 
@@ -146,16 +137,19 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
         // Nobody starts before the barrier, which lies 250 ms after the coordinator said "go".
         expect(skew).toBeGreaterThanOrEqual(0);
         expect(firstArrival).toBeGreaterThanOrEqual(barrier - CROSS_PROCESS_CLOCK_MS);
-        // A part waiting for the barrier is asleep: it can start late only by the time it spent
-        // running or waiting for a CPU meanwhile (Linux tells; elsewhere the barrier's lead of
-        // 250 ms is the bound). A part that slept on past the barrier by itself fails here; so
-        // does one whose first request, sent as it starts, reached the server later than that
-        // and this process's own lag (the server's side of the trip) allow.
+        // A part waiting for the barrier is idle, asleep on a timer: it can start late only by
+        // the time it spent running or waiting for a CPU meanwhile (Linux tells; elsewhere the
+        // barrier's lead of 250 ms is the bound). A part that slept on past the barrier by
+        // itself fails here.
         const busy = (until: number) =>
           parts.busyMs(part, barrier - CROSS_PROCESS_CLOCK_MS, until + CROSS_PROCESS_CLOCK_MS) ?? 250;
         expect(skew).toBeLessThanOrEqual(busy(barrier + skew) + SLACK_MS);
+        // Its first request goes out as it starts and reaches the server: late by the part's
+        // work and waits (busy time, and the lag its loop measured for what busy time misses),
+        // and by the server's loop (this process).
+        const partLag = partLagMs(json(join(opts.expDir, `part${part}`, `${key}.json`)));
         expect(firstArrival - barrier).toBeLessThanOrEqual(
-          busy(firstArrival) + lagMargin(lag.maxMs()) + CROSS_PROCESS_CLOCK_MS,
+          busy(firstArrival) + lagMargin(partLag, lag.maxMs()) + CROSS_PROCESS_CLOCK_MS,
         );
       }
       expect(all.parts).toBe(3);
@@ -190,13 +184,23 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     records.forEach((r, i) => {
       expect(r.scheduledAt! - barrier).toBeCloseTo(i * 25, 2);
     });
-    // Every send on its planned time, late only by the time the part was running or waiting for a
-    // CPU since the send was due (Linux tells; elsewhere, twice the lag its loop measured: a send
-    // waits for a timer and then for its connection). A late send never pushes the ones after
-    // it: relative sleeps would add up their lateness while the part sits idle.
-    const lateBound = (r: (typeof records)[number]) =>
-      (parts.busyMs(1, r.scheduledAt! - CROSS_PROCESS_CLOCK_MS, r.sentAt + CROSS_PROCESS_CLOCK_MS) ??
-        lagMargin(clientLag, clientLag)) + SLACK_MS;
+    // Every send on its planned time, late by no more than either of two bounds allows (the
+    // no-drift property itself is pinned exactly in schedulers.test.ts):
+    // - twice the lag the part's loop measured (a send waits for its timer, then for its
+    //   connection); this covers a loop blocked by whatever, but the monitor is blind for its
+    //   first few milliseconds, where the first send pays for a new connection and for code
+    //   run the first time;
+    // - the time the part's main thread spent running or waiting for a CPU since the send was due
+    //   (Linux tells); this covers that start, but not a thread that sleeps while it waits for
+    //   others (a garbage collector's helpers, a synchronous file write).
+    const lateBound = (r: (typeof records)[number]) => {
+      const busy = parts.busyMs(
+        1,
+        r.scheduledAt! - CROSS_PROCESS_CLOCK_MS,
+        r.sentAt + CROSS_PROCESS_CLOCK_MS,
+      );
+      return Math.max(lagMargin(clientLag, clientLag), (busy ?? 0) + SLACK_MS);
+    };
     const bounds = records.map(lateBound);
     records.forEach((r, i) => {
       expect(r.sentAt).toBeGreaterThanOrEqual(r.scheduledAt! - 0.001);
