@@ -86,6 +86,11 @@ export interface EngineStats {
   waiting: number;
   kvTokensInUse: number;
   maxRunning: number;
+  /**
+   * The most a step's end was handled after its planned time, ms: on the real clock timers fire
+   * late and a starved process falls behind (the plan itself does not move).
+   */
+  maxStepLagMs: number;
 }
 
 export class Engine {
@@ -111,6 +116,7 @@ export class Engine {
     steps: 0,
     busyMs: 0,
     maxRunning: 0,
+    maxStepLagMs: 0,
   };
 
   constructor(
@@ -248,6 +254,7 @@ export class Engine {
   private finishStep(end: number): void {
     this.timer = undefined;
     if (this.closed) return;
+    this.counters.maxStepLagMs = Math.max(this.counters.maxStepLagMs, this.clock.now() - end);
     const decoders = this.stepDecoders;
     const prefillers = this.stepPrefillers;
     this.stepDecoders = [];

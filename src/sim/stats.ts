@@ -120,6 +120,7 @@ export function replicaJson(stats: ReplicaStats): Record<string, number> {
     running: stats.running,
     waiting: stats.waiting,
     max_running: stats.maxRunning,
+    max_step_lag_ms: round3(stats.maxStepLagMs),
     kv_tokens_in_use: stats.kvTokensInUse,
   };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ErrorKind, RequestRecord } from "../../src/bench/record.js";
 import {
+  RecordCursor,
   type RecordsFile,
   type RecordsFooter,
   RecordsWriter,
@@ -80,4 +81,39 @@ export async function recordsFile(
     ...footer,
   });
   return readRecordsFile(path);
+}
+
+/** One request as a part recorded it, with every time in epoch milliseconds. */
+export interface EpochRecord {
+  index: number;
+  /** The end of its request id (`-p<part>-<level>-<index>`; the run id comes first). */
+  idSuffix: string;
+  scheduledAt?: number;
+  sentAt: number;
+  chunkTimes: number[];
+  chunkTokens: number[];
+}
+
+/**
+ * The requests of a part's records file on the epoch time line, so they can be laid beside a
+ * test server's own timestamps (request ids as the part sends them: `<run>-p<part>-<level>-<i>`).
+ */
+export async function epochRecords(path: string): Promise<EpochRecord[]> {
+  const file = await readRecordsFile(path);
+  const { footer } = file;
+  const epoch = (us: number) => footer.clock_origin_epoch_ms + (footer.barrier_us + us) / 1000;
+  const cursor = new RecordCursor(file);
+  const records: EpochRecord[] = [];
+  while (cursor.next()) {
+    const record: EpochRecord = {
+      index: cursor.index,
+      idSuffix: `-p${footer.part}-${footer.level}-${cursor.index}`,
+      sentAt: epoch(cursor.sentUs),
+      chunkTimes: Array.from(cursor.chunkUs.subarray(0, cursor.chunkCount), epoch),
+      chunkTokens: Array.from(cursor.chunkTokens.subarray(0, cursor.chunkCount)),
+    };
+    if (cursor.hasSchedule) record.scheduledAt = epoch(cursor.sentUs - cursor.scheduleLagUs);
+    records.push(record);
+  }
+  return records;
 }

@@ -7,6 +7,15 @@ import type { BenchOptions } from "../../../src/bench/options.js";
 import { Interrupted, UserError } from "../../../src/errors.js";
 import { loadExperiment } from "../../../src/model/load.js";
 import { startTestServer, type TestServer } from "../../helpers/http-server.js";
+import { epochRecords } from "../../helpers/records.js";
+import {
+  CROSS_PROCESS_CLOCK_MS,
+  lagMargin,
+  partLagMs,
+  SLACK_MS,
+  sampleBenchParts,
+  watchLoopLag,
+} from "../../helpers/timing-margin.js";
 import { scheduledStream } from "../../helpers/token-stream.js";
 
 let server: TestServer | undefined;
@@ -41,28 +50,66 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     const { handler, written } = scheduledStream({ firstMs: 80, gapMs: 20, tokensPerChunk: 2 });
     server = await startTestServer(handler);
     const opts = options(server.url, { clients: 1, levels: [2], numPrompts: 6 });
+    const lag = watchLoopLag();
     const outcome = await runBenchmark(opts);
+    lag.stop();
     const all = json(join(opts.expDir, "all-parts", "conc2.json"));
-    // Timers on a busy 2-core machine fire late by a few ms; the server's own write times are
-    // the ground truth, and they must sit close to the nominal schedule for the test to mean anything.
-    for (const w of written.values()) expect(w.chunks[0]! - w.arrivedAt).toBeLessThan(80 + 25);
+    const partJson = json(join(opts.expDir, "part1", "conc2.json"));
+    // The server (this process) and the client (the part process) can each fall behind by as much
+    // as their loops lagged, which the test measures here and the part measures itself.
+    const serverLag = lag.maxMs();
+    const clientLag = partLagMs(partJson);
+    // The premise: the server wrote on schedule, late by no more than its own loop lagged.
+    for (const w of written.values()) {
+      w.chunks.forEach((t, k) => {
+        expect(t - w.arrivedAt).toBeGreaterThanOrEqual(80 + 20 * k);
+        expect(t - w.arrivedAt - (80 + 20 * k)).toBeLessThanOrEqual(lagMargin(serverLag));
+      });
+    }
     expect(all.completed).toBe(6);
     expect(all.failed).toBe(0);
     expect(all.total_output_tokens).toBe(60);
     expect(all.total_input_tokens).toBe(60);
-    expect(all.tokens_per_chunk).toMatchObject({ mean: 2, max: 2 });
-    expect(all.median_ttft_ms).toBeGreaterThanOrEqual(80);
-    expect(all.median_ttft_ms).toBeLessThan(80 + 25);
-    expect(all.median_e2el_ms).toBeGreaterThanOrEqual(160);
-    expect(all.median_e2el_ms).toBeLessThan(160 + 30);
-    expect(all.median_tpot_ms).toBeCloseTo(80 / 9, -0.5);
-    expect(all.median_itl_ms).toBeGreaterThan(15);
-    expect(all.median_itl_ms).toBeLessThan(27);
-    expect(all.median_itl_per_token_ms).toBeCloseTo(all.median_itl_ms / 2, 0);
     expect(all.token_source).toBe("usage");
-    expect(all.achieved_concurrency_per_client).toBeGreaterThan(1.8);
+    expect(all.tokens_per_chunk).toMatchObject({ mean: 2, max: 2 });
+
+    // Each chunk the client timed, beside the server's write of it (the client reads each write
+    // of a chunked response on its own, even when several arrive together): it arrived after the
+    // write, and no later than the client's loop lagged.
+    const records = await epochRecords(join(opts.expDir, "part1", "conc2.records.bin"));
+    expect(records).toHaveLength(6);
+    for (const r of records) {
+      const [, w] = [...written].find(([id]) => id.endsWith(r.idSuffix))!;
+      expect(r.chunkTokens).toEqual([2, 2, 2, 2, 2]);
+      r.chunkTimes.forEach((arrived, j) => {
+        const wrote = performance.timeOrigin + w.chunks[j]!;
+        expect(arrived).toBeGreaterThanOrEqual(wrote - CROSS_PROCESS_CLOCK_MS);
+        expect(arrived - wrote).toBeLessThanOrEqual(lagMargin(clientLag) + CROSS_PROCESS_CLOCK_MS);
+      });
+    }
+
+    // The metrics against the hand-computed figures. Lower bounds are exact: no timer fires early.
+    // Upper bounds allow for every lag on the way: the request reaching the server (its loop), the
+    // server writing late (its loop), the chunk reaching the client (the client's loop).
+    const path = lagMargin(serverLag, serverLag, clientLag);
+    expect(all.median_ttft_ms).toBeGreaterThanOrEqual(80);
+    expect(all.median_ttft_ms).toBeLessThanOrEqual(80 + path);
+    expect(all.median_e2el_ms).toBeGreaterThanOrEqual(160);
+    expect(all.median_e2el_ms).toBeLessThanOrEqual(160 + path);
+    // Between two chunks of one request only the server's lateness and the client's delivery can
+    // move either end (the request's transit is common to both).
+    const between = lagMargin(serverLag, clientLag);
+    expect(Math.abs(all.median_tpot_ms - 80 / 9)).toBeLessThanOrEqual(between / 9);
+    expect(Math.abs(all.median_itl_ms - 20)).toBeLessThanOrEqual(between);
+    expect(all.median_itl_per_token_ms).toBeCloseTo(all.median_itl_ms / 2, 0);
+    // Two slots, three requests each: a slot idles only between a request's end and the next send
+    // in the client (at most 2 hand-overs per slot inside the window, each within its lag).
+    const windowMs = all.window.length_s * 1000;
+    expect(all.achieved_concurrency_per_client).toBeGreaterThanOrEqual(
+      2 - (4 * lagMargin(clientLag)) / windowMs,
+    );
+    expect(all.achieved_concurrency_per_client).toBeLessThanOrEqual(2);
     // Client and server agree on each request's first chunk within loopback delivery time.
-    const partJson = json(join(opts.expDir, "part1", "conc2.json"));
     expect(partJson.mean_ttft_ms).toBeCloseTo(all.mean_ttft_ms, 9);
     expect(outcome.experiment.levels[0]).toMatchObject({ key: "conc2", method: "window", completed: 6 });
   });
@@ -71,26 +118,39 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     const { handler, written } = scheduledStream({ firstMs: 5, gapMs: 5 });
     server = await startTestServer(handler);
     const opts = options(server.url, { clients: 3, levels: [1, 2], numPrompts: 4, outputTokens: 4 });
-    await runBenchmark(opts);
+    const parts = sampleBenchParts(opts.expDir);
+    const lag = watchLoopLag();
+    try {
+      await runBenchmark(opts);
+    } finally {
+      parts.stop();
+      lag.stop();
+    }
     for (const key of ["conc1", "conc2"]) {
       const all = json(join(opts.expDir, "all-parts", `${key}.json`));
-      const firstArrivals = [1, 2, 3].map((part) => {
-        const mine = [...written]
-          .filter(([id]) => id.includes(`-p${part}-${key}-`))
-          .map(([, w]) => w.arrivedEpochMs);
-        return Math.min(...mine);
-      });
-      // Nobody starts before the barrier, which lies 250 ms after the coordinator said "go", and
-      // all start right after it: typically within a few ms; the bound allows for a machine so
-      // busy that a process waits its turn for a CPU, and stays well below those 250 ms.
-      for (const t of firstArrivals) {
-        expect(t).toBeGreaterThanOrEqual(all.barrier_epoch_ms - 1);
-        expect(t - all.barrier_epoch_ms).toBeLessThan(100);
-      }
-      expect(Math.max(...firstArrivals) - Math.min(...firstArrivals)).toBeLessThan(100);
-      for (const skew of Object.values(all.start_skew_ms as Record<string, number>)) {
+      const barrier = all.barrier_epoch_ms as number;
+      for (const part of [1, 2, 3]) {
+        const firstArrival = Math.min(
+          ...[...written].filter(([id]) => id.includes(`-p${part}-${key}-`)).map(([, w]) => w.arrivedEpochMs),
+        );
+        const skew = all.start_skew_ms[String(part)] as number;
+        // Nobody starts before the barrier, which lies 250 ms after the coordinator said "go".
         expect(skew).toBeGreaterThanOrEqual(0);
-        expect(skew).toBeLessThan(100);
+        expect(firstArrival).toBeGreaterThanOrEqual(barrier - CROSS_PROCESS_CLOCK_MS);
+        // A part waiting for the barrier is idle, asleep on a timer: it can start late only by
+        // the time it spent running or waiting for a CPU meanwhile (Linux tells; elsewhere the
+        // barrier's lead of 250 ms is the bound). A part that slept on past the barrier by
+        // itself fails here.
+        const busy = (until: number) =>
+          parts.busyMs(part, barrier - CROSS_PROCESS_CLOCK_MS, until + CROSS_PROCESS_CLOCK_MS) ?? 250;
+        expect(skew).toBeLessThanOrEqual(busy(barrier + skew) + SLACK_MS);
+        // Its first request goes out as it starts and reaches the server: late by the part's
+        // work and waits (busy time, and the lag its loop measured for what busy time misses),
+        // and by the server's loop (this process).
+        const partLag = partLagMs(json(join(opts.expDir, `part${part}`, `${key}.json`)));
+        expect(firstArrival - barrier).toBeLessThanOrEqual(
+          busy(firstArrival) + lagMargin(partLag, lag.maxMs()) + CROSS_PROCESS_CLOCK_MS,
+        );
       }
       expect(all.parts).toBe(3);
       expect(all.window.disjoint).toBe(false);
@@ -107,15 +167,63 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
       outputTokens: 2,
       burstiness: Number.POSITIVE_INFINITY,
     });
-    await runBenchmark(opts);
+    const parts = sampleBenchParts(opts.expDir);
+    try {
+      await runBenchmark(opts);
+    } finally {
+      parts.stop();
+    }
     const all = json(join(opts.expDir, "all-parts", "rr40.json"));
-    // Constant spacing: 60 arrivals at 25 ms. The rate over the window is what was asked.
-    expect(all.achieved_rate).toBeGreaterThan(40 * 0.97);
-    expect(all.achieved_rate).toBeLessThan(40 * 1.03);
-    // Sends are late by a timer's slack at the median; how late at p99 depends on how busy the
-    // machine is (the no-drift property itself is pinned in schedulers.test.ts).
+    const clientLag = partLagMs(json(join(opts.expDir, "part1", "rr40.json")));
+    const records = (await epochRecords(join(opts.expDir, "part1", "rr40.records.bin"))).sort(
+      (a, b) => a.index - b.index,
+    );
+    expect(records).toHaveLength(60);
+    // The plan itself: constant spacing, 60 arrivals 25 ms apart from the barrier on.
+    const barrier = all.barrier_epoch_ms as number;
+    records.forEach((r, i) => {
+      expect(r.scheduledAt! - barrier).toBeCloseTo(i * 25, 2);
+    });
+    // Every send on its planned time, late by no more than either of two bounds allows (the
+    // no-drift property itself is pinned exactly in schedulers.test.ts):
+    // - twice the lag the part's loop measured (a send waits for its timer, then for its
+    //   connection); this covers a loop blocked by whatever, but the monitor is blind for its
+    //   first few milliseconds, where the first send pays for a new connection and for code
+    //   run the first time;
+    // - the time the part's main thread spent running or waiting for a CPU since the send was due
+    //   (Linux tells); this covers that start, but not a thread that sleeps while it waits for
+    //   others (a garbage collector's helpers, a synchronous file write).
+    const lateBound = (r: (typeof records)[number]) => {
+      const busy = parts.busyMs(
+        1,
+        r.scheduledAt! - CROSS_PROCESS_CLOCK_MS,
+        r.sentAt + CROSS_PROCESS_CLOCK_MS,
+      );
+      return Math.max(lagMargin(clientLag, clientLag), (busy ?? 0) + SLACK_MS);
+    };
+    const bounds = records.map(lateBound);
+    records.forEach((r, i) => {
+      expect(r.sentAt).toBeGreaterThanOrEqual(r.scheduledAt! - 0.001);
+      expect(r.sentAt - r.scheduledAt!).toBeLessThanOrEqual(bounds[i]!);
+    });
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2;
+    };
     expect(all.schedule_lag_ms.p50).toBeGreaterThanOrEqual(0);
-    expect(all.schedule_lag_ms.p50).toBeLessThan(10);
+    expect(all.schedule_lag_ms.p50).toBeLessThanOrEqual(median(bounds) + 0.01);
+    // The rate over the window: sends inside it per second. The window runs from the loop's
+    // decision to send the first request to its decision to send the last (59 gaps of 25 ms);
+    // each decision lies between the send's planned time and its actual one, so the rate lies
+    // between what the two extreme windows give.
+    const first = records[0]!;
+    const last = records.at(-1)!;
+    const sentWithin = (from: number, to: number) =>
+      records.filter((r) => r.sentAt >= from && r.sentAt <= to).length;
+    const slowest = sentWithin(first.sentAt, last.scheduledAt!) / (last.sentAt - first.scheduledAt!);
+    const fastest = sentWithin(first.scheduledAt!, last.sentAt) / (last.scheduledAt! - first.sentAt);
+    expect(all.achieved_rate).toBeGreaterThanOrEqual(slowest * 1000);
+    expect(all.achieved_rate).toBeLessThanOrEqual(fastest * 1000);
     expect(all.request_rate).toBe(40);
   });
 });

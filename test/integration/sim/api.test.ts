@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/simulator.js";
 import { call, FAST_SIM, stream, streamedText, tokenEvents } from "../../helpers/sim-client.js";
+import { lagMargin, watchLoopLag } from "../../helpers/timing-margin.js";
 
 const TOKEN = "sim-test-token-123";
 const FAST: SimConfigInput = { ...FAST_SIM, model: "test-model", token: TOKEN };
@@ -379,7 +380,8 @@ describe("client disconnect", () => {
       body: { prompt: ids(5), max_tokens: 3, ignore_eos: true },
     });
     expect(next.status).toBe(200);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    // Half the 25 s it would wait behind the abandoned stream: no loaded machine is that slow.
+    expect(performance.now() - started).toBeLessThan(12_500);
     const stats = server.stats();
     expect(stats.total).toMatchObject({ cancelled: 1, ok: 1, running: 0, waiting: 0, in_flight: 0 });
     expect(stats.replicas[0]).toMatchObject({ cancelled: 1, kv_tokens_in_use: 0 });
@@ -492,13 +494,16 @@ describe("prefix caching", () => {
       const record = server.stats().requests.at(-1)!;
       return { usage: answer.json.usage, ttft: record.first_token_ms! - record.arrival_ms! };
     };
+    const lag = watchLoopLag();
     const cold = await ttft();
     const warm = await ttft();
+    lag.stop();
     expect(cold.usage.prompt_tokens_details).toEqual({ cached_tokens: 0 });
     expect(warm.usage.prompt_tokens_details).toEqual({ cached_tokens: 3984 });
-    // Cold: 2 ms + 4000 × 0.05 ms = 202 ms of prefill; warm: 2 ms + 16 × 0.05 ms.
+    // Cold: 2 ms + 4000 × 0.05 ms = 202 ms of prefill; warm: 2 ms + 16 × 0.05 ms, written late by
+    // no more than the simulator's loop (this process) lagged.
     expect(cold.ttft).toBeGreaterThan(190);
-    expect(warm.ttft).toBeLessThan(cold.ttft / 4);
+    expect(warm.ttft).toBeLessThanOrEqual(2 + 16 * 0.05 + lagMargin(lag.maxMs()));
     expect(server.stats().total.cached_prompt_tokens).toBe(3984);
   });
 });
