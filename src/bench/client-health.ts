@@ -10,7 +10,7 @@ import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 /** Loop delay sampling period. The sampler reports whole periods, so the period is subtracted. */
 const RESOLUTION_MS = 5;
 
-/** Thresholds for the `client_bound` verdict (documented in the README). */
+/** Thresholds for the `client_bound` verdict (documented in docs/metrics.md, "Client health"). */
 export const CLIENT_LIMITS = {
   /** p99 event-loop lag above this distorts TTFT/ITL measurements by as much. */
   loopLagP99Ms: 20,

@@ -16,7 +16,7 @@ import { assessSteadiness, MAX_FIFTHS_CV, MAX_HALVES_CHANGE, type Steadiness } f
 export const RESULT_FORMAT = "orchestrate-level";
 export const RESULT_VERSION = 1;
 
-/** One line per metric; reference/metrics.md has the full text. */
+/** One line per metric; docs/metrics.md has the full text. */
 export const DEFINITIONS: Record<string, string> = {
   ttft: "time to first token: first token-bearing chunk − request sent on its connection, ms (successful requests only)",
   tpot: "time per output token: (e2el − ttft) / (completion_tokens − 1), per request with > 1 token, ms",
@@ -317,7 +317,7 @@ function seedViewDiff(ours: Record<string, unknown>, seed: Record<string, unknow
   return diff;
 }
 
-/** The data-quality warnings a level deserves (reference/metrics.md). */
+/** The data-quality warnings a level deserves (docs/metrics.md). */
 export function levelWarnings(
   key: string,
   aggregate: LevelAggregate,

@@ -1,5 +1,5 @@
 /**
- * One request as the client saw it (reference/metrics.md, "Per request"). Times are milliseconds
+ * One request as the client saw it (docs/metrics.md, "Per request"). Times are milliseconds
  * on the part's monotonic clock (`performance.now()`); chunk arrays are typed and may be longer
  * than `chunkCount` (they are reused between requests).
  */

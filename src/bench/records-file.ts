@@ -8,7 +8,7 @@ import { ERROR_KINDS, type ErrorKind, type RequestRecord } from "./record.js";
  * 250 tokens are 250 million times. As gzip'd JSON lines that is ~1.5 GB of text to inflate and
  * parse (measured: ~21 s); as varints it is ~750 MB that decodes in about a second, and merging
  * the parts of a level stays within the 5 s / 1 GiB budget. `orchestrate results --records FILE`
- * prints any file as JSON lines with the keys of reference/metrics.md.
+ * prints any file as JSON lines with the keys of docs/metrics.md.
  *
  * Layout (all integers unsigned LEB128 varints unless noted; times are integer microseconds
  * relative to the level's barrier instant, so every part's records share one time line):
@@ -410,7 +410,7 @@ export class RecordCursor {
   }
 }
 
-/** One record as a JSON object with the keys of reference/metrics.md (times in ms, part clock). */
+/** One record as a JSON object with the keys of docs/metrics.md (times in ms, part clock). */
 export function recordToJson(cursor: RecordCursor, footer: RecordsFooter): Record<string, unknown> {
   const ms = (us: number) => Math.round(footer.barrier_us + us) / 1000;
   const chunkTimes: number[] = [];

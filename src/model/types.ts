@@ -18,7 +18,7 @@
  *   EXP/repeatR/all-parts/concC.json   repeat R's own window aggregate
  *   EXP/all-parts/concC.json       the level over all repeats (docs/noise.md)
  *
- * Field names follow reference/metrics.md. Adding optional fields is fine; renaming is not.
+ * Field names follow docs/metrics.md. Adding optional fields is fine; renaming is not.
  */
 
 export type LoadMode = "concurrency" | "request-rate";

@@ -11,6 +11,8 @@ import { planSchema } from "./schema.js";
 interface JsonSchema {
   type?: string | string[];
   description?: string;
+  /** Set by schema.ts on keys that plans once had and that are now rejected. */
+  removed?: boolean;
   default?: unknown;
   enum?: unknown[];
   const?: unknown;
@@ -30,22 +32,26 @@ export interface PlanKeyRow {
   /** Dotted path, with `[]` for list items: `images[].env`. */
   key: string;
   type: string;
-  /** Rendered default, "required", or "—" (optional, no default). */
+  /** Rendered default, "required", "(section)" or "—" (optional, no default). */
   default: string;
   description: string;
+  /** A key plans once had: rejected now, listed apart with what replaced it. */
+  removed: boolean;
 }
 
-const SECTION_ORDER_NOTE =
-  "Top-level keys first, then one table per section. A key shown as `required` has no default.";
+/** The JSON Schema of a plan file as a user writes it (before defaults and transforms). */
+function planJsonSchema(schema: z.ZodType): JsonSchema {
+  return z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+}
 
-export function planKeyRows(): PlanKeyRow[] {
-  const root = z.toJSONSchema(planSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+/** Every key of the plan, in schema order, nested keys right after their parent. */
+export function planKeyRows(schema: z.ZodType = planSchema): PlanKeyRow[] {
   const rows: PlanKeyRow[] = [];
   const missing: string[] = [];
-  walkObject(root, "", rows, missing);
+  walkObject(planJsonSchema(schema), "", rows, missing);
   if (missing.length > 0) {
     throw new Error(
-      `plan schema keys without a description (add .describe() in schema.ts): ${missing.join(", ")}`,
+      `plan schema keys without a description (add .describe() in src/plan/schema.ts): ${missing.join(", ")}`,
     );
   }
   return rows;
@@ -59,9 +65,10 @@ function walkObject(schema: JsonSchema, prefix: string, rows: PlanKeyRow[], miss
     if (!description) missing.push(key);
     rows.push({
       key,
-      type: typeName(child),
+      type: child.removed ? "—" : typeName(child),
       default: defaultText(child, required.has(name)),
       description: description ?? "",
+      removed: child.removed === true,
     });
     for (const nested of nestedObjects(child)) {
       walkObject(nested.schema, `${key}${nested.suffix}`, rows, missing);
@@ -92,80 +99,120 @@ function describedBy(schema: JsonSchema): string | undefined {
 
 function typeName(schema: JsonSchema): string {
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
-  if (schema.enum) return schema.enum.map((value) => `\`${String(value)}\``).join(" or ");
-  if (schema.anyOf) return [...new Set(schema.anyOf.map(typeName))].join(" or ");
-  const type = Array.isArray(schema.type) ? schema.type.join(" or ") : schema.type;
-  switch (type) {
+  if (schema.enum) return alternatives(schema.enum.map((value) => `\`${String(value)}\``));
+  if (schema.anyOf) return alternatives([...new Set(schema.anyOf.map(typeName))]);
+  if (Array.isArray(schema.type)) return alternatives(schema.type.map((type) => typeName({ type })));
+  switch (schema.type) {
     case "integer":
       return withRange("whole number", schema);
     case "number":
       return withRange("number", schema);
     case "array":
-      return schema.items ? `list of ${plural(typeName(schema.items))}` : "list";
+      return schema.items ? `list of ${itemsName(schema.items)}` : "list";
     case "object":
       if (schema.properties) return "map";
       if (schema.additionalProperties && typeof schema.additionalProperties === "object") {
         const values = typeName(schema.additionalProperties);
-        return values ? `map of name → ${values}` : "map";
+        return values === "any" ? "map" : `map of name → ${values}`;
       }
       return "map";
     default:
-      return type ?? "any";
+      return schema.type ?? "any";
   }
 }
 
+/** `a`, `a or b`, `a, b or c`. */
+function alternatives(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? "any";
+  return `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+}
+
+/** What a list holds, in the plural: "whole numbers ≥ 1 or maps". */
+function itemsName(items: JsonSchema): string {
+  const members = items.anyOf ?? [items];
+  return alternatives([...new Set(members.map((member) => plural(typeName(member))))]);
+}
+
+/** The largest integer zod reports for an unbounded whole number: no real bound. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
 function withRange(base: string, schema: JsonSchema): string {
-  if (schema.exclusiveMinimum === 0) return `${base} > 0`;
-  if (schema.minimum === 0) return `${base} ≥ 0`;
-  if (schema.minimum === 1 && base === "whole number") return "whole number ≥ 1";
+  const max = schema.maximum !== undefined && schema.maximum < UNBOUNDED ? schema.maximum : undefined;
+  if (schema.minimum !== undefined && max !== undefined) return `${base} from ${schema.minimum} to ${max}`;
+  if (schema.exclusiveMinimum !== undefined) return `${base} > ${schema.exclusiveMinimum}`;
+  if (schema.minimum !== undefined && schema.minimum > -UNBOUNDED) return `${base} ≥ ${schema.minimum}`;
+  if (max !== undefined) return `${base} ≤ ${max}`;
   return base;
 }
 
 function plural(type: string): string {
-  if (type === "map") return "maps";
-  if (type.startsWith("whole number")) return type.replace("whole number", "whole numbers");
-  if (type.startsWith("number")) return type.replace("number", "numbers");
-  if (type === "string") return "strings";
+  for (const noun of ["whole number", "number", "string", "boolean", "map"]) {
+    if (type === noun || type.startsWith(`${noun} `)) return `${noun}s${type.slice(noun.length)}`;
+  }
   return type;
 }
 
 function defaultText(schema: JsonSchema, required: boolean): string {
+  if (schema.removed) return "—";
   if (schema.default !== undefined) {
     const value = schema.default;
-    if (
-      typeof value === "object" &&
-      value !== null &&
-      !Array.isArray(value) &&
-      Object.keys(value).length === 0
-    ) {
-      return schema.properties ? "(section)" : "`{}`";
-    }
-    return `\`${typeof value === "string" ? value : JSON.stringify(value)}\``;
+    if (isEmptyMap(value) && schema.properties) return "(section)";
+    return `\`${typeof value === "string" ? value : yamlFlow(value)}\``;
   }
   return required ? "required" : "—";
 }
 
+function isEmptyMap(value: unknown): boolean {
+  return (
+    typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+  );
+}
+
+/** A default as it would be written in the plan: `[4, 8, 16]`, `{}`. */
+function yamlFlow(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(yamlFlow).join(", ")}]`;
+  if (isEmptyMap(value)) return "{}";
+  return JSON.stringify(value);
+}
+
+/** The page's introduction; kept here so the generated page is whole. */
+const INTRO = [
+  "A plan is one YAML file that describes one experiment: the model, the images to compare, the",
+  "scales (LLM replicas) to run each image at, the workload, and how to deploy and tear down.",
+  "`orchestrate run PLAN --dry-run` shows what a plan would do and cost; `orchestrate render PLAN`",
+  "writes the service configs it deploys.",
+  "",
+  '- Every map is strict: an unknown key is an error with a "did you mean". Every problem of a plan',
+  "  is reported at once, each with its dotted path and line.",
+  "- `${VAR}` and `${VAR:-default}` are expanded from the environment and from a `.env` file beside",
+  "  the plan; `$$` is a literal `$`.",
+  "- Rules that involve several keys (sizes that must fit on the nodes, prefix caching, service",
+  "  names, settings of one target in a plan for the other) are checked after the keys below.",
+  "- The `local` target is the simulator on this machine ([simulator.md](simulator.md)); keys marked",
+  '  "Anyscale target only" mean nothing to it, and `local:` means nothing to Anyscale.',
+  "",
+  "The first table lists the top-level keys; each section then has a table of its own. In the",
+  "default column, `required` means the key has no default and must be given; `(section)` means",
+  "the section may be left out, and its keys then take their defaults; `—` means the key is",
+  "optional and has no default (what its absence means is in its description).",
+];
+
 /** The whole page, deterministic (the test compares it byte for byte with docs/plan.md). */
-export function renderPlanReference(): string {
-  const rows = planKeyRows();
+export function renderPlanReference(schema: z.ZodType = planSchema): string {
+  const rows = planKeyRows(schema);
+  const current = rows.filter((row) => !row.removed);
+  const removed = rows.filter((row) => row.removed);
   const sections = new Map<string, PlanKeyRow[]>();
-  for (const row of rows) {
-    const section = row.key.includes(".") || row.key.includes("[]") ? row.key.split(/[.[]/)[0] : "";
-    const list = sections.get(section ?? "") ?? [];
-    list.push(row);
-    sections.set(section ?? "", list);
+  for (const row of current) {
+    const section = /^[^.[]+(?=[.[])/.exec(row.key)?.[0] ?? "";
+    sections.set(section, [...(sections.get(section) ?? []), row]);
   }
   const lines = [
     "# Plan file reference",
     "",
     "<!-- Generated from src/plan/schema.ts by `npm run docs:plan`. Do not edit by hand: a test fails when this page is stale. -->",
     "",
-    "A plan is one YAML file that describes one experiment. Every map is strict: an unknown key is an",
-    'error with a "did you mean". `${VAR}` and `${VAR:-default}` are expanded from the environment',
-    "and from a `.env` file beside the plan; `$$` is a literal `$`. Cross-field rules (sizes that must",
-    "fit on the nodes, prefix caching, service names) are checked after the keys below.",
-    "",
-    SECTION_ORDER_NOTE,
+    ...INTRO,
     "",
   ];
   for (const [section, sectionRows] of sections) {
@@ -176,9 +223,24 @@ export function renderPlanReference(): string {
     }
     lines.push("");
   }
+  if (removed.length > 0) {
+    lines.push(
+      "## Removed keys",
+      "",
+      "A plan that still has one of these is rejected with the message below.",
+      "",
+    );
+    lines.push("| key | message |", "|---|---|");
+    for (const row of removed) lines.push(`| \`${row.key}\` | ${cell(row.description)} |`);
+    lines.push("");
+  }
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
+/** A table cell: pipes escaped, and mentions of other pages turned into links (this page is in docs/). */
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  return text
+    .replaceAll("|", "\\|")
+    .replaceAll("\n", " ")
+    .replace(/\bdocs\/([\w-]+\.md)\b/g, "[$1]($1)");
 }

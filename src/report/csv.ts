@@ -10,7 +10,7 @@ import { warningsAt } from "./warnings.js";
  * summary.csv: one row per image × scale × level, every combination the report knows of, so a
  * level or scale that was planned but not measured is a row with status "missing" and empty
  * numbers (never zeros). RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote
- * or a line break, quotes doubled. The columns are documented in README ("The scaling report").
+ * or a line break, quotes doubled. The columns are documented in docs/report.md.
  */
 
 type Row = Record<string, string | number | undefined>;

@@ -6,7 +6,7 @@ import { ratioRelativeCi95, type Spread, spreadOf } from "./stats.js";
 /**
  * Scaling at the same per-client load (clients scale with replicas, so the same per-replica load):
  * speed-up S(N) = T(N) / T(N₀) and efficiency E(N) = S(N) / (N / N₀), N₀ the smallest scale measured
- * for the image. Linear scaling is E = 1. See reference/metrics.md, "Scaling".
+ * for the image. Linear scaling is E = 1. See docs/metrics.md, "Scaling".
  */
 
 export type ThroughputMetric = "output_throughput" | "output_goodput" | "request_goodput";
