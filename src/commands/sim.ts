@@ -68,7 +68,7 @@ export function register(program: Command, reporter: Reporter): void {
     .option("-m, --model <name>", "served model id (default: sim-llm)")
     .addOption(new Option("--token <token>", "require this bearer token").env("ORCHESTRATE_SIM_TOKEN"))
     .option("--seed <n>", "seed of every random choice (routing, faults, text)", intOption)
-    .option("--config <file.json>", "simulator settings as JSON (see the README's simulator section)")
+    .option("--config <file.json>", "simulator settings as JSON (docs/simulator.md)")
     .addOption(
       new Option(
         "--profile <runtime>",

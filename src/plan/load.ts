@@ -104,11 +104,21 @@ function setAsideLocalSection(
   targetOverride: Plan["target"] | undefined,
 ): string[] {
   if (targetOverride !== "anyscale" || sections.declaredTarget !== "local") return [];
-  if (sections.partial.local === undefined) return [];
-  delete sections.partial.local;
-  return [
-    "local: not applied with --target anyscale: it shapes only the simulator (e.g. its noise); real services bring their own",
-  ];
+  const notes: string[] = [];
+  if (sections.partial.local !== undefined) {
+    delete sections.partial.local;
+    notes.push(
+      "local: not applied with --target anyscale: it shapes only the simulator (e.g. its noise); real services bring their own",
+    );
+  }
+  const model = sections.partial.model;
+  if (model && model.profile_speedup !== 1) {
+    model.profile_speedup = 1;
+    notes.push(
+      "model.profile_speedup: not applied with --target anyscale: real GPUs run at their own speed, and so does the prediction",
+    );
+  }
+  return notes;
 }
 
 /** model.profile resolves against the plan's folder, so a plan and its profile move together. */

@@ -108,6 +108,17 @@ export function checkPlan(input: Partial<PlanInput>): PlanIssue[] {
       message: `only the local target (the simulator) has these settings; target is ${input.target}. Remove local:, or run with --target local`,
     });
   }
+  if (
+    input.model?.profile_speedup !== undefined &&
+    input.model.profile_speedup !== 1 &&
+    input.target !== undefined &&
+    input.target !== "local"
+  ) {
+    issues.push({
+      path: ["model", "profile_speedup"],
+      message: `only the local target (the simulator) can run faster than real; target is ${input.target}, whose GPUs run at their own speed. Remove it, or run with --target local`,
+    });
+  }
   return issues;
 }
 

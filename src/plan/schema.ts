@@ -83,7 +83,7 @@ const modelSchema = z.strictObject({
     .min(1, "must be at least 1 (1 = real speed)")
     .default(1)
     .describe(
-      "Local target only: runs the profile this many times faster than the hardware it was measured on (every time cost divided by it), so a rehearsal of a slow model stays short. Latencies and throughputs are then in that faster time, and predictions for the run use the same factor. Ignored on the anyscale target: real GPUs run at their own speed.",
+      "Local target only: runs the profile this many times faster than the hardware it was measured on (every time cost divided by it), so a rehearsal of a slow model stays short. Latencies and throughputs are then in that faster time, and predictions for the run use the same factor. Refused in a plan whose target is anyscale (real GPUs run at their own speed); set aside, with a note, when a local plan is run with --target anyscale.",
     ),
 });
 

@@ -121,7 +121,7 @@ function fileList(files: ReportFiles): Array<{ path: string; what: string }> {
     { path: "report.html", what: "this report, one self-contained page (inline SVG charts, no network)" },
     {
       path: "summary.csv",
-      what: "one row per image × scale × level (columns in the README, “The scaling report”)",
+      what: "one row per image × scale × level (columns in docs/report.md)",
     },
     { path: "report.json", what: "the computed scaling, comparison and warnings, for scripts" },
     ...files.charts.map((c) => ({ path: `charts/${c.name}.svg|png`, what: c.title })),

@@ -169,7 +169,7 @@ export function parseSimConfig(input: unknown = {}, source = "given in code"): S
     });
     throw new UserError(`invalid simulator settings (${source})`, {
       details,
-      hint: "see the README section “The local simulator” for every key and its default",
+      hint: "docs/simulator.md lists every key and its default",
     });
   }
   const config = result.data;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { UserError } from "../../src/errors.js";
 import { loadPlan } from "../../src/plan/load.js";
 
 function planFile(text: string, files: Record<string, string> = {}): string {
@@ -123,6 +124,30 @@ ingress: { replicas_per_llm_replica: 3 }
     expect(onAnyscale.plan.target).toBe("anyscale");
     expect(onAnyscale.plan.local).toBeUndefined();
     expect(onAnyscale.notes).toEqual([expect.stringMatching(/^local: not applied with --target anyscale/)]);
+  });
+
+  it("runs a local plan's profile at real speed, with a note, when run with --target anyscale", () => {
+    const local = planFile(`${MINIMAL}target: local\n`.replace("model:\n", "model:\n  profile_speedup: 4\n"));
+    expect(loadPlan(local, { env: {} }).plan.model.profile_speedup).toBe(4);
+    const onAnyscale = loadPlan(local, { env: {}, target: "anyscale" });
+    expect(onAnyscale.plan.model.profile_speedup).toBe(1);
+    expect(onAnyscale.notes).toEqual([
+      expect.stringMatching(/^model\.profile_speedup: not applied with --target anyscale/),
+    ]);
+  });
+
+  it("refuses a speed-up in a plan whose target is anyscale", () => {
+    const text = `${MINIMAL}target: anyscale\n`.replace("model:\n", "model:\n  profile_speedup: 4\n");
+    let error: unknown;
+    try {
+      loadPlan(planFile(text), { env: {} });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).details.join("\n")).toMatch(
+      /model\.profile_speedup: only the local target \(the simulator\) can run faster than real/,
+    );
   });
 
   it("hashes the resolved plan, so a changed variable changes the hash", () => {
