@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { describeError, Interrupted } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { toolVersion } from "../paths.js";
+import { deriveSeed, freshSeed } from "../random.js";
 import { levelKey } from "../results/level-key.js";
 import type { ExperimentSummary, LevelSummary } from "../results/model.js";
 import { readLevelFile, readOrchestrateExperiment } from "../results/orchestrate-experiment.js";
@@ -33,7 +34,6 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
-import { deriveSeed, freshSeed } from "./random.js";
 
 /**
  * Runs a benchmark: N part processes, every level started on all of them at one barrier
