@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { wallClock } from "../clock.js";
 import type { RunOptions } from "../commands/run.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
@@ -9,7 +10,6 @@ import type { Plan } from "../plan/resolve.js";
 import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
 import { TWIN_FILE } from "../report/twin.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
-import { systemClock } from "../targets/clock.js";
 import { cellTimes, predictionForRun } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
@@ -148,7 +148,7 @@ export async function runWithInterrupts(
       probe: readinessProbe,
       bench: benchRunner,
       report: reportBuilder,
-      clock: systemClock,
+      clock: wallClock,
       graceful: interrupts.graceful,
       urgent: interrupts.urgent,
       keepServices,

@@ -5,8 +5,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Clock } from "../clock.js";
 import { mix32 } from "../random.js";
-import type { Clock } from "./clock.js";
 import type { SimConfig } from "./config.js";
 import { Exchange } from "./exchange.js";
 import type { FaultPlanner } from "./faults.js";

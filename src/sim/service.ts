@@ -9,8 +9,8 @@
  * Everything runs on the injected clock, so tests drive it in virtual time.
  */
 
+import type { Clock, TimerHandle } from "../clock.js";
 import { Random } from "../random.js";
-import type { Clock, TimerHandle } from "./clock.js";
 import type { SimConfig } from "./config.js";
 import { Engine, type EngineStats, type SequenceHandle, type SequenceSink } from "./engine.js";
 import { IngressReplica, type IngressStats } from "./ingress.js";
