@@ -56,8 +56,8 @@ async function main() {
 /** One part: RECORDS / PARTS requests, 64 in flight, 20 ms ± jitter between tokens. */
 async function generate(part) {
   const { RecordsWriter } = await import(dist("bench/records-file.js"));
-  const { Rng } = await import(dist("bench/random.js"));
-  const rng = new Rng(part);
+  const { Random } = await import(dist("random.js"));
+  const rng = new Random(part);
   const perPart = RECORDS / PARTS;
   const concurrency = 64;
   const writer = await RecordsWriter.create(join(dir, `part${part}.records.bin`), 0);

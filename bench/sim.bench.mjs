@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { realClock } from "../dist/sim/clock.js";
+import { monotonicClock } from "../dist/clock.js";
 import { parseSimConfig } from "../dist/sim/config.js";
 import { ServiceModel } from "../dist/sim/service.js";
 import { startSimulator } from "../dist/sim/simulator.js";
@@ -126,7 +126,7 @@ async function modelOnly({ name, replicas, seqsPerReplica, stepMs, target }) {
     },
     ingress: { request_overhead_ms: 0.01, chunk_cost_ms: 0.001 },
   });
-  const model = new ServiceModel(config, realClock);
+  const model = new ServiceModel(config, monotonicClock);
   let delivered = 0;
   const listener = { onRouted() {}, onRejected() {}, onChunk: (_t, tokens) => (delivered += tokens) };
   const streams = replicas * seqsPerReplica;

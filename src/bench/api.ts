@@ -1,8 +1,8 @@
 import { request } from "undici";
 import { ExternalError, type ExternalErrorKind, Interrupted } from "../errors.js";
+import { freshSeed } from "../random.js";
 import { redact, registerSecret } from "../secrets.js";
 import { CompletionClient, serverMessage, splitBaseUrl } from "./client.js";
-import { freshSeed } from "./random.js";
 import type { ErrorKind } from "./record.js";
 import { type PromptFormat, Workload } from "./workload.js";
 

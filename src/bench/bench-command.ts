@@ -3,24 +3,45 @@ import { ExternalError, UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
 import { renderExperiment } from "../model/render-text.js";
 import type { Reporter } from "../reporter.js";
+import type { Slo } from "./aggregate.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
-import {
-  type BenchOptions,
-  DEFAULT_CONCURRENCIES,
-  parseBurstiness,
-  parseGoodput,
-  parseLevelList,
-} from "./options.js";
+import type { BenchOptions } from "./options.js";
+import type { PromptFormat } from "./workload.js";
 
 /**
  * The body of `orchestrate bench`, loaded only when the command runs: flags → BenchOptions,
  * Ctrl-C → a graceful stop, progress on stderr, the results table (or JSON) on stdout.
  */
 
-type Flags = Record<string, string | boolean | undefined>;
+/** The flags of `orchestrate bench`, their values already parsed and checked one by one. */
+export interface BenchFlags {
+  clients: number;
+  type: "concurrency" | "request-rate";
+  concurrency: number[];
+  requestRate: number[];
+  itl: number;
+  otl: number;
+  baseUrl?: string;
+  model?: string;
+  numPrompts?: number;
+  promptsPerConcurrency?: number;
+  duration?: number;
+  warmup?: number;
+  repeats: number;
+  burstiness: number;
+  seed?: number;
+  goodput?: Slo;
+  promptFormat: PromptFormat;
+  resultsDir: string;
+  timeout: number;
+  ttftTimeout: number;
+  force?: boolean;
+  resume?: boolean;
+  json?: boolean;
+}
 
-export async function runBenchCommand(exp: string, flags: Flags, reporter: Reporter): Promise<void> {
+export async function runBenchCommand(exp: string, flags: BenchFlags, reporter: Reporter): Promise<void> {
   const options = benchOptionsFromFlags(exp, flags, process.env);
   const progress = new ProgressLine(reporter.progress);
   const interruption = listenForInterrupts((count) => {
@@ -64,70 +85,47 @@ export async function runBenchCommand(exp: string, flags: Flags, reporter: Repor
   }
 }
 
-export function benchOptionsFromFlags(exp: string, flags: Flags, env: NodeJS.ProcessEnv): BenchOptions {
-  const text = (name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
-  const mode = text("type") ?? "concurrency";
-  if (mode !== "concurrency" && mode !== "request-rate") {
-    throw new UserError(`-t/--type: "${mode}" is not concurrency or request-rate`);
-  }
-  const promptFormat = text("promptFormat") ?? "token-ids";
-  if (promptFormat !== "token-ids" && promptFormat !== "text") {
-    throw new UserError(`--prompt-format: "${promptFormat}" is not token-ids or text`);
-  }
-  if (flags.force && flags.resume) throw new UserError("--force and --resume: give one or the other");
-  const levels =
-    mode === "concurrency"
-      ? parseLevelList(text("concurrency") ?? DEFAULT_CONCURRENCIES.join(","), "--concurrency")
-      : parseLevelList(text("requestRate") ?? "1..10", "--request-rate");
+export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJS.ProcessEnv): BenchOptions {
+  validateBenchFlags(flags);
   const options: BenchOptions = {
-    baseUrl: text("baseUrl") ?? env.OPENAI_API_URL ?? "http://127.0.0.1:8000",
-    clients: wholeNumber(text("clients") ?? "1", "-s/--clients"),
-    mode,
-    levels,
-    inputTokens: wholeNumber(text("itl") ?? "5000", "--itl"),
-    outputTokens: wholeNumber(text("otl") ?? "250", "--otl"),
-    repeats: wholeNumber(text("repeats") ?? "1", "--repeats"),
-    burstiness: parseBurstiness(text("burstiness") ?? "1"),
-    promptFormat,
-    expDir: resolve(text("resultsDir") ?? "results", exp),
+    baseUrl: flags.baseUrl ?? env.OPENAI_API_URL ?? "http://127.0.0.1:8000",
+    clients: flags.clients,
+    mode: flags.type,
+    levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
+    inputTokens: flags.itl,
+    outputTokens: flags.otl,
+    repeats: flags.repeats,
+    burstiness: flags.burstiness,
+    promptFormat: flags.promptFormat,
+    expDir: resolve(flags.resultsDir, exp),
     overwrite: flags.force ? "force" : flags.resume ? "resume" : "refuse",
-    timeouts: {
-      requestMs: seconds(text("timeout") ?? "600", "--timeout") * 1000,
-      firstTokenMs: seconds(text("ttftTimeout") ?? "300", "--ttft-timeout") * 1000,
-    },
+    timeouts: { requestMs: flags.timeout * 1000, firstTokenMs: flags.ttftTimeout * 1000 },
   };
   if (env.OPENAI_API_KEY) options.token = env.OPENAI_API_KEY;
-  const model = text("model");
-  if (model) options.model = model;
-  const numPrompts = text("numPrompts");
-  if (numPrompts !== undefined) options.numPrompts = wholeNumber(numPrompts, "-n/--num-prompts");
-  const perConcurrency = text("promptsPerConcurrency");
-  if (perConcurrency !== undefined) {
-    options.promptsPerConcurrency = wholeNumber(perConcurrency, "--prompts-per-concurrency");
-  }
-  const duration = text("duration");
-  if (duration !== undefined) options.durationS = seconds(duration, "-d/--duration");
+  if (flags.model) options.model = flags.model;
+  if (flags.numPrompts !== undefined) options.numPrompts = flags.numPrompts;
+  if (flags.promptsPerConcurrency !== undefined) options.promptsPerConcurrency = flags.promptsPerConcurrency;
+  if (flags.duration !== undefined) options.durationS = flags.duration;
   // Without --warmup each level warms up with one wave per client (see BenchOptions.warmup).
-  const warmup = text("warmup");
-  if (warmup !== undefined) options.warmup = wholeNumber(warmup, "--warmup", 0);
-  const seed = text("seed");
-  if (seed !== undefined) options.seed = wholeNumber(seed, "--seed", 0);
-  const goodput = text("goodput");
-  if (goodput !== undefined) options.goodput = parseGoodput(goodput);
+  if (flags.warmup !== undefined) options.warmup = flags.warmup;
+  if (flags.seed !== undefined) options.seed = flags.seed;
+  if (flags.goodput !== undefined) options.goodput = flags.goodput;
   return options;
 }
 
-function wholeNumber(value: string, flag: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new UserError(`${flag}: "${value}" is not a whole number ≥ ${min}`);
-  return n;
-}
-
-function seconds(value: string, flag: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new UserError(`${flag}: "${value}" is not a number of seconds > 0`);
-  return n;
+/** The rules that join several flags, every broken one reported at once. */
+function validateBenchFlags(flags: BenchFlags): void {
+  const problems: string[] = [];
+  if (flags.force && flags.resume) problems.push("• --force and --resume: give one or the other");
+  const counts = [
+    flags.numPrompts !== undefined && "-n/--num-prompts",
+    flags.promptsPerConcurrency !== undefined && "--prompts-per-concurrency",
+    flags.duration !== undefined && "-d/--duration",
+  ].filter((flag): flag is string => flag !== false);
+  if (counts.length > 1) problems.push(`• ${counts.join(", ")}: give one of them, not several`);
+  if (flags.promptsPerConcurrency !== undefined && flags.type !== "concurrency")
+    problems.push("• --prompts-per-concurrency: only applies to -t concurrency");
+  if (problems.length > 0) throw new UserError("the bench flags do not go together", { details: problems });
 }
 
 /** One progress line on a terminal (rewritten in place); a line every few seconds otherwise. */

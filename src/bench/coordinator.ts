@@ -9,6 +9,7 @@ import { readLevelFile, readOrchestrateExperiment } from "../model/orchestrate-e
 import { type ExperimentManifest, type LevelEntry, readManifest } from "../model/orchestrate-manifest.js";
 import type { ExperimentSummary, LevelSummary } from "../model/types.js";
 import { toolVersion } from "../paths.js";
+import { deriveSeed, freshSeed } from "../random.js";
 import { redact, registerSecret } from "../secrets.js";
 import { aggregateRecordFiles } from "./aggregate.js";
 import { discoverModel } from "./api.js";
@@ -33,7 +34,6 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
-import { deriveSeed, freshSeed } from "./random.js";
 
 /**
  * Runs a benchmark: N part processes, every level started on all of them at one barrier

@@ -9,5 +9,5 @@ export { type CleanReport, cleanLeftovers } from "./clean.js";
 export type { ClientTimeouts } from "./client.js";
 export { type BenchHooks, type BenchOutcome, type BenchProgress, runBenchmark } from "./coordinator.js";
 export type { BenchLabels, BenchOptions, OverwritePolicy } from "./options.js";
-export { DEFAULT_CONCURRENCIES, DEFAULT_RATES, parseGoodput, parseLevelList } from "./options.js";
+export { DEFAULT_CONCURRENCIES, DEFAULT_RATES } from "./options.js";
 export type { PromptFormat } from "./workload.js";

@@ -1,13 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { writeJsonAtomic } from "../fs-atomic.js";
+import { Random } from "../random.js";
 import { aggregateRecords } from "./aggregate.js";
 import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
-import { Rng } from "./random.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
 import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
 import { Workload } from "./workload.js";
@@ -150,7 +150,7 @@ export class PartLevel {
       ...common,
       rate: level.value,
       burstiness: init.burstiness,
-      rng: new Rng(level.levelSeed ^ 0x5bd1e995),
+      rng: new Random(level.levelSeed ^ 0x5bd1e995),
       start: barrier,
     });
   }

@@ -1,4 +1,4 @@
-import type { Rng } from "./random.js";
+import type { Random } from "../random.js";
 
 /**
  * When requests are issued. Closed loop: `concurrency` requests in flight at all times, each
@@ -79,7 +79,7 @@ export function arrivalsFor(burstiness: number): Arrivals {
  * Gaps between arrivals in ms for a rate in req/s: gamma with shape = burstiness and mean 1/rate
  * (vLLM's definition; shape 1 is exponential, i.e. Poisson arrivals), or exactly 1/rate.
  */
-export function nextGapMs(rate: number, burstiness: number, rng: Rng): number {
+export function nextGapMs(rate: number, burstiness: number, rng: Random): number {
   if (!(rate > 0) || !(burstiness > 0))
     throw new RangeError(`bad arrival process: rate ${rate}, burstiness ${burstiness}`);
   const meanMs = 1000 / rate;
@@ -90,7 +90,7 @@ export function nextGapMs(rate: number, burstiness: number, rng: Rng): number {
 }
 
 export async function openLoop(
-  options: CommonOptions & { rate: number; burstiness: number; rng: Rng; start: number },
+  options: CommonOptions & { rate: number; burstiness: number; rng: Random; start: number },
 ): Promise<LoopTimes> {
   const { warmup, issue, stop, now, rate, burstiness, rng } = options;
   const total = options.count === undefined ? undefined : warmup + options.count;

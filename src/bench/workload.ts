@@ -1,4 +1,4 @@
-import { deriveSeed, Rng } from "./random.js";
+import { deriveSeed, Random } from "../random.js";
 
 /**
  * What each request asks for. Prompts are random token-id arrays of exactly `inputTokens` ids:
@@ -61,13 +61,14 @@ export class Workload {
 
   /** The JSON body of request `index`. */
   body(index: number): string {
-    const rng = new Rng(deriveSeed(this.spec.seed, index));
+    const rng = new Random(deriveSeed(this.spec.seed, index));
     if (this.spec.promptFormat === "text") {
       const words: string[] = new Array(this.spec.inputTokens);
-      for (let i = 0; i < words.length; i++) words[i] = WORDS[rng.int(0, WORDS.length)]!;
+      for (let i = 0; i < words.length; i++) words[i] = WORDS[rng.int(WORDS.length)]!;
       return `${this.prefix}${JSON.stringify(words.join(" "))}${this.suffix}`;
     }
-    for (let i = 0; i < this.ids.length; i++) this.ids[i] = rng.int(TOKEN_ID_MIN, TOKEN_ID_MAX);
+    for (let i = 0; i < this.ids.length; i++)
+      this.ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
     return `${this.prefix}[${this.ids.join(",")}]${this.suffix}`;
   }
 }

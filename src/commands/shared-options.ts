@@ -23,6 +23,12 @@ export function positiveIntOption(value: string): number {
   return n;
 }
 
+export function nonNegativeIntOption(value: string): number {
+  const n = intOption(value);
+  if (n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
+  return n;
+}
+
 export function portOption(value: string): number {
   const n = intOption(value);
   if (n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");

@@ -1,7 +1,7 @@
 import pRetry from "p-retry";
 import { ExternalError } from "../errors.js";
 import type { Plan } from "../plan/resolve.js";
-import { hashString } from "../sim/random.js";
+import { hashString } from "../random.js";
 import { AnyscaleTarget } from "../targets/anyscale.js";
 import { execaRunner } from "../targets/anyscale-cli.js";
 import { LocalTarget } from "../targets/local.js";

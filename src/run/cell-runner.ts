@@ -1,10 +1,10 @@
+import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import type { ImageRef } from "../render/service.js";
 import { renderServiceConfig } from "../render/service.js";
 import { serviceConfigYaml } from "../render/write.js";
-import type { Clock } from "../targets/clock.js";
 import { NotOurService, type ServiceEndpoint } from "../targets/target.js";
 import type { CellStep, Journal } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";

@@ -95,139 +95,148 @@ export function emptySteps(): Record<CellStep, StepState> {
   return Object.fromEntries(CELL_STEPS.map((s) => [s, "pending"])) as Record<CellStep, StepState>;
 }
 
-/** Folds events into state. Pure, so the state can always be rebuilt from the journal. */
+/** Replays a whole journal; the state a run folder's events add up to. */
 export function deriveState(events: readonly StampedEvent[]): RunState {
-  const first = events[0];
+  const [first, ...rest] = events;
   if (first?.type !== "run_started") throw new Error("a journal starts with run_started");
-  const state: RunState = {
+  const state = initialState(first);
+  for (const event of rest) applyEvent(state, event);
+  return state;
+}
+
+function initialState(start: Extract<StampedEvent, { type: "run_started" }>): RunState {
+  return {
     version: JOURNAL_FORMAT_VERSION,
-    runId: first.runId,
-    planName: first.planName,
-    planPath: first.planPath,
-    planHash: first.planHash,
-    target: first.target,
+    runId: start.runId,
+    planName: start.planName,
+    planPath: start.planPath,
+    planHash: start.planHash,
+    target: start.target,
     status: "running",
     images: {},
-    cells: first.cells.map((c) => ({
+    cells: start.cells.map((c) => ({
       id: c.id,
       serviceName: c.serviceName,
       steps: emptySteps(),
       levelsDone: [],
       service: "none",
     })),
-    updatedAt: first.at,
+    updatedAt: start.at,
   };
+}
+
+/**
+ * Folds one event (any but the first) into the state, in place. The one reducer of the journal:
+ * replaying a folder and appending to it go through it alike, so they cannot disagree.
+ */
+function applyEvent(state: RunState, event: StampedEvent): void {
   const cell = (id: string): CellState => {
     const found = state.cells.find((c) => c.id === id);
     if (!found) throw new Error(`journal mentions unknown cell ${id}`);
     return found;
   };
-  for (const event of events.slice(1)) {
-    state.updatedAt = event.at;
-    switch (event.type) {
-      case "run_resumed":
-        state.status = "running";
-        state.planHash = event.planHash;
-        break;
-      case "image_built":
-        state.images[event.image] = { uri: event.uri };
-        break;
-      case "image_failed":
-        state.images[event.image] = { error: event.error };
-        break;
-      case "step_started":
-        cell(event.cell).steps[event.step] = "running";
-        break;
-      case "step_done":
-        cell(event.cell).steps[event.step] = "done";
-        break;
-      case "step_failed": {
-        const c = cell(event.cell);
-        c.steps[event.step] = "failed";
-        c.error = event.error;
-        break;
-      }
-      case "service_recorded":
-        cell(event.cell).service = "deployed";
-        break;
-      case "service_identified": {
-        const c = cell(event.cell);
-        c.serviceId = event.serviceId;
-        if (event.versionId) c.versionId = event.versionId;
-        else delete c.versionId;
-        delete c.foreignId;
-        break;
-      }
-      case "service_not_ours": {
-        // Ours is gone (the name now belongs to another service); theirs is not ours to track.
-        const c = cell(event.cell);
-        c.service = "terminated";
-        c.foreignId = event.foundId;
-        break;
-      }
-      case "service_observed":
-        if (event.state === "TERMINATED" || event.state === "ABSENT") cell(event.cell).service = "terminated";
-        break;
-      case "service_terminated":
-        cell(event.cell).service = "terminated";
-        break;
-      case "service_left_running":
-        cell(event.cell).service = "left_running";
-        break;
-      case "level_done": {
-        const c = cell(event.cell);
-        if (!c.levelsDone.includes(event.level)) c.levelsDone.push(event.level);
-        break;
-      }
-      case "cell_reset": {
-        const c = cell(event.cell);
-        for (const step of CELL_STEPS.slice(CELL_STEPS.indexOf(event.from))) c.steps[step] = "pending";
-        delete c.outcome;
-        delete c.error;
-        break;
-      }
-      case "cell_finished": {
-        const c = cell(event.cell);
-        c.outcome = event.outcome;
-        if (event.outcome === "succeeded") delete c.error;
-        break;
-      }
-      case "report_written":
-        state.reportDir = event.dir;
-        break;
-      case "run_interrupted":
-        state.status = "interrupted";
-        break;
-      case "run_finished":
-        state.status = event.outcome;
-        break;
-      case "run_started":
-        throw new Error("run_started appears twice in the journal");
+  switch (event.type) {
+    case "run_resumed":
+      state.status = "running";
+      state.planHash = event.planHash;
+      break;
+    case "image_built":
+      state.images[event.image] = { uri: event.uri };
+      break;
+    case "image_failed":
+      state.images[event.image] = { error: event.error };
+      break;
+    case "step_started":
+      cell(event.cell).steps[event.step] = "running";
+      break;
+    case "step_done":
+      cell(event.cell).steps[event.step] = "done";
+      break;
+    case "step_failed": {
+      const c = cell(event.cell);
+      c.steps[event.step] = "failed";
+      c.error = event.error;
+      break;
     }
+    case "service_recorded":
+      cell(event.cell).service = "deployed";
+      break;
+    case "service_identified": {
+      const c = cell(event.cell);
+      c.serviceId = event.serviceId;
+      if (event.versionId) c.versionId = event.versionId;
+      else delete c.versionId;
+      delete c.foreignId;
+      break;
+    }
+    case "service_not_ours": {
+      // Ours is gone (the name now belongs to another service); theirs is not ours to track.
+      const c = cell(event.cell);
+      c.service = "terminated";
+      c.foreignId = event.foundId;
+      break;
+    }
+    case "service_observed":
+      if (event.state === "TERMINATED" || event.state === "ABSENT") cell(event.cell).service = "terminated";
+      break;
+    case "service_terminated":
+      cell(event.cell).service = "terminated";
+      break;
+    case "service_left_running":
+      cell(event.cell).service = "left_running";
+      break;
+    case "level_done": {
+      const c = cell(event.cell);
+      if (!c.levelsDone.includes(event.level)) c.levelsDone.push(event.level);
+      break;
+    }
+    case "cell_reset": {
+      const c = cell(event.cell);
+      for (const step of CELL_STEPS.slice(CELL_STEPS.indexOf(event.from))) c.steps[step] = "pending";
+      delete c.outcome;
+      delete c.error;
+      break;
+    }
+    case "cell_finished": {
+      const c = cell(event.cell);
+      c.outcome = event.outcome;
+      if (event.outcome === "succeeded") delete c.error;
+      break;
+    }
+    case "report_written":
+      state.reportDir = event.dir;
+      break;
+    case "run_interrupted":
+      state.status = "interrupted";
+      break;
+    case "run_finished":
+      state.status = event.outcome;
+      break;
+    case "run_started":
+      throw new Error("run_started appears twice in the journal");
   }
-  return state;
+  state.updatedAt = event.at;
 }
 
 /** Appends events and keeps state.json in step. One writer per run folder (see lock.ts). */
 export class Journal {
-  private events: StampedEvent[];
-
   private constructor(
     private readonly dir: string,
-    events: StampedEvent[],
-  ) {
-    this.events = events;
-  }
+    private readonly live: RunState,
+    private lastSeq: number,
+  ) {}
 
   static async create(dir: string, start: Extract<JournalEvent, { type: "run_started" }>): Promise<Journal> {
-    const journal = new Journal(dir, []);
-    await journal.append(start);
+    const stamped = stamp(start, 1);
+    const journal = new Journal(dir, initialState(stamped), 1);
+    await journal.write(stamped);
     return journal;
   }
 
   /**
-   * Opens a run's journal for appending. A last line cut short by a crash is cut off the file
-   * (and said so through `warn`), so the next event starts on a line of its own.
+   * Opens a run's journal for appending, replaying its events once. A last line cut short by a
+   * crash is cut off the file (and said so through `warn`), so the next event starts on a line of
+   * its own.
    */
   static open(dir: string, warn: (message: string) => void = () => {}): Journal {
     const { events, tornBytes, unterminated } = readJournalFile(dir);
@@ -239,24 +248,30 @@ export class Journal {
         `${path}: the last line was cut short (a crash while writing it); dropped those ${tornBytes} bytes, ${events.length} events kept`,
       );
     }
-    return new Journal(dir, events);
+    return new Journal(dir, deriveState(events), events.length);
   }
 
+  /** The state so far, kept up to date by every append: read it, never write to it. */
   get state(): RunState {
-    return deriveState(this.events);
+    return this.live;
   }
 
   async append(event: JournalEvent): Promise<void> {
-    // Nothing secret belongs in a journal; redacting here makes sure an error message never leaks one.
-    const stamped = redactValue({
-      ...event,
-      seq: this.events.length + 1,
-      at: new Date().toISOString(),
-    }) as StampedEvent;
-    this.events.push(stamped);
-    await appendFile(join(this.dir, JOURNAL_FILE), `${JSON.stringify(stamped)}\n`);
-    await writeJsonAtomic(join(this.dir, STATE_FILE), this.state);
+    const stamped = stamp(event, this.lastSeq + 1);
+    applyEvent(this.live, stamped);
+    this.lastSeq = stamped.seq;
+    await this.write(stamped);
   }
+
+  private async write(stamped: StampedEvent): Promise<void> {
+    await appendFile(join(this.dir, JOURNAL_FILE), `${JSON.stringify(stamped)}\n`);
+    await writeJsonAtomic(join(this.dir, STATE_FILE), this.live);
+  }
+}
+
+/** Nothing secret belongs in a journal; redacting here makes sure an error message never leaks one. */
+function stamp<E extends JournalEvent>(event: E, seq: number): E & { seq: number; at: string } {
+  return redactValue({ ...event, seq, at: new Date().toISOString() }) as E & { seq: number; at: string };
 }
 
 /** Reads the events; a last line cut short by a crash is ignored, anything else wrong is an error. */

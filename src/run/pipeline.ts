@@ -1,11 +1,11 @@
 import { Listr, type ListrTask } from "listr2";
+import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
 import { runTags } from "../render/preview.js";
 import { defaultImageRef, type ImageRef } from "../render/service.js";
-import type { Clock } from "../targets/clock.js";
 import { NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { wallClock } from "../clock.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
 import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
@@ -10,7 +11,6 @@ import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles 
 import { TWIN_FILE } from "../report/twin.js";
 import type { Reporter } from "../reporter.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
-import { systemClock } from "../targets/clock.js";
 import { cellTimes, predictionForRun } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
@@ -164,7 +164,7 @@ export async function runWithInterrupts(
       probe: readinessProbe,
       bench: benchRunner,
       report: reportBuilder,
-      clock: systemClock,
+      clock: wallClock,
       graceful: interrupts.graceful,
       urgent: interrupts.urgent,
       keepServices,

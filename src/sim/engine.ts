@@ -16,7 +16,7 @@
  * when the process fell more than `max_schedule_lag_ms` behind (it was stopped or starved) does
  * the schedule restart from now, rather than replaying a burst of missed steps.
  */
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import type { EngineConfig } from "./config.js";
 import type { StepNoise } from "./noise.js";
 import { PrefixCache } from "./prefix-cache.js";

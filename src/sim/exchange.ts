@@ -5,7 +5,7 @@
  * fault plan. Records the request's ground truth when it ends, however it ends.
  */
 import type { ServerResponse } from "node:http";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
 import type { FaultPlan } from "./faults.js";
 import { type Endpoint, errorBody, type FinishReason, ResponseFormatter, type Usage } from "./openai.js";
 import type { ServiceHandle, ServiceListener } from "./service.js";

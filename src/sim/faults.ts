@@ -3,8 +3,9 @@
  * pipeline's health waits). Each request gets its plan when it arrives, from a seeded stream in
  * arrival order, so a seed reproduces exactly which requests fail and where.
  */
+
+import { Random } from "../random.js";
 import type { FaultConfig } from "./config.js";
-import { Random } from "./random.js";
 
 export interface FaultPlan {
   /** Answer 500 instead of generating. */

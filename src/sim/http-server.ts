@@ -5,7 +5,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
+import { mix32 } from "../random.js";
 import type { SimConfig } from "./config.js";
 import { Exchange } from "./exchange.js";
 import type { FaultPlanner } from "./faults.js";
@@ -21,7 +22,6 @@ import {
   errorBody,
   ResponseFormatter,
 } from "./openai.js";
-import { mix32 } from "./random.js";
 import type { ServiceModel } from "./service.js";
 import type { RequestLog, StatsSnapshot } from "./stats.js";
 import { naturalStopLength, promptFingerprint, tokenizeChat, tokenizeText } from "./tokens.js";

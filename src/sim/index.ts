@@ -3,7 +3,6 @@
  * benchmarks, tests) import from here rather than from the files behind it.
  */
 export { killGroup, type SimulatorProcess, type SpawnOptions, spawnSimulator } from "./child.js";
-export { type Clock, realClock, type TimerHandle, VirtualClock } from "./clock.js";
 export {
   type EngineConfig,
   type FaultConfig,

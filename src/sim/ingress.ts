@@ -9,7 +9,7 @@
  * Cheap on real CPU: completion times are computed, not waited for one by one. Work that is due
  * within `granularityMs` runs at once; the rest waits on one timer per ingress replica.
  */
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 
 interface Work {
   done: number;

@@ -1,5 +1,5 @@
+import { hashInts, Random } from "../random.js";
 import type { NoiseConfig } from "./config.js";
-import { hashInts, Random } from "./random.js";
 
 /**
  * What makes a simulated replica behave like a real, noisy one: its engine steps take a random

@@ -8,7 +8,7 @@
  * Eviction is least-recently-used over blocks. KV memory held by cached blocks is not charged
  * against the engine's KV budget (a simplification: vLLM's cache lives in free KV blocks).
  */
-import { hashInts } from "./random.js";
+import { hashInts } from "../random.js";
 
 export class PrefixCache {
   /** Insertion order = recency (a Map iterates oldest first). */

@@ -8,12 +8,13 @@
  *
  * Everything runs on the injected clock, so tests drive it in virtual time.
  */
-import type { Clock, TimerHandle } from "./clock.js";
+
+import type { Clock, TimerHandle } from "../clock.js";
+import { Random } from "../random.js";
 import type { SimConfig } from "./config.js";
 import { Engine, type EngineStats, type SequenceHandle, type SequenceSink } from "./engine.js";
 import { IngressReplica, type IngressStats } from "./ingress.js";
 import { StepNoise } from "./noise.js";
-import { Random } from "./random.js";
 
 export interface ServiceRequest {
   promptTokenIds: readonly number[];

@@ -3,8 +3,8 @@
  * behind the HTTP server. Tests use it in-process; `main.ts` wraps it as a child process.
  */
 import type { AddressInfo } from "node:net";
+import { type Clock, monotonicClock } from "../clock.js";
 import { ExternalError } from "../errors.js";
-import { type Clock, realClock } from "./clock.js";
 import { parseSimConfig, type SimConfig, type SimConfigInput } from "./config.js";
 import { FaultPlanner } from "./faults.js";
 import { createSimServer, type Health } from "./http-server.js";
@@ -26,7 +26,7 @@ export interface RunningSimulator {
 export async function startSimulator(config: SimConfig | SimConfigInput = {}): Promise<RunningSimulator> {
   // Parsing is idempotent, so an already-complete config goes through the same checks.
   const full = parseSimConfig(config);
-  const clock: Clock = realClock;
+  const clock: Clock = monotonicClock;
   const service = new ServiceModel(full, clock);
   const log = new RequestLog(full.stats_capacity);
   const startedAt = clock.now();

@@ -12,7 +12,7 @@
  *   the seed, the prompt and the position, so the same prompt always gets the same answer (like
  *   greedy decoding) whatever else the server is doing.
  */
-import { hashInts, hashString, mix32 } from "./random.js";
+import { hashInts, hashString, mix32 } from "../random.js";
 
 const CHARS_PER_TOKEN = 4;
 const MESSAGE_TEMPLATE_TOKENS = 3;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Clock, wallClock } from "../clock.js";
 import { ExternalError } from "../errors.js";
 import { registerSecret } from "../secrets.js";
 import {
@@ -11,7 +12,6 @@ import {
   saysServiceAbsent,
 } from "./anyscale-cli.js";
 import { deployArgs, imageBuildArgs, statusArgs, terminateArgs } from "./anyscale-commands.js";
-import { type Clock, systemClock } from "./clock.js";
 import {
   type DeployRequest,
   NotOurService,
@@ -82,7 +82,7 @@ export class AnyscaleTarget implements Target {
   private readonly retry: RetryPolicy;
 
   constructor(private readonly options: AnyscaleTargetOptions) {
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? wallClock;
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 

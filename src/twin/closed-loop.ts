@@ -9,7 +9,7 @@
  * of the statistics, as the load generator leaves them out.
  */
 import { Samples } from "../bench/stats.js";
-import { VirtualClock } from "../sim/clock.js";
+import { VirtualClock } from "../clock.js";
 import type { SimConfig } from "../sim/config.js";
 import { ServiceModel } from "../sim/service.js";
 

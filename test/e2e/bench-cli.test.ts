@@ -114,11 +114,18 @@ describe("orchestrate bench, results", () => {
   it("rejects bad flags with exit code 2 and says which", async () => {
     const dir = resultsDir();
     const bad = [
-      [["bench", "x", "-t", "sometimes"], /-t\/--type: "sometimes"/],
-      [["bench", "x", "-c", "4,many"], /"many" is not a number/],
-      [["bench", "x", "-s", "0"], /-s\/--clients/],
-      [["bench", "x", "--goodput", "ttft=5"], /METRIC:MS/],
+      [["bench", "x", "-t", "sometimes"], /'-t, --type <mode>' argument 'sometimes' is invalid/],
+      [
+        ["bench", "x", "-c", "4,many"],
+        /'-c, --concurrency <list>' argument '4,many' is invalid. "many" is not a number/,
+      ],
+      [["bench", "x", "-s", "0"], /'-s, --clients <n>' argument '0' is invalid/],
+      [
+        ["bench", "x", "--goodput", "ttft=5"],
+        /'--goodput <slos>' argument 'ttft=5' is invalid. "ttft=5" is not METRIC:MS/,
+      ],
       [["bench", "x", "--no-such-flag"], /unknown option/],
+      [["bench", "x", "--force", "--resume"], /--force and --resume: give one or the other/],
     ] as const;
     for (const [args, message] of bad) {
       const run = await runCli([...args, "--results-dir", dir], env);

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { VirtualClock } from "../../src/clock.js";
 import { ExternalError } from "../../src/errors.js";
 import { AnyscaleTarget } from "../../src/targets/anyscale.js";
 import {
@@ -252,6 +253,46 @@ describe("the anyscale target when the CLI misbehaves", () => {
     expect(await target.buildImage({ name: "img", ray_version: "2.51.0" }, "Containerfile")).toBe(
       "anyscale/image/img:7",
     );
+  });
+
+  it("waits for readiness on its clock: a virtual one reaches the deadline in no real time", async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    let polls = 0;
+    const runner: CliRunner = {
+      run: async () => {
+        polls += 1;
+        return {
+          stdout: JSON.stringify({ name: "svc-x1", id: "s1", state: "STARTING" }),
+          stderr: "",
+          exitCode: 0,
+        };
+      },
+    };
+    const target = new AnyscaleTarget({
+      runner,
+      cwd: ".",
+      pollIntervalMs: 30_000,
+      unhealthyGraceMs: 60_000,
+      clock,
+    });
+    const deadline = clock.now() + 10 * 60_000;
+    const started = performance.now();
+    const waiting = target.waitReady("svc-x1", deadline).catch((e: unknown) => e);
+    let outcome: unknown;
+    void waiting.then((e) => {
+      outcome = e;
+    });
+    while (outcome === undefined) {
+      await new Promise((r) => setImmediate(r));
+      clock.runUntilIdle(clock.now() + 30_000);
+    }
+    expect(outcome).toMatchObject({
+      kind: "timeout",
+      message: expect.stringMatching(/not RUNNING by its deadline/),
+    });
+    expect(clock.now()).toBe(deadline);
+    expect(polls).toBe(21); // one look every 30 s over 10 minutes, and one at the deadline
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it("never retries a missing CLI", async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { aggregateRecords } from "../../../src/bench/aggregate.js";
 import { allPartsResultJson, type LevelContext, partResultJson } from "../../../src/bench/formats.js";
-import { Rng } from "../../../src/bench/random.js";
 import { RecordCursor, recordToJson } from "../../../src/bench/records-file.js";
 import { MicrosHistogram, Samples } from "../../../src/bench/stats.js";
+import { Random } from "../../../src/random.js";
 import { recordsFile, type TestRequest } from "../../helpers/records.js";
 
 const OPTIONS = { inputLen: 100, outputLen: 10 };
@@ -121,7 +121,7 @@ describe("pooled percentiles", () => {
   });
 
   it("from exact histograms equal the percentiles of the sorted samples", () => {
-    const rng = new Rng(7);
+    const rng = new Random(7);
     const histogram = new MicrosHistogram();
     const samples = new Samples();
     for (let i = 0; i < 20_000; i++) {

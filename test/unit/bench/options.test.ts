@@ -1,16 +1,31 @@
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
-import { benchOptionsFromFlags } from "../../../src/bench/bench-command.js";
+import { type BenchFlags, benchOptionsFromFlags } from "../../../src/bench/bench-command.js";
 import { clientVerdict } from "../../../src/bench/client-health.js";
-import {
-  parseBurstiness,
-  parseGoodput,
-  parseLevelList,
-  requestsPerLevel,
-  resolveOptions,
-  warmupPerLevel,
-} from "../../../src/bench/options.js";
+import { requestsPerLevel, resolveOptions, warmupPerLevel } from "../../../src/bench/options.js";
 import { Workload } from "../../../src/bench/workload.js";
+import { register } from "../../../src/commands/bench.js";
+import {
+  burstinessOption,
+  concurrencyListOption,
+  goodputOption,
+  rateListOption,
+} from "../../../src/commands/bench-options.js";
 import { UserError } from "../../../src/errors.js";
+import { consoleReporter } from "../../../src/reporter.js";
+
+/** `orchestrate bench exp ARGS` as the CLI reads it, up to the options the benchmark gets. */
+function parseBench(...args: string[]) {
+  let flags: BenchFlags | undefined;
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+  register(program, consoleReporter());
+  const bench = program.commands[0] as Command;
+  bench.exitOverride().action((_exp: string, parsed: BenchFlags) => {
+    flags = parsed;
+  });
+  program.parse(["bench", "exp", ...args], { from: "user" });
+  return benchOptionsFromFlags("exp", flags as BenchFlags, {});
+}
 
 const base = {
   baseUrl: "http://127.0.0.1:8000",
@@ -47,13 +62,65 @@ describe("benchmark options", () => {
   });
 
   it("read --repeats and --warmup from the command line", () => {
-    const flags = (extra: Record<string, string>) =>
-      benchOptionsFromFlags("exp", { concurrency: "4", ...extra }, {});
-    expect(flags({ repeats: "3" })).toMatchObject({ repeats: 3 });
-    expect(flags({}).warmup).toBeUndefined();
-    expect(flags({ warmup: "0" }).warmup).toBe(0);
-    expect(() => flags({ repeats: "0" })).toThrow(/--repeats/);
+    expect(parseBench("-c", "4", "--repeats", "3")).toMatchObject({ repeats: 3 });
+    expect(parseBench("-c", "4").warmup).toBeUndefined();
+    expect(parseBench("-c", "4", "--warmup", "0").warmup).toBe(0);
+    expect(() => parseBench("--repeats", "0")).toThrow(/--repeats <n>' argument '0' is invalid/);
     expect(() => resolveOptions({ ...base, repeats: 1.5 })).toThrow(UserError);
+  });
+
+  it("take the seed's defaults from the command line, and the levels of the chosen mode", () => {
+    expect(parseBench()).toMatchObject({
+      clients: 1,
+      mode: "concurrency",
+      levels: [4, 8, 16, 32, 48, 64, 128],
+      inputTokens: 5000,
+      outputTokens: 250,
+      repeats: 1,
+      burstiness: 1,
+      promptFormat: "token-ids",
+      overwrite: "refuse",
+      timeouts: { requestMs: 600_000, firstTokenMs: 300_000 },
+    });
+    expect(parseBench("-t", "request-rate", "-c", "2", "--burstiness", "inf")).toMatchObject({
+      mode: "request-rate",
+      levels: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      burstiness: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  it("refuse bad values while the command line is read, naming the flag", () => {
+    const usage = (...args: string[]) => {
+      try {
+        parseBench(...args);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CommanderError);
+        return (error as CommanderError).message;
+      }
+      return expect.unreachable();
+    };
+    expect(usage("-t", "sometimes")).toMatch(/'-t, --type <mode>' argument 'sometimes' is invalid/);
+    expect(usage("-c", "4,many")).toMatch(
+      /-c, --concurrency <list>' argument '4,many' is invalid. "many" is not a number/,
+    );
+    expect(usage("-c", "4,4")).toMatch(/4 is listed twice/);
+    expect(usage("-s", "0")).toMatch(/-s, --clients <n>' argument '0' is invalid/);
+    expect(usage("--seed", "-1")).toMatch(/--seed <n>' argument '-1' is invalid/);
+    expect(usage("--timeout", "0")).toMatch(/must be a number of seconds > 0/);
+  });
+
+  it("check the flags that go together once, reporting every clash", () => {
+    expect(() => parseBench("--force", "--resume")).toThrow(UserError);
+    try {
+      parseBench("--force", "--resume", "-n", "5", "--prompts-per-concurrency", "2", "-t", "request-rate");
+      expect.unreachable();
+    } catch (error) {
+      expect((error as UserError).details).toEqual([
+        "• --force and --resume: give one or the other",
+        "• -n/--num-prompts, --prompts-per-concurrency: give one of them, not several",
+        "• --prompts-per-concurrency: only applies to -t concurrency",
+      ]);
+    }
   });
 
   it("scale requests with the concurrency by a chosen factor", () => {
@@ -87,15 +154,17 @@ describe("benchmark options", () => {
   });
 
   it("parse level lists, ranges, SLOs and burstiness", () => {
-    expect(parseLevelList("4, 8,16", "-c")).toEqual([4, 8, 16]);
-    expect(parseLevelList("1..4,6", "-r")).toEqual([1, 2, 3, 4, 6]);
-    expect(parseLevelList("0.5,1.5", "-r")).toEqual([0.5, 1.5]);
-    expect(() => parseLevelList("4,x", "-c")).toThrow(/"x" is not a number/);
-    expect(parseGoodput("ttft:500,tpot:50,e2el:20000")).toEqual({ ttftMs: 500, tpotMs: 50, e2elMs: 20000 });
-    expect(() => parseGoodput("ttft=500")).toThrow(/METRIC:MS/);
-    expect(parseBurstiness("inf")).toBe(Number.POSITIVE_INFINITY);
-    expect(parseBurstiness("0.5")).toBe(0.5);
-    expect(() => parseBurstiness("0")).toThrow(UserError);
+    expect(concurrencyListOption("4, 8,16")).toEqual([4, 8, 16]);
+    expect(rateListOption("1..4,6")).toEqual([1, 2, 3, 4, 6]);
+    expect(rateListOption("0.5,1.5")).toEqual([0.5, 1.5]);
+    expect(() => concurrencyListOption("4,x")).toThrow(/"x" is not a number/);
+    expect(() => concurrencyListOption("2.5")).toThrow(/whole number ≥ 1, got 2.5/);
+    expect(() => rateListOption("4..2")).toThrow(/runs backwards/);
+    expect(goodputOption("ttft:500,tpot:50,e2el:20000")).toEqual({ ttftMs: 500, tpotMs: 50, e2elMs: 20000 });
+    expect(() => goodputOption("ttft=500")).toThrow(/METRIC:MS/);
+    expect(burstinessOption("inf")).toBe(Number.POSITIVE_INFINITY);
+    expect(burstinessOption("0.5")).toBe(0.5);
+    expect(() => burstinessOption("0")).toThrow(InvalidArgumentError);
   });
 });
 

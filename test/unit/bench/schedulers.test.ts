@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { Rng } from "../../../src/bench/random.js";
 import { closedLoop, nextGapMs, openLoop, sleepUntil } from "../../../src/bench/schedulers.js";
+import { Random } from "../../../src/random.js";
 
 // The global performance, which fake timers replace (the node:perf_hooks export they do not).
 const now = () => performance.now();
 
 function gapStats(rate: number, burstiness: number, n = 20_000) {
-  const rng = new Rng(11);
+  const rng = new Random(11);
   const gaps = Array.from({ length: n }, () => nextGapMs(rate, burstiness, rng));
   const mean = gaps.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / n);
@@ -51,7 +51,7 @@ describe("open loop", () => {
     const run = openLoop({
       rate: 200,
       burstiness: Number.POSITIVE_INFINITY,
-      rng: new Rng(1),
+      rng: new Random(1),
       start,
       count: 80,
       warmup: 0,
@@ -83,7 +83,7 @@ describe("open loop", () => {
     const times = await openLoop({
       rate: 1000,
       burstiness: 1,
-      rng: new Rng(2),
+      rng: new Random(2),
       start: now(),
       warmup: 0,
       now,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Clock, VirtualClock } from "../../../src/sim/clock.js";
+import { type Clock, VirtualClock } from "../../../src/clock.js";
 import { type EngineConfig, parseSimConfig } from "../../../src/sim/config.js";
 import { Engine, type SequenceHandle } from "../../../src/sim/engine.js";
 
@@ -183,6 +183,7 @@ describe("engine: closed-form schedule", () => {
     const late: Clock = {
       now: () => virtual.now(),
       toEpochMs: (t) => virtual.toEpochMs(t),
+      sleep: (ms, signal) => virtual.sleep(ms, signal),
       at: (time, fn) => {
         jitter = (jitter + 1.7) % 3;
         return virtual.at(time + jitter, fn);
@@ -205,6 +206,7 @@ describe("engine: closed-form schedule", () => {
     const clock: Clock = {
       now: () => virtual.now(),
       toEpochMs: (t) => t,
+      sleep: (ms, signal) => virtual.sleep(ms, signal),
       at: (time, fn) => {
         const delay = !stalled && time > 50 ? 1000 : 0;
         if (delay) stalled = true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { VirtualClock } from "../../../src/sim/clock.js";
+import { VirtualClock } from "../../../src/clock.js";
 import { parseSimConfig, type SimConfigInput } from "../../../src/sim/config.js";
 import { type ServiceListener, ServiceModel } from "../../../src/sim/service.js";
 

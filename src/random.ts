@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 
 /**
- * Seeded randomness for workloads and arrival schedules. Every run, part and level derives its own
- * seed from the run seed, so a run can be reproduced exactly from the seed recorded in its files,
- * while parts never send the same prompts (which would let a prefix cache serve one part's
- * prompts from another's).
+ * Seeded randomness, for the benchmark client (prompts, arrival schedules) and the simulator
+ * (routing, faults, noise) alike. Every random choice draws from a stream whose seed derives
+ * from one run seed, so the seed recorded in a run's files reproduces it exactly, while parts,
+ * levels and purposes never share a stream (two parts sending the same prompts would let a
+ * prefix cache serve one part's prompts from the other's).
  */
 
 /** A fresh 32-bit run seed, for runs that were not given one. */
@@ -12,7 +13,10 @@ export function freshSeed(): number {
   return randomBytes(4).readUInt32LE(0);
 }
 
-/** A seed for a named sub-stream ("part3", "conc16") of a parent seed; stable across versions. */
+/**
+ * A seed for a named sub-stream ("part3", "conc16") of a parent seed. Stable across versions,
+ * because recorded run seeds must keep reproducing the same prompts.
+ */
 export function deriveSeed(parent: number, ...labels: Array<string | number>): number {
   const hash = createHash("sha256")
     .update(`${parent >>> 0}/${labels.join("/")}`)
@@ -20,8 +24,38 @@ export function deriveSeed(parent: number, ...labels: Array<string | number>): n
   return hash.readUInt32LE(0);
 }
 
-/** sfc32: small, fast, and good enough for prompts and arrival times. Not for anything secret. */
-export class Rng {
+/** A 32-bit integer hash (Murmur3's finaliser), good enough to decorrelate nearby inputs. */
+export function mix32(value: number): number {
+  let h = value | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hash of a sequence of integers (order matters); cheap enough for the simulator's hot path. */
+export function hashInts(seed: number, values: ArrayLike<number>, from = 0, to = values.length): number {
+  let h = mix32(seed ^ 0x9e3779b9);
+  for (let i = from; i < to; i++) {
+    h = mix32(h ^ Math.imul((values[i] as number) | 0, 0x27d4eb2d));
+  }
+  return h;
+}
+
+/** Hash of a string, e.g. to give each named random stream its own seed. */
+export function hashString(seed: number, text: string): number {
+  let h = mix32(seed ^ 0x51ed27);
+  for (let i = 0; i < text.length; i++) h = mix32(h ^ Math.imul(text.charCodeAt(i), 0x2c1b3c6d));
+  return h;
+}
+
+/**
+ * sfc32: small and fast enough for a simulated replica's hot path, with a 128-bit state that
+ * passes PractRand. Not for anything secret.
+ */
+export class Random {
   private a: number;
   private b: number;
   private c: number;
@@ -33,6 +67,11 @@ export class Rng {
     this.c = 0xb7e15162;
     this.d = seed >>> 0;
     for (let i = 0; i < 15; i++) this.nextUint32(); // mix the seed into every word
+  }
+
+  /** A stream for one purpose (e.g. "routing"), independent of the other streams of the same seed. */
+  static stream(seed: number, purpose: string): Random {
+    return new Random(hashString(seed, purpose));
   }
 
   nextUint32(): number {
@@ -50,9 +89,9 @@ export class Rng {
     return this.nextUint32() / 4294967296;
   }
 
-  /** Uniform integer in [min, max). */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min));
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
   }
 
   /** Exponential with the given mean. */

@@ -1,7 +1,9 @@
+import { setTimeout as delay } from "node:timers/promises";
+
 /**
- * Time for the simulator's models. The engine and the ingress never read the wall clock or call
- * setTimeout themselves: they ask a Clock, so tests can run them in virtual time (exact, instant)
- * and the server runs them on real timers.
+ * Time, injected wherever code waits or timestamps, so tests can run it in virtual time (exact,
+ * instant). The simulator's engine and ingress never read the wall clock or call setTimeout
+ * themselves; the run's deadline waits sleep on the same interface.
  */
 
 export interface TimerHandle {
@@ -9,23 +11,45 @@ export interface TimerHandle {
 }
 
 export interface Clock {
-  /** Monotonic milliseconds. */
+  /** Milliseconds on this clock's own scale; compare readings of one clock only. */
   now(): number;
   /** Runs `fn` once at `time` (or as soon as possible when `time` is past). */
   at(time: number, fn: () => void): TimerHandle;
+  /** Resolves after `ms`; rejects with an AbortError (cause: the signal's reason) when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Converts a `now()` reading to epoch milliseconds, so other processes can compare times. */
   toEpochMs(time: number): number;
 }
 
-/** Real time: performance.now() and setTimeout. */
-export const realClock: Clock = {
-  now: () => performance.now(),
-  at(time, fn) {
-    const timer = setTimeout(fn, Math.max(0, time - performance.now()));
-    return { cancel: () => clearTimeout(timer) };
-  },
-  toEpochMs: (time) => performance.timeOrigin + time,
-};
+function realTime(now: () => number, toEpochMs: (time: number) => number): Clock {
+  return {
+    now,
+    at(time, fn) {
+      const timer = setTimeout(fn, Math.max(0, time - now()));
+      return { cancel: () => clearTimeout(timer) };
+    },
+    sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}),
+    toEpochMs,
+  };
+}
+
+/**
+ * Epoch milliseconds (Date.now()): for deadlines, which the run shares with targets and other
+ * processes as epoch times.
+ */
+export const wallClock: Clock = realTime(
+  () => Date.now(),
+  (time) => time,
+);
+
+/**
+ * Monotonic sub-millisecond time (performance.now()): for the simulator's token timing, which a
+ * wall-clock step (NTP) or 1 ms resolution would distort.
+ */
+export const monotonicClock: Clock = realTime(
+  () => performance.now(),
+  (time) => performance.timeOrigin + time,
+);
 
 interface VirtualTimer {
   time: number;
@@ -71,6 +95,21 @@ export class VirtualClock implements Clock {
         timer.cancelled = true;
       },
     };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      const onAbort = () => {
+        timer.cancel();
+        reject(abortError(signal));
+      };
+      const timer = this.at(this.current + ms, () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Runs every timer due up to `time`, in order, then sets the clock to `time`. */
@@ -132,6 +171,12 @@ export class VirtualClock implements Clock {
       i = smallest;
     }
   }
+}
+
+/** The error node:timers/promises rejects an aborted sleep with, so both clocks fail alike. */
+function abortError(signal: AbortSignal | undefined): Error {
+  const error = new Error("The operation was aborted", { cause: signal?.reason });
+  return Object.assign(error, { name: "AbortError", code: "ABORT_ERR" });
 }
 
 function before(a: VirtualTimer, b: VirtualTimer): boolean {
