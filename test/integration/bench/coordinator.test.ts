@@ -49,7 +49,8 @@ describe("runBenchmark against a server that emits tokens at known times", () =>
     // tokens per chunk 2, output 10 tokens per request.
     const { handler, written } = scheduledStream({ firstMs: 80, gapMs: 20, tokensPerChunk: 2 });
     server = await startTestServer(handler);
-    const opts = options(server.url, { clients: 1, levels: [2], numPrompts: 6 });
+    // No warm-up wave: every request here is one the hand calculation counts.
+    const opts = options(server.url, { clients: 1, levels: [2], numPrompts: 6, warmup: 0 });
     const lag = watchLoopLag();
     const outcome = await runBenchmark(opts);
     lag.stop();
