@@ -50,8 +50,10 @@ export interface LevelPrediction {
 
 interface ClientState {
   sent: number;
-  /** When it had its load in flight and its warm-up sent. */
+  /** When it had its load in flight and its first measured request sent. */
   steadyFrom: number;
+  /** When its last warm-up request finished (0 without warm-up). */
+  warmupDoneAt: number;
   /** When it sent its last request. */
   lastSentAt: number;
 }
@@ -97,6 +99,7 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
           if (!warmup) arrivals.add(time, tokens);
           if (!last) return;
           lastCompletion = Math.max(lastCompletion, time);
+          if (warmup) client.warmupDoneAt = Math.max(client.warmupDoneAt, time);
           if (!warmup) {
             ttft.add(firstTokenAt - sentAt);
             if (delivered > 1) tpot.add((time - firstTokenAt) / (delivered - 1));
@@ -110,7 +113,7 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
 
   const clients: ClientState[] = [];
   for (let c = 0; c < level.clients; c++) {
-    const client: ClientState = { sent: 0, steadyFrom: 0, lastSentAt: 0 };
+    const client: ClientState = { sent: 0, steadyFrom: 0, warmupDoneAt: 0, lastSentAt: 0 };
     clients.push(client);
     for (let slot = 0; slot < level.concurrency; slot++) sendNext(client);
   }
@@ -121,7 +124,8 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   const tpotStats = tpot.stats();
   const span = lastCompletion - firstMeasuredSend;
   const spanThroughput = span > 0 ? (measuredTokens / span) * 1000 : 0;
-  const windowStart = Math.max(...clients.map((c) => c.steadyFrom));
+  // As the load generator: from target in flight, first measured send and the last warm-up's end.
+  const windowStart = Math.max(...clients.map((c) => Math.max(c.steadyFrom, c.warmupDoneAt)));
   const windowEnd = Math.min(...clients.map((c) => c.lastSentAt));
   // As the aggregator does when the clients never shared a steady state: the whole span.
   const windowThroughput =

@@ -123,6 +123,30 @@ describe("closed loop", () => {
     expect(times.steadyUntil).toBeGreaterThan(times.steadyFrom);
   });
 
+  it("starts the steady state only once every warm-up request has finished", async () => {
+    // A wave of 4 warm-up requests whose last one runs long (a staggered prefill): measured
+    // requests start as the short ones finish, but their window may not, or it would count the
+    // long one's time without its tokens.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const start = now();
+    const durations = [10, 10, 10, 25];
+    const run = closedLoop({
+      concurrency: 4,
+      count: 12,
+      warmup: 4,
+      now,
+      stop: new AbortController().signal,
+      issue: ({ index }) => new Promise((r) => setTimeout(r, durations[index] ?? 10)),
+    });
+    await vi.runAllTimersAsync();
+    const times = await run;
+    expect(times.steadyFrom - start).toBe(25);
+    expect(times.steadyUntil).toBeGreaterThan(times.steadyFrom);
+  });
+
   it("issues until the deadline in duration mode", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     onTestFinished(() => {
