@@ -286,12 +286,20 @@ export class LevelAccumulator {
     const slices = this.sliceTokens;
     const slicesPerUs = this.slicesPerUs;
     const lastSlice = STEADINESS_SLICES - 1;
+    // A chunk's steadiness slice is found by crossing slice boundaries, as its second is below,
+    // not by a division per chunk: this loop runs once for every chunk of every request. A slice's
+    // tokens are the growth of windowTokens while it lasted (no closure: captured variables would
+    // live on the heap, and this is the hottest loop of the merge).
+    let slice = -1;
+    let sliceEnd = startUs;
+    let sliceMark = 0;
     let previous = times[0]!;
     const firstTokens = tokens[0]!;
     let windowTokens = 0;
     if (previous >= startUs && previous <= endUs) {
+      slice = Math.min(lastSlice, ((previous - startUs) * slicesPerUs) | 0);
+      sliceEnd = slice === lastSlice ? Number.POSITIVE_INFINITY : startUs + (slice + 1) / slicesPerUs;
       windowTokens = firstTokens;
-      slices[Math.min(lastSlice, ((previous - startUs) * slicesPerUs) | 0)]! += firstTokens;
     }
     let second = Math.floor(previous / 1e6);
     let secondEnd = (second + 1) * 1e6;
@@ -310,8 +318,13 @@ export class LevelAccumulator {
       if (k === 1) ones += 1;
       else this.multiTokenChunk(gap, k);
       if (t >= startUs && t <= endUs) {
+        if (t >= sliceEnd) {
+          if (slice >= 0) slices[slice]! += windowTokens - sliceMark;
+          sliceMark = windowTokens;
+          slice = Math.min(lastSlice, ((t - startUs) * slicesPerUs) | 0);
+          sliceEnd = slice === lastSlice ? Number.POSITIVE_INFINITY : startUs + (slice + 1) / slicesPerUs;
+        }
         windowTokens += k;
-        slices[Math.min(lastSlice, ((t - startUs) * slicesPerUs) | 0)]! += k;
       }
       if (t >= secondEnd) {
         this.tokensPerSecond.add(second, secondTokens);
@@ -322,6 +335,7 @@ export class LevelAccumulator {
       secondTokens += k;
     }
     this.tokensPerSecond.add(second, secondTokens);
+    if (slice >= 0) slices[slice]! += windowTokens - sliceMark;
     this.itl.addedDirect(n - 1, gapSum);
     this.oneTokenChunks += ones;
     return windowTokens;

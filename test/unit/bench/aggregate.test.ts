@@ -233,3 +233,21 @@ describe("records files", () => {
     expect(cursor.next()).toBe(false);
   });
 });
+
+describe("the window's steadiness slices", () => {
+  it("counts each in-window token in the tenth of the window it arrived in, across requests", async () => {
+    // Window 0–1000 ms (slices of 100 ms). Request A: a token at 5, 95, 105, 350 and 990 ms;
+    // request B: 3 tokens at 150, 1 at 999, 1 at 1200 (after the window: not counted).
+    const file = await recordsFile(
+      [
+        { sent: 0, chunks: [5, 95, 105, 350, 990] },
+        { sent: 1, chunks: [150, 999, 1200], tokens: [3, 1, 1] },
+      ],
+      { steady_from_us: 0, steady_until_us: 1_000_000 },
+    );
+    const a = aggregateRecords([file], OPTIONS);
+    // Tokens per slice, as rates: a token in a 0.1 s slice is 10 tokens/s.
+    expect(a.sliceOutputRates).toEqual([20, 40, 0, 10, 0, 0, 0, 0, 0, 20]);
+    expect(a.inWindow.outputTokens).toBe(9);
+  });
+});
