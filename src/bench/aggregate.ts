@@ -17,7 +17,7 @@ import { STEADINESS_SLICES } from "./steadiness.js";
  * seconds.
  *
  * Throughput is measured over a window, not per part and summed: every part records its steady
- * state (from when it had its target in flight and its warmup issued, to when it issued its last
+ * state (from when it had its target in flight and its warm-up finished, to when it issued its last
  * request), all on the time line of the level's barrier, and the window is where all of them
  * overlap. Tokens and requests that completed inside it, divided by its length, are what the
  * server sustained while every client was pushing. Percentiles come from the pooled samples.

@@ -53,7 +53,7 @@ export const DEFINITIONS: Record<string, string> = {
   client:
     "client health: event-loop lag, CPU, and the verdict ok | client_bound (the client, not the server, limited the load)",
   window:
-    "steady state: from when every part had its target in flight (and warmup issued) to when the first part stopped issuing",
+    "steady state: from when every part had its target in flight and its warm-up requests finished, to when the first part stopped issuing",
   seed_view: "the seed's arithmetic: sums of per-part throughputs and means of per-part latency statistics",
   seed_view_diff: "window aggregate − seed view, absolute and relative",
   steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean, or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}% (judged only when a fifth lasts at least a median request); null when not judged (no steady window, under 50 tokens per slice, or halves shorter than a request) (docs/noise.md)`,

@@ -48,7 +48,7 @@ export interface RecordsFooter {
   barrier_us: number;
   /** When the part actually started, relative to the barrier. */
   started_us: number;
-  /** The part's steady state: target in-flight reached / warmup issued … last request issued. */
+  /** The part's steady state: target in flight and warm-up finished … last request issued. */
   steady_from_us: number;
   steady_until_us: number;
   /** When the part finished the level, relative to the barrier. */
