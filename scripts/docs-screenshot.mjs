@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM_PATH as CHROMIUM, CHROMIUM_ARGS } from "./chromium.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OUT = resolve(import.meta.dirname, "../docs/local-report.png");
 const BIN = resolve(import.meta.dirname, "../dist/bin.js");
 
@@ -50,15 +50,7 @@ const profile = mkdtempSync(join(tmpdir(), "docs-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  args: [...CHROMIUM_ARGS],
   viewport: { width: 1200, height: 1500 },
 });
 try {
