@@ -3,10 +3,17 @@ import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import type { ImageRef } from "../render/service.js";
-import { renderServiceConfig } from "../render/service.js";
+import { renderServiceConfig, serviceTags } from "../render/service.js";
 import { serviceConfigYaml } from "../render/write.js";
-import { NotOurService, type ServiceEndpoint } from "../targets/target.js";
-import type { CellStep, Journal } from "./journal.js";
+import { judgeOwnership, NotOurService, type ServiceEndpoint } from "../targets/target.js";
+import {
+  type CellStep,
+  describeForeign,
+  identityOf,
+  type Journal,
+  notOursEvent,
+  ownerOf,
+} from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -25,7 +32,6 @@ export interface CellRunnerContext {
   bench: BenchRunner;
   clock: Clock;
   imageRef: ImageRef;
-  tags: Record<string, string>;
   /** The plan file's folder: a relative working_dir means a folder beside the plan. */
   planDir: string;
   /** Aborted on the first Ctrl-C: stop, save, tear down. */
@@ -81,7 +87,10 @@ export class CellRunner {
   /** Writes the service config this cell deploys into the run folder. */
   async render(): Promise<void> {
     const { plan, cell, folder, imageRef } = this.ctx;
-    const config = renderServiceConfig(plan, cell, imageRef, { planDir: this.ctx.planDir });
+    const config = renderServiceConfig(plan, cell, imageRef, {
+      planDir: this.ctx.planDir,
+      runId: folder.runId,
+    });
     await folder.writeFile(folder.relativeConfigPath(cell.serviceName), serviceConfigYaml(config, plan.name));
   }
 
@@ -92,12 +101,12 @@ export class CellRunner {
    * the service's id is recorded: from then on only a service with that id is ours.
    */
   async deploy(): Promise<void> {
-    const { target, cell, journal, folder, tags, graceful } = this.ctx;
+    const { target, plan, cell, journal, folder, graceful } = this.ctx;
     const state = this.state;
     const existing = await target.status(cell.serviceName, graceful);
     if (state.foreignId) {
       throw new ExternalError(
-        `service ${cell.serviceName} now belongs to someone else (id ${state.foreignId}); this run's service is gone and this cell cannot be resumed under that name`,
+        `service ${cell.serviceName} now belongs to someone else (${describeForeign(state)}); this run's service is gone and this cell cannot be resumed under that name`,
         {
           kind: "not_ours",
           hint: "start a new run, or set deploy.service_prefix in the plan to use other names",
@@ -105,8 +114,7 @@ export class CellRunner {
       );
     }
     const ours =
-      state.service === "deployed" &&
-      (state.serviceId === undefined || existing?.id === undefined || existing.id === state.serviceId);
+      state.service === "deployed" && judgeOwnership(existing, identityOf(state)).kind !== "not_ours";
     if (existing && existing.state !== "TERMINATED") {
       if (!ours) {
         throw new ExternalError(
@@ -126,8 +134,9 @@ export class CellRunner {
       {
         serviceName: cell.serviceName,
         configPath: folder.relativeConfigPath(cell.serviceName),
-        tags,
+        tags: serviceTags(plan, cell, folder.runId),
         ...(existing ? { observed: existing } : {}),
+        buildsImage: this.ctx.imageRef.kind === "containerfile",
       },
       graceful,
     );
@@ -243,8 +252,7 @@ export class CellRunner {
       });
       return "left_running";
     }
-    const expectedId = this.state.serviceId;
-    const ownership = expectedId ? { expectedId } : {};
+    const ownership = ownerOf(this.state);
     const deadline = clock.now() + plan.deploy.terminate_timeout_s * 1000;
     try {
       if (urgent.aborted && target.sendTerminate) {
@@ -258,12 +266,7 @@ export class CellRunner {
       await target.terminate(cell.serviceName, deadline, urgent, ownership);
     } catch (error) {
       if (error instanceof NotOurService) {
-        await journal.append({
-          type: "service_not_ours",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          foundId: error.foundId,
-        });
+        await journal.append(notOursEvent(this.state, error));
         this.ctx.warn(error.message);
         return "not_ours";
       }

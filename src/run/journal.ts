@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import type { StepName } from "../render/preview.js";
 import { redactValue } from "../secrets.js";
+import type { NotOurService, ServiceIdentity } from "../targets/target.js";
 
 /**
  * The run's memory: an append-only event log (journal.jsonl) and the state derived from it
@@ -47,7 +48,14 @@ export type JournalEvent =
   | { type: "service_recorded"; cell: string; serviceName: string }
   | { type: "service_identified"; cell: string; serviceName: string; serviceId: string; versionId?: string }
   | { type: "service_observed"; cell: string; serviceName: string; state: string }
-  | { type: "service_not_ours"; cell: string; serviceName: string; foundId: string }
+  | {
+      type: "service_not_ours";
+      cell: string;
+      serviceName: string;
+      foundId: string;
+      /** Set when it is our service's id, deployed again (a new version) by someone else. */
+      foundVersionId?: string;
+    }
   | { type: "service_terminated"; cell: string; serviceName: string }
   | { type: "service_left_running"; cell: string; serviceName: string; reason: string }
   | { type: "level_done"; cell: string; level: string }
@@ -68,11 +76,15 @@ export interface CellState {
   levelsDone: string[];
   /** What we last know of the service: never deployed, possibly up, or gone. */
   service: "none" | "deployed" | "terminated" | "left_running";
-  /** The id of the service this run deployed; only a service with this id is ours to touch. */
+  /**
+   * The id of the service this run deployed, and of the version its deploy created: only a
+   * service with both is ours to touch (see identityOf).
+   */
   serviceId?: string;
   versionId?: string;
-  /** A service of this name with another id was found: someone else's, left alone. */
+  /** Another service (or our service deployed again) holds the name now: someone else's, left alone. */
   foreignId?: string;
+  foreignVersionId?: string;
   outcome?: "succeeded" | "failed";
   error?: string;
 }
@@ -167,6 +179,7 @@ function applyEvent(state: RunState, event: StampedEvent): void {
       if (event.versionId) c.versionId = event.versionId;
       else delete c.versionId;
       delete c.foreignId;
+      delete c.foreignVersionId;
       break;
     }
     case "service_not_ours": {
@@ -174,6 +187,7 @@ function applyEvent(state: RunState, event: StampedEvent): void {
       const c = cell(event.cell);
       c.service = "terminated";
       c.foreignId = event.foundId;
+      if (event.foundVersionId) c.foreignVersionId = event.foundVersionId;
       break;
     }
     case "service_observed":
@@ -333,4 +347,36 @@ function parseEvent(line: string): StampedEvent | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the run recorded of a cell's service, for judgeOwnership; nothing before its id was read. */
+export function identityOf(cell: CellState): ServiceIdentity | undefined {
+  if (!cell.serviceId) return undefined;
+  return cell.versionId ? { id: cell.serviceId, versionId: cell.versionId } : { id: cell.serviceId };
+}
+
+/** The terminate options that protect whatever is not this cell's service. */
+export function ownerOf(cell: CellState): { owner?: ServiceIdentity } {
+  const owner = identityOf(cell);
+  return owner ? { owner } : {};
+}
+
+/** The journal's record that a cell's name now stands for someone else's service. */
+export function notOursEvent(cell: CellState, error: NotOurService): JournalEvent {
+  return {
+    type: "service_not_ours",
+    cell: cell.id,
+    serviceName: cell.serviceName,
+    foundId: error.foundId,
+    ...(error.foundId === cell.serviceId && error.foundVersionId
+      ? { foundVersionId: error.foundVersionId }
+      : {}),
+  };
+}
+
+/** "id X", or "id X, deployed again as version V" when the same service was deployed after ours. */
+export function describeForeign(cell: CellState): string {
+  return cell.foreignVersionId
+    ? `id ${cell.foreignId}, deployed again as version ${cell.foreignVersionId}`
+    : `id ${cell.foreignId}`;
 }

@@ -4,12 +4,11 @@ import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
-import { runTags } from "../render/preview.js";
 import { defaultImageRef, type ImageRef } from "../render/service.js";
 import { NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
-import type { CellStep, Journal } from "./journal.js";
+import { type CellStep, type Journal, notOursEvent, ownerOf } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -116,7 +115,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         bench: ctx.bench,
         clock: ctx.clock,
         imageRef: imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
-        tags: runTags(ctx.plan, ctx.folder.runId),
         planDir: ctx.planDir,
         graceful: ctx.graceful,
         urgent: ctx.urgent,
@@ -270,10 +268,7 @@ async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Pr
   await settleBounded(due, TEARDOWN_PARALLELISM, async (cell) => {
     try {
       if (ctx.urgent.aborted && ctx.target.sendTerminate) {
-        await ctx.target.sendTerminate(
-          cell.serviceName,
-          cell.serviceId ? { expectedId: cell.serviceId } : {},
-        );
+        await ctx.target.sendTerminate(cell.serviceName, ownerOf(cell));
         warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
         return;
       }
@@ -281,17 +276,12 @@ async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Pr
         cell.serviceName,
         ctx.clock.now() + ctx.plan.deploy.terminate_timeout_s * 1000,
         ctx.urgent,
-        cell.serviceId ? { expectedId: cell.serviceId } : {},
+        ownerOf(cell),
       );
       await ctx.journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
     } catch (error) {
       if (error instanceof NotOurService) {
-        await ctx.journal.append({
-          type: "service_not_ours",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          foundId: error.foundId,
-        });
+        await ctx.journal.append(notOursEvent(cell, error));
         warn(error.message);
         return;
       }

@@ -25,6 +25,8 @@ export interface RunOptions {
   target?: "anyscale" | "local";
   only: string[];
   keepServices?: boolean;
+  /** Accept an anyscale CLI below the version floor. */
+  allowCliVersion?: boolean;
   resultsDir: string;
   json?: boolean;
 }
@@ -41,7 +43,10 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
   }
 
   // Before anything exists: a machine that cannot deploy says so in seconds.
-  const preflight = plan.target === "anyscale" ? await anyscalePreflight() : undefined;
+  const preflight =
+    plan.target === "anyscale"
+      ? await anyscalePreflight(process.env, undefined, { allowCliVersion: options.allowCliVersion ?? false })
+      : undefined;
   // Predicted before anything starts, so a broken profile costs nothing and the report can compare.
   const prediction = await predictionForRun(plan, cells);
   const folder = await createRunFolder(

@@ -163,15 +163,23 @@ describe("run --dry-run", () => {
       "configs/gptoss-120b-rayoss-251-x1.yaml",
       "-n",
       "gptoss-120b-rayoss-251-x1",
+      // Every tag on the command line: the CLI's --tag replaces the file's tags map.
+      "--tag",
+      "orchestrate-image=rayoss-251",
+      "--tag",
+      "orchestrate-plan=gptoss-120b",
       "--tag",
       "orchestrate-run=<run-id>",
+      "--tag",
+      "orchestrate-scale=x1",
     ]);
+    // By the id the deploy creates, never by name.
     expect(first.steps[6].command).toEqual([
       "anyscale",
       "service",
       "terminate",
-      "-n",
-      "gptoss-120b-rayoss-251-x1",
+      "--service-id",
+      "<service-id>",
     ]);
   });
 
