@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -29,6 +37,8 @@ export interface FakeAnyscale {
    * comes back with a new version. Returns the new (truncated) version id.
    */
   someoneRestarts(name: string, project?: string): string;
+  /** Someone deletes (archives) the service: the CLI no longer knows the name. */
+  deleteService(name: string, project?: string): void;
   /** A service of this name that someone else runs in another project. Returns its id. */
   serviceInOtherProject(name: string, project: string): string;
   /** Processes of calls that the "hang" fault left hanging: [the CLI's pid, its child's pid]. */
@@ -121,6 +131,19 @@ export function createFakeAnyscale(faults: Record<string, unknown> = {}): FakeAn
         tags: { owner: "someone-else" },
       });
       return versionId.slice(-10);
+    },
+    deleteService(name, project) {
+      const file = fileOf(name, project);
+      const service = read(file);
+      if (!file || !service) return;
+      if (service.pid) {
+        try {
+          process.kill(-service.pid, "SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(`${file}.json`);
     },
     serviceInOtherProject(name, project) {
       const id = `service2_${randomBytes(8).toString("hex")}`;
