@@ -428,6 +428,30 @@ describe("the CLI version floor", () => {
     expect(allowed.cliVersion).toBe("0.24.64");
   });
 
+  it("reads the long form and ignores the newer-release warning on stderr", async () => {
+    const old = createFakeAnyscale({ version: "0.24.64", version_banner: true, version_warning: true });
+    const error = await anyscalePreflight(old.env, execaRunner("anyscale", old.env)).catch((e) => e);
+    expect(error.message).toContain("the Anyscale CLI is version 0.24.64");
+    const current = createFakeAnyscale({ version_banner: true, version_warning: true });
+    const report = await anyscalePreflight(current.env, execaRunner("anyscale", current.env));
+    expect(report.cliVersion).toBe("anyscale, version 0.26.81");
+  });
+
+  it("refuses a version it cannot read, unless told to accept it", async () => {
+    const runner: CliRunner = {
+      run: async () => ({ stdout: "anyscale dev build\n", stderr: "", exitCode: 0 }),
+    };
+    const env = { ANYSCALE_CLI_TOKEN: "x" };
+    const error = await anyscalePreflight(env, runner).catch((e) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(
+      "could not read a version in what `anyscale --version` printed: anyscale dev build",
+    );
+    expect((await anyscalePreflight(env, runner, { allowCliVersion: true })).cliVersion).toBe(
+      "anyscale dev build",
+    );
+  });
+
   it("accepts the version the contract was read from, and a newer one", async () => {
     for (const version of ["0.26.81", "0.27.3", "1.0.0"]) {
       const fake = createFakeAnyscale({ version });
