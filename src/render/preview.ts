@@ -93,6 +93,11 @@ function previewNotes(plan: Plan): string[] {
       "note: the plan has no compute section, so Anyscale uses the cloud's default compute config; make sure it has the GPUs the replicas need",
     );
   }
+  if (plan.target === "anyscale" && !plan.deploy.project) {
+    notes.push(
+      "note: the plan names no deploy.project; service names are unique per project only, so a same-named service in another project may answer the lookups; set deploy.project on a shared organization",
+    );
+  }
   if (plan.model.prefix_caching) {
     notes.push(
       "note: prefix caching is ON (model.allow_prefix_caching); cache hits confound scaling, and the report will say so",
@@ -125,7 +130,7 @@ function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
         step: "deploy",
         command: [ANYSCALE_BIN, ...deployArgs(config, name, serviceTags(plan, cell, runId))],
         note: buildsAtDeploy(plan, cell)
-          ? `builds the image from its Containerfile first and blocks until it is built (at most ${minutes(deploy.ready_timeout_s)}), then returns once accepted; never sent twice while a build may run`
+          ? `builds the image from its Containerfile first and blocks until it is built (at most ${minutes(Math.max(deploy.ready_timeout_s, deploy.cli_timeout_s))}), then returns once accepted; never sent twice while a build may run`
           : "returns once accepted; the service id and version it creates are recorded: only that service is ours",
       },
       {

@@ -183,6 +183,30 @@ describe("run --dry-run", () => {
     ]);
   });
 
+  it("says that a containerfile deploy builds the image inside the deploy, in the steps and the estimate", () => {
+    const { status, stdout } = orchestrate([
+      "run",
+      "plans/local.yaml",
+      "--target",
+      "anyscale",
+      "--dry-run",
+      "--json",
+      "--only",
+      "image=rayturbo-251,scale=1",
+    ]);
+    expect(status).toBe(0);
+    const { preview } = JSON.parse(stdout);
+    expect(preview.builds).toEqual([]);
+    const deploy = preview.cells[0].steps.find((s: any) => s.command?.[2] === "deploy");
+    expect(deploy.note).toContain(
+      "builds the image from its Containerfile first and blocks until it is built",
+    );
+    expect(deploy.note).toContain("never sent twice while a build may run");
+    expect(preview.estimate.assumptions).toContain(
+      "includes the image build inside each containerfile deploy",
+    );
+  });
+
   it("rejects a broken plan with exit code 2 before doing anything", () => {
     const { status, stderr, stdout } = orchestrate([
       "run",
