@@ -106,18 +106,19 @@ export type Ownership =
  * The one rule for "is this still the service we deployed?": its id and its primary version must
  * be the ones recorded. Either is compared only where both sides know it: the CLI leaves out a
  * TERMINATED service's primary version, and a run that crashed between its deploy and reading the
- * id has nothing recorded (its service is then recognised by name alone). A TERMINATED service is
- * reported as it is: there is nothing left to protect or to terminate.
+ * id has nothing recorded (its service is then recognised by name alone). Our own service, once
+ * TERMINATED, is ours whatever its version: there is nothing left in it to protect.
  */
 export function judgeOwnership(
   status: ServiceStatus | undefined,
   recorded: ServiceIdentity | undefined,
 ): Ownership {
   if (!status) return { kind: "absent" };
-  if (!recorded || status.state === "TERMINATED") return { kind: "ours", status };
+  if (!recorded) return { kind: "ours", status };
   const otherService = status.id !== undefined && status.id !== recorded.id;
   const otherVersion =
     !otherService &&
+    status.state !== "TERMINATED" &&
     recorded.versionId !== undefined &&
     status.versionId !== undefined &&
     status.versionId !== recorded.versionId;
