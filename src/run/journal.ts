@@ -57,7 +57,14 @@ export type JournalEvent =
       foundVersionId?: string;
     }
   | { type: "service_terminated"; cell: string; serviceName: string }
-  | { type: "service_left_running"; cell: string; serviceName: string; reason: string }
+  | {
+      type: "service_left_running";
+      cell: string;
+      serviceName: string;
+      reason: string;
+      /** Not by the plan's policy: the run lost track of it, and the user must end it. */
+      accidental?: boolean;
+    }
   | { type: "level_done"; cell: string; level: string }
   | { type: "cell_reset"; cell: string; from: CellStep; reason: string }
   | { type: "cell_finished"; cell: string; outcome: "succeeded" | "failed" }
@@ -85,6 +92,8 @@ export interface CellState {
   /** Another service (or our service deployed again) holds the name now: someone else's, left alone. */
   foreignId?: string;
   foreignVersionId?: string;
+  /** Why the run lost track of its service (it cannot be found by name): the user must end it. */
+  lostTrack?: string;
   outcome?: "succeeded" | "failed";
   error?: string;
 }
@@ -196,9 +205,13 @@ function applyEvent(state: RunState, event: StampedEvent): void {
     case "service_terminated":
       cell(event.cell).service = "terminated";
       break;
-    case "service_left_running":
-      cell(event.cell).service = "left_running";
+    case "service_left_running": {
+      const c = cell(event.cell);
+      c.service = "left_running";
+      if (event.accidental) c.lostTrack = event.reason;
+      else delete c.lostTrack;
       break;
+    }
     case "level_done": {
       const c = cell(event.cell);
       if (!c.levelsDone.includes(event.level)) c.levelsDone.push(event.level);

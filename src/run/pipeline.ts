@@ -212,7 +212,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     .filter((c) => c.service === "left_running" || c.service === "deployed")
     .map((c) => ({
       serviceName: c.serviceName,
-      reason: c.service === "deployed" ? "teardown did not complete" : "kept by policy",
+      reason: c.service === "deployed" ? "teardown did not complete" : (c.lostTrack ?? "kept by policy"),
     }));
 
   let reportDir: string | undefined;

@@ -61,6 +61,10 @@ export async function liveServices(state: RunState, target: BuildingTarget): Pro
   const live: LiveService[] = [];
   for (const cell of state.cells) {
     if (cell.service !== "deployed" && cell.service !== "left_running") continue;
+    if (cell.lostTrack) {
+      live.push({ cell: cell.id, serviceName: cell.serviceName, state: "UNKNOWN (not reachable by name)" });
+      continue;
+    }
     const status = await target.status(cell.serviceName);
     // A service of this name with another id or version is someone else's, not one of ours still up.
     if (judgeOwnership(status, identityOf(cell)).kind === "not_ours") continue;

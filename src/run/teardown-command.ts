@@ -64,6 +64,12 @@ async function tearDownOne(
   deadline: number,
   reporter: Reporter,
 ): Promise<Outcome> {
+  if (cell.lostTrack) {
+    // Its name answers with another service: a lookup by name would report that one, not ours.
+    throw new ExternalError(`not reachable by name: ${cell.lostTrack}`, {
+      hint: "terminate it yourself in its project (Anyscale console, or anyscale service terminate there)",
+    });
+  }
   const status = await target.status(cell.serviceName);
   const ownership = judgeOwnership(status, identityOf(cell));
   if (ownership.kind === "not_ours") return notOurs(cell, journal, ownership.error, reporter);

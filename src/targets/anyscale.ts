@@ -83,6 +83,7 @@ const statusJson = z.looseObject({
   query_url: z.string().optional(),
   query_auth_token: z.string().optional(),
   primary_version: z.looseObject({ id: z.string().optional() }).optional(),
+  project: z.string().optional(),
 });
 
 const DEFAULT_RESEND_POLLS = 3;
@@ -195,6 +196,7 @@ export class AnyscaleTarget implements Target {
     const status: ServiceStatus = { name: parsed.data.name, state };
     if (parsed.data.id) status.id = parsed.data.id;
     if (parsed.data.primary_version?.id) status.versionId = parsed.data.primary_version.id;
+    if (parsed.data.project) status.project = parsed.data.project;
     if (parsed.data.query_url) status.queryUrl = parsed.data.query_url;
     if (parsed.data.query_auth_token) {
       registerSecret(parsed.data.query_auth_token);

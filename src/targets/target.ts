@@ -25,6 +25,8 @@ export interface ServiceStatus {
   id?: string;
   /** The primary version's id: new with every accepted deploy. */
   versionId?: string;
+  /** The project the service is in, where the target knows it (for messages). */
+  project?: string;
   /** Base URL of the OpenAI-compatible API, once the service has one. */
   queryUrl?: string;
   /** Bearer token for queries; absent when auth is off. Register it as a secret before logging. */

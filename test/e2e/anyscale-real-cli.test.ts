@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
 import { orchestrate, runFolder, runState, workspace } from "../helpers/orchestrate-process.js";
 
@@ -41,6 +41,18 @@ function terminateCalls(fake: FakeAnyscale): string[][] {
 function anyscaleAsSomeoneElse(fake: FakeAnyscale, args: string[]): void {
   execFileSync("anyscale", args, { env: fake.env, stdio: "ignore" });
 }
+
+/** Services these tests leave running on purpose; stopped after each test so none outlives the suite. */
+const foreign: number[] = [];
+afterEach(() => {
+  for (const pid of foreign.splice(0)) {
+    try {
+      process.kill(-pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+});
 
 describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 }, () => {
   it("a plan named cloud-lab runs and tears down (its 'not found' is about the service, not a cloud)", async () => {
@@ -143,6 +155,28 @@ describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 
     for (const call of lookups) expect(call.join(" ")).toContain("--project research");
     expect(fake.calls().some((c) => c.includes(theirs))).toBe(false);
     expect(existsSync(join(runFolder(cwd), "cells", "tiny-oss-x1", "all-parts", "conc4.json"))).toBe(true);
+  });
+
+  it("without deploy.project, an older terminated same-named service elsewhere: never taken for ours, and said loudly", async () => {
+    const { fake, cwd, env, plan } = setup();
+    const theirs = fake.serviceInOtherProject("tiny-oss-x1", "other", { terminated: true });
+    const result = await orchestrate(["run", plan, "--only", "scale=1"], { cwd, env });
+    // Ours went to the default project, but every lookup by name answers with theirs.
+    const ours = fake.service("tiny-oss-x1", "default");
+    foreign.push(ours?.pid);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("SERVICES LEFT RUNNING");
+    expect(result.stdout).toContain(
+      `the deploy was accepted, but the name answers with a TERMINATED service (id ${theirs}, project other)`,
+    );
+    const dir = runFolder(cwd);
+    expect(runState(dir).cells[0].serviceId).toBeUndefined();
+    const teardown = await orchestrate(["teardown", dir], { cwd, env });
+    expect(teardown.code).toBe(1);
+    expect(teardown.stderr).toContain("tiny-oss-x1: not reachable by name");
+    expect(fake.calls().some((c) => c.includes(theirs))).toBe(false);
+    expect(terminateCalls(fake)).toEqual([]);
+    expect(ours?.terminated).toBe(false);
   });
 
   it("anyscale 0.24.64 is refused by doctor and run, before anything is built or deployed", async () => {

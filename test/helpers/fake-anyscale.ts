@@ -39,8 +39,8 @@ export interface FakeAnyscale {
   someoneRestarts(name: string, project?: string): string;
   /** Someone deletes (archives) the service: the CLI no longer knows the name. */
   deleteService(name: string, project?: string): void;
-  /** A service of this name that someone else runs in another project. Returns its id. */
-  serviceInOtherProject(name: string, project: string): string;
+  /** A service of this name that someone else has (or had: `terminated`) in another project. Returns its id. */
+  serviceInOtherProject(name: string, project: string, options?: { terminated?: boolean }): string;
   /** Processes of calls that the "hang" fault left hanging: [the CLI's pid, its child's pid]. */
   hungPids(): Array<[number, number]>;
 }
@@ -145,7 +145,7 @@ export function createFakeAnyscale(faults: Record<string, unknown> = {}): FakeAn
       }
       rmSync(`${file}.json`);
     },
-    serviceInOtherProject(name, project) {
+    serviceInOtherProject(name, project, options = {}) {
       const id = `service2_${randomBytes(8).toString("hex")}`;
       write({
         name,
@@ -157,7 +157,7 @@ export function createFakeAnyscale(faults: Record<string, unknown> = {}): FakeAn
         deployed_at: Date.now() - 3_600_000,
         version: 1,
         tags: { owner: "someone-else" },
-        terminated: false,
+        terminated: options.terminated ?? false,
       });
       return id;
     },
