@@ -142,17 +142,9 @@ export class AnyscaleTarget implements Target {
     try {
       await this.cli(args, { signal, timeoutMs, acceptedDespite, retry: { ...this.retry, retries: 0 } });
     } catch (error) {
-      if (!(error instanceof ExternalError) || error.kind !== "transient") throw error;
-      const cutOff = (error as { result?: CliResult }).result?.timedOut === true;
-      throw new ExternalError(
-        `${cutOff ? `the deploy of ${request.serviceName}, which builds its image first, did not finish within ${seconds(timeoutMs)}` : `the deploy of ${request.serviceName}, which builds its image first, failed with a passing error`}; its build may still be running on Anyscale, so the deploy is not sent again (that would start another build)\n${error.message}`,
-        {
-          kind: cutOff ? "timeout" : "transient",
-          hint: cutOff
-            ? "raise deploy.ready_timeout_s (the limit of a build) or use build: image-build, which builds once per image; then `orchestrate resume RUN_DIR` (a finished build is reused)"
-            : "once the build has finished, `orchestrate resume RUN_DIR` sends the deploy again and reuses the finished build",
-        },
-      );
+      if (error instanceof ExternalError && error.kind === "transient")
+        throw buildMayStillRun(request.serviceName, error, timeoutMs);
+      throw error;
     }
   }
 
@@ -371,6 +363,21 @@ export class AnyscaleTarget implements Target {
         ),
     });
   }
+}
+
+/** A containerfile deploy that ended without an answer: why it is not sent again, and what to do. */
+function buildMayStillRun(name: string, error: ExternalError, timeoutMs: number): ExternalError {
+  const cutOff = (error as { result?: CliResult }).result?.timedOut === true;
+  const what = cutOff ? `did not finish within ${seconds(timeoutMs)}` : "failed with a passing error";
+  return new ExternalError(
+    `the deploy of ${name}, which builds its image first, ${what}; its build may still be running on Anyscale, so the deploy is not sent again (that would start another build)\n${error.message}`,
+    {
+      kind: cutOff ? "timeout" : "transient",
+      hint: cutOff
+        ? "raise deploy.ready_timeout_s (the limit of a build) or use build: image-build, which builds once per image; then `orchestrate resume RUN_DIR` (a finished build is reused)"
+        : "once the build has finished, `orchestrate resume RUN_DIR` sends the deploy again and reuses the finished build",
+    },
+  );
 }
 
 function lastImageUri(text: string): string | undefined {
