@@ -221,6 +221,9 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stderr).toContain("the deploy was accepted; not sending it again");
     expect(callsFor(fake, "deploy", "tiny-oss-x1")).toBe(1);
+    // The CLI printed the query token (in its curl hint) before the connection reset.
+    expectNoSecrets(runFolder(cwd), fake);
+    expect(result.stdout + result.stderr).not.toContain(fake.service("tiny-oss-x1")?.token);
     expect(liveServices(fake)).toEqual([]);
   });
 
