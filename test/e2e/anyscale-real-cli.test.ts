@@ -3,7 +3,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
-import { orchestrate, runFolder, runState, workspace } from "../helpers/orchestrate-process.js";
+import {
+  orchestrate,
+  runFolder,
+  runState,
+  startOrchestrate,
+  untilJournaled,
+  workspace,
+} from "../helpers/orchestrate-process.js";
 
 /**
  * Issue 15, end to end: the ways the real anyscale CLI 0.26.81 differs from our old picture of it,
@@ -140,6 +147,39 @@ describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 
       foreignId: ours.serviceId,
       foreignVersionId: theirVersion,
     });
+  });
+
+  it("resume leaves alone our service id deployed again by someone else, and goes on with the other cells", async () => {
+    const { fake, cwd, env, plan } = setup({ start_ms: 3_600_000 });
+    // Killed while waiting for x1 to start: its service is up, its id and version recorded.
+    const run = startOrchestrate(["run", plan], { cwd, env });
+    const dir = await untilJournaled(
+      cwd,
+      (e) => e.type === "service_identified" && e.cell === "oss-x1",
+      60_000,
+      "the first service's identity",
+    );
+    run.child.kill("SIGKILL");
+    await run.done;
+    const ours = runState(dir).cells[0];
+    anyscaleAsSomeoneElse(fake, ["service", "terminate", "--service-id", ours.serviceId]);
+    const theirVersion = fake.someoneRestarts("tiny-oss-x1");
+    fake.setFaults({});
+    const before = fake.calls().length;
+
+    const resumed = await orchestrate(["resume", dir], { cwd, env });
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toContain(
+      `tiny-oss-x1: not ours: this run's service was deployed again by someone else (now version ${theirVersion})`,
+    );
+    expect(resumed.stdout).toContain(
+      `FAILED tiny-oss-x1: service tiny-oss-x1 now belongs to someone else (id ${ours.serviceId}, deployed again as version ${theirVersion})`,
+    );
+    const after = fake.calls().slice(before);
+    expect(after.filter((c) => c[1] === "terminate" && c.includes(ours.serviceId))).toEqual([]);
+    expect(after.filter((c) => c[1] === "deploy" && c.includes("tiny-oss-x1"))).toEqual([]);
+    expect(fake.service("tiny-oss-x1")).toMatchObject({ id: ours.serviceId, terminated: false });
+    expect(fake.service("tiny-oss-x2")?.terminated).toBe(true);
   });
 
   it("with deploy.project set and the same name in another project: benchmarks and tears down its own only", async () => {
