@@ -8,7 +8,7 @@ import { defaultImageRef, type ImageRef } from "../render/service.js";
 import { NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
-import { type CellStep, type Journal, notOursEvent, ownerOf } from "./journal.js";
+import { type CellStep, type Journal, notOursEvent, ownerOf, type RunState } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -208,12 +208,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         outcome: "skipped" as const,
       },
   );
-  const leftRunning = state.cells
-    .filter((c) => c.service === "left_running" || c.service === "deployed")
-    .map((c) => ({
-      serviceName: c.serviceName,
-      reason: c.service === "deployed" ? "teardown did not complete" : (c.lostTrack ?? "kept by policy"),
-    }));
+  const leftRunning = servicesLeftRunning(state);
 
   let reportDir: string | undefined;
   if (state.cells.some((c) => c.levelsDone.length > 0)) {
@@ -226,7 +221,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   }
 
   // A service left up by accident (not by policy) fails the run, even when every cell measured.
-  const leftByAccident = leftRunning.some((s) => s.reason !== "kept by policy");
+  const leftByAccident = leftRunning.some((s) => s.reason !== KEPT_BY_POLICY);
   const outcome: RunSummary["outcome"] = ctx.graceful.aborted
     ? "interrupted"
     : cells.every((c) => c.outcome === "succeeded") && !leftByAccident
@@ -243,6 +238,22 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   const summary: RunSummary = { outcome, cells, leftRunning, warnings };
   if (reportDir) summary.reportDir = reportDir;
   return summary;
+}
+
+/** The reason of a service left up on purpose (`teardown: never`, `--keep-services`, …). */
+export const KEPT_BY_POLICY = "kept by policy";
+
+/**
+ * Services still up when the run ends: by the plan's policy, or by accident (a teardown that did
+ * not complete, a service the run lost track of), which fails the run.
+ */
+function servicesLeftRunning(state: RunState): RunSummary["leftRunning"] {
+  return state.cells
+    .filter((c) => c.service === "left_running" || c.service === "deployed")
+    .map((c) => ({
+      serviceName: c.serviceName,
+      reason: c.service === "deployed" ? "teardown did not complete" : (c.lostTrack ?? KEPT_BY_POLICY),
+    }));
 }
 
 /** Images a run builds: those the plan does not give a URI for and does not deploy from a Containerfile. */

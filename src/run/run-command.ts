@@ -14,7 +14,7 @@ import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { cellTimes, predictionForRun } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
-import { executeRun, type RunSummary } from "./pipeline.js";
+import { executeRun, KEPT_BY_POLICY, type RunSummary } from "./pipeline.js";
 import type { BuildingTarget } from "./ports.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
 
@@ -207,7 +207,7 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
     if (failed.length > 0) reasons.push(`${failed.length} of ${summary.cells.length} cells failed`);
     const skipped = summary.cells.filter((c) => c.outcome === "skipped").length;
     if (skipped > 0) reasons.push(`${skipped} of ${summary.cells.length} cells did not run`);
-    const stranded = summary.leftRunning.filter((s) => s.reason !== "kept by policy");
+    const stranded = summary.leftRunning.filter((s) => s.reason !== KEPT_BY_POLICY);
     if (stranded.length > 0)
       reasons.push(
         `${stranded.length} ${stranded.length === 1 ? "service was" : "services were"} not confirmed down: ${stranded.map((s) => s.serviceName).join(", ")}`,
