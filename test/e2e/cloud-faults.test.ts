@@ -87,6 +87,10 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     expect(existsSync(join(cwd, "results"))).toBe(false);
     expect(fake.calls()).toEqual([]);
     console.log(`missing anyscale CLI: failed in ${elapsedMs} ms`);
+    const doctor = await orchestrate(["doctor"], { cwd, env: { ...SECRETS, PATH: emptyBin, HOME: cwd } });
+    expect(doctor.code).toBe(2);
+    expect(doctor.stderr).toContain("error: the `anyscale` command was not found on PATH");
+    expect(doctor.stderr).toContain("pip install anyscale");
   });
 
   it("no credentials: an environment problem (exit 2) in seconds, with the login hint, before any run folder", async () => {
