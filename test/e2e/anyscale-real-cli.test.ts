@@ -2,13 +2,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
+import {
+  createFakeAnyscale,
+  type FakeAnyscale,
+  stopAfterTest,
+  stopServicesLeftByTest,
+} from "../helpers/fake-anyscale.js";
 import {
   orchestrate,
   runFolder,
+  runKilledOnceIdentified,
   runState,
-  startOrchestrate,
-  untilJournaled,
   workspace,
 } from "../helpers/orchestrate-process.js";
 
@@ -49,17 +53,7 @@ function anyscaleAsSomeoneElse(fake: FakeAnyscale, args: string[]): void {
   execFileSync("anyscale", args, { env: fake.env, stdio: "ignore" });
 }
 
-/** Services these tests leave running on purpose; stopped after each test so none outlives the suite. */
-const foreign: number[] = [];
-afterEach(() => {
-  for (const pid of foreign.splice(0)) {
-    try {
-      process.kill(-pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-});
+afterEach(stopServicesLeftByTest);
 
 describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 }, () => {
   it("a plan named cloud-lab runs and tears down (its 'not found' is about the service, not a cloud)", async () => {
@@ -152,15 +146,7 @@ describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 
   it("resume leaves alone our service id deployed again by someone else, and goes on with the other cells", async () => {
     const { fake, cwd, env, plan } = setup({ start_ms: 3_600_000 });
     // Killed while waiting for x1 to start: its service is up, its id and version recorded.
-    const run = startOrchestrate(["run", plan], { cwd, env });
-    const dir = await untilJournaled(
-      cwd,
-      (e) => e.type === "service_identified" && e.cell === "oss-x1",
-      60_000,
-      "the first service's identity",
-    );
-    run.child.kill("SIGKILL");
-    await run.done;
+    const dir = await runKilledOnceIdentified(plan, "oss-x1", { cwd, env });
     const ours = runState(dir).cells[0];
     anyscaleAsSomeoneElse(fake, ["service", "terminate", "--service-id", ours.serviceId]);
     const theirVersion = fake.someoneRestarts("tiny-oss-x1");
@@ -203,7 +189,7 @@ describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 
     const result = await orchestrate(["run", plan, "--only", "scale=1"], { cwd, env });
     // Ours went to the default project, but every lookup by name answers with theirs.
     const ours = fake.service("tiny-oss-x1", "default");
-    foreign.push(ours?.pid);
+    stopAfterTest(ours?.pid);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("SERVICES LEFT RUNNING");
     expect(result.stdout).toContain(

@@ -2,11 +2,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
+import {
+  createFakeAnyscale,
+  type FakeAnyscale,
+  stopAfterTest,
+  stopServicesLeftByTest,
+} from "../helpers/fake-anyscale.js";
 import {
   filesUnder,
   orchestrate,
   runFolder,
+  runKilledOnceIdentified,
   runState,
   startOrchestrate,
   untilJournaled,
@@ -57,17 +63,7 @@ function expectNoSecrets(dir: string, fake: FakeAnyscale) {
   }
 }
 
-/** "Their" services keep serving after a test; stop them so no process outlives the suite. */
-const foreign: number[] = [];
-afterEach(() => {
-  for (const pid of foreign.splice(0)) {
-    try {
-      process.kill(-pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-});
+afterEach(stopServicesLeftByTest);
 
 describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, () => {
   it("no anyscale on PATH: an environment problem (exit 2) in seconds, with the install and login hint, before any run folder", async () => {
@@ -182,20 +178,12 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
   it("a same-named service with a new id: teardown and resume leave it alone, saying whose it is", async () => {
     const { fake, cwd, env } = setup({ start_ms: 3_600_000 });
     // Killed while waiting for x1 to start: its service is up, its id recorded.
-    const run = startOrchestrate(["run", TINY], { cwd, env });
-    const dir = await untilJournaled(
-      cwd,
-      (e) => e.type === "service_identified" && e.cell === "oss-x1",
-      60_000,
-      "the first service's id",
-    );
-    run.child.kill("SIGKILL");
-    await run.done;
+    const dir = await runKilledOnceIdentified(TINY, "oss-x1", { cwd, env });
     const ours = runState(dir).cells[0].serviceId;
     expect(ours).toMatch(/^service2_/);
     // Someone else replaced it: a new service, same name.
     const theirs = fake.someoneElseRedeploys("tiny-oss-x1");
-    foreign.push(fake.service("tiny-oss-x1")?.pid);
+    stopAfterTest(fake.service("tiny-oss-x1")?.pid);
     fake.setFaults({});
     const before = fake.calls().length;
 

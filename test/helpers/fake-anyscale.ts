@@ -45,6 +45,26 @@ export interface FakeAnyscale {
   hungPids(): Array<[number, number]>;
 }
 
+const servingUntilTestEnds: number[] = [];
+
+/**
+ * A service a test leaves serving on purpose (someone else's, or one the run lost track of): its
+ * process group is stopped by stopServicesLeftByTest, which a test file runs in afterEach.
+ */
+export function stopAfterTest(pid: number | undefined): void {
+  if (pid !== undefined) servingUntilTestEnds.push(pid);
+}
+
+export function stopServicesLeftByTest(): void {
+  for (const pid of servingUntilTestEnds.splice(0)) {
+    try {
+      process.kill(-pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export const FAKE_BIN_DIR = resolve(import.meta.dirname, "../fixtures/fake-anyscale/bin");
 
 export function createFakeAnyscale(faults: Record<string, unknown> = {}): FakeAnyscale {
