@@ -1,7 +1,12 @@
 import type { Command } from "commander";
 import type { Reporter } from "../reporter.js";
 import type { RunOptions } from "../run/run-command.js";
-import { collectOnly, targetOption } from "./shared-options.js";
+import {
+  ALLOW_CLI_VERSION_FLAG,
+  ALLOW_CLI_VERSION_HELP,
+  collectOnly,
+  targetOption,
+} from "./shared-options.js";
 
 export function register(program: Command, reporter: Reporter): void {
   program
@@ -23,6 +28,7 @@ export function register(program: Command, reporter: Reporter): void {
       [],
     )
     .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
+    .option(ALLOW_CLI_VERSION_FLAG, ALLOW_CLI_VERSION_HELP)
     .option("--results-dir <dir>", "where run folders are created", "results")
     .option("--json", "with --dry-run: print the plan of commands as JSON")
     .action(async (planPath: string, options: RunOptions) => {

@@ -7,6 +7,11 @@ export function targetOption(value: string): "anyscale" | "local" {
   throw new InvalidArgumentError("must be anyscale or local");
 }
 
+/** `--allow-cli-version` on every command that runs the preflight: the same words everywhere. */
+export const ALLOW_CLI_VERSION_FLAG = "--allow-cli-version";
+export const ALLOW_CLI_VERSION_HELP =
+  "accept an anyscale CLI older than orchestrate needs (0.26.0), for one you know has the features it uses";
+
 export function collectOnly(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

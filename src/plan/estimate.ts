@@ -58,6 +58,10 @@ export function estimatePlan(
     : predicted
       ? `benchmark time predicted with the simulator profile ${plan.model.profile ? displayPath(plan.model.profile) : "given"}`
       : "benchmark time as the plan fixes it";
+  // A containerfile deploy builds the image inside `service deploy`, once per service: the start-up
+  // figure must cover that build, and the reader should know that it is not a separate step.
+  const buildsAtDeploy = cells.some((c) => !c.image.image_uri && c.image.build === "containerfile");
+  const startup = `${plan.cost.startup_minutes} min start-up${buildsAtDeploy ? " (which includes the image build inside each containerfile deploy)" : ""}`;
   const estimate: PlanEstimate = {
     cells: perCell,
     totalMinutes: perCell.reduce((acc, c) => acc + c.totalMinutes, 0),
@@ -66,7 +70,7 @@ export function estimatePlan(
     benchmarkKnown,
     assumptions: local
       ? `simulated GPUs; ${timing}`
-      : `${plan.cost.startup_minutes} min start-up and ${plan.cost.teardown_minutes} min teardown per service; ${timing}`,
+      : `${startup} and ${plan.cost.teardown_minutes} min teardown per service; ${timing}`,
   };
   if (plan.cost.gpu_hour_usd !== undefined) estimate.costUsd = gpuHours * plan.cost.gpu_hour_usd;
   return estimate;

@@ -92,6 +92,7 @@ export function checkPlan(input: Partial<PlanInput>): PlanIssue[] {
     });
   }
   if (input.name !== undefined && deploy) checkPrefix({ name: input.name, deploy }, issues);
+  if (deploy) checkTags(deploy.tags, issues);
   if (images) checkImageNames(images, issues);
   if (images) checkImageSources(images, issues);
   if (input.name !== undefined && deploy && images && scales) {
@@ -204,6 +205,34 @@ function checkPrefix(input: Pick<PlanInput, "name" | "deploy">, issues: PlanIssu
       path: prefixPath(input),
       message: `"${prefix}" is not a valid service name prefix: use ${NAME_RULE}`,
     });
+  }
+}
+
+/**
+ * The CLI's `--tag` splits on the first `:` if there is one, else on the first `=`, and drops
+ * empty keys and values: a tag that would be mangled is refused here rather than lost there.
+ * The `orchestrate-` keys are the ones a run sets to find its services.
+ */
+function checkTags(tags: Record<string, string>, issues: PlanIssue[]): void {
+  for (const [key, value] of Object.entries(tags)) {
+    const path = ["deploy", "tags", key];
+    if (key.trim() === "" || key.includes(":") || key.includes("=")) {
+      issues.push({
+        path,
+        message: `tag key "${key}" would be mangled by the anyscale CLI's --tag (it splits on ":" or "=" and drops empty keys): use a non-empty key without ":" or "="`,
+      });
+    } else if (key.startsWith("orchestrate-")) {
+      issues.push({
+        path,
+        message: `tag key "${key}" is reserved: orchestrate sets the orchestrate-* tags itself to find a run's services`,
+      });
+    }
+    if (value.trim() === "" || value.includes(":")) {
+      issues.push({
+        path,
+        message: `tag value "${value}" would be mangled by the anyscale CLI's --tag (it splits on the first ":" and drops empty values): use a non-empty value without ":"`,
+      });
+    }
   }
 }
 

@@ -417,7 +417,9 @@ const deploySchema = z
     tags: z
       .record(z.string(), z.string())
       .default({})
-      .describe("Tags on every service, beside the ones orchestrate adds to find a run's services."),
+      .describe(
+        "Tags on every service, beside the orchestrate-* ones it adds to find a run's services (those keys are reserved). All reach the service as `--tag`; a key may not hold `:` or `=`, a value not `:`, and neither may be empty, since the CLI would mangle them.",
+      ),
   })
   .prefault({})
   .describe("Deploying, waiting for and tearing down the services.");

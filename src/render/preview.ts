@@ -10,6 +10,7 @@ import {
   terminateArgs,
 } from "../targets/anyscale-commands.js";
 import { containerfilePath } from "./image.js";
+import { serviceTags } from "./service.js";
 
 /**
  * What a run will do, step by step, with the exact commands. `run --dry-run` and `render` print
@@ -42,13 +43,6 @@ export interface RunPreview {
   teardown: Plan["teardown"];
   /** Things a reader of the dry run should know before spending money. */
   notes: string[];
-}
-
-/** The run folder's tag on every service, so `teardown` and sweepers can find them. */
-export const RUN_TAG = "orchestrate-run";
-
-export function runTags(plan: Plan, runId: string): Record<string, string> {
-  return { ...plan.deploy.tags, [RUN_TAG]: runId };
 }
 
 /** `predicted`: each cell's benchmark time from `predict`, for the estimate. */
@@ -99,6 +93,11 @@ function previewNotes(plan: Plan): string[] {
       "note: the plan has no compute section, so Anyscale uses the cloud's default compute config; make sure it has the GPUs the replicas need",
     );
   }
+  if (plan.target === "anyscale" && !plan.deploy.project) {
+    notes.push(
+      "note: the plan names no deploy.project; service names are unique per project only, so a same-named service in another project may answer the lookups; set deploy.project on a shared organization",
+    );
+  }
   if (plan.model.prefix_caching) {
     notes.push(
       "note: prefix caching is ON (model.allow_prefix_caching); cache hits confound scaling, and the report will say so",
@@ -120,20 +119,23 @@ function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
     { step: "render", note: `write ${config} (${imageNote}) into the run folder` },
   ];
   if (plan.target === "anyscale") {
+    const scope = { cloud: deploy.cloud, project: deploy.project };
     steps.push(
       {
         step: "deploy",
-        command: [ANYSCALE_BIN, ...statusArgs(name)],
+        command: [ANYSCALE_BIN, ...statusArgs(name, scope)],
         note: "first look: a service of this name that this run did not start is refused, not rolled over",
       },
       {
         step: "deploy",
-        command: [ANYSCALE_BIN, ...deployArgs(config, name, runTags(plan, runId))],
-        note: "returns once accepted",
+        command: [ANYSCALE_BIN, ...deployArgs(config, name, serviceTags(plan, cell, runId))],
+        note: buildsAtDeploy(plan, cell)
+          ? `builds the image from its Containerfile first and blocks until it is built (at most ${minutes(Math.max(deploy.ready_timeout_s, deploy.cli_timeout_s))}), then returns once accepted; never sent twice while a build may run`
+          : "returns once accepted; the service id and version it creates are recorded: only that service is ours",
       },
       {
         step: "wait",
-        command: [ANYSCALE_BIN, ...statusArgs(name)],
+        command: [ANYSCALE_BIN, ...statusArgs(name, scope)],
         note:
           `every ${deploy.poll_interval_s} s until RUNNING, for at most ${minutes(deploy.ready_timeout_s)}; ` +
           `fails at once on SYSTEM_FAILURE or TERMINATED, and on UNHEALTHY lasting over ${minutes(deploy.unhealthy_grace_s)}`,
@@ -159,6 +161,14 @@ function cellSteps(plan: Plan, cell: Cell, runId: string): PlannedStep[] {
   return steps;
 }
 
+/** The config names a Containerfile, and Anyscale builds it inside `service deploy`. */
+export function buildsAtDeploy(plan: Plan, cell: Cell): boolean {
+  return plan.target === "anyscale" && !cell.image.image_uri && cell.image.build === "containerfile";
+}
+
+/** In the dry run, where the id a deploy creates stands in the terminate command. */
+export const SERVICE_ID_PLACEHOLDER = "<service-id>";
+
 function teardownSteps(plan: Plan, name: string): PlannedStep[] {
   const policy =
     plan.teardown === "always"
@@ -167,11 +177,16 @@ function teardownSteps(plan: Plan, name: string): PlannedStep[] {
         ? "only when the cell succeeds (a failed service is left up for debugging)"
         : "never (teardown: never): the service stays up and keeps costing money";
   if (plan.target === "local") return [{ step: "teardown", note: `stop the simulator: ${policy}` }];
+  const scope = { cloud: plan.deploy.cloud, project: plan.deploy.project };
   return [
-    { step: "teardown", command: [ANYSCALE_BIN, ...terminateArgs(name)], note: policy },
     {
       step: "teardown",
-      command: [ANYSCALE_BIN, ...statusArgs(name)],
+      command: [ANYSCALE_BIN, ...terminateArgs({ name, id: SERVICE_ID_PLACEHOLDER })],
+      note: `${policy}; by the id recorded at deploy, and only while the service under the name still has the recorded id and version`,
+    },
+    {
+      step: "teardown",
+      command: [ANYSCALE_BIN, ...statusArgs(name, scope)],
       note: `until TERMINATED, for at most ${minutes(plan.deploy.terminate_timeout_s)}: an exit code 0 from terminate proves nothing`,
     },
   ];

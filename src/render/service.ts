@@ -27,6 +27,26 @@ export interface RenderContext {
    * the plan. Without it (`render`), working_dir is written as the plan gives it.
    */
   planDir?: string;
+  /** The run's id, for its tag; absent when no run is in sight (`render`, the dry run). */
+  runId?: string;
+}
+
+/** The run folder's tag on every service, so `teardown` and sweepers can find them. */
+export const RUN_TAG = "orchestrate-run";
+
+/**
+ * Every tag a service carries, in one place: the plan's own, and the ones orchestrate adds to
+ * find a run's services. The deploy passes all of them as `--tag` (which replaces the file's
+ * map), and the rendered file carries the same map, so either way the service gets every one.
+ */
+export function serviceTags(plan: Plan, cell: Cell, runId?: string): Record<string, string> {
+  return sorted({
+    ...plan.deploy.tags,
+    "orchestrate-plan": plan.name,
+    "orchestrate-image": cell.image.name,
+    "orchestrate-scale": `x${cell.scale.replicas}`,
+    ...(runId ? { [RUN_TAG]: runId } : {}),
+  });
 }
 
 export function renderServiceConfig(
@@ -46,12 +66,7 @@ export function renderServiceConfig(
     config.working_dir = workingDir(plan.application.working_dir, context.planDir);
   if (Object.keys(plan.application.env_vars).length > 0) config.env_vars = sorted(plan.application.env_vars);
   if (!plan.deploy.query_auth) config.query_auth_token_enabled = false;
-  config.tags = sorted({
-    ...plan.deploy.tags,
-    "orchestrate-plan": plan.name,
-    "orchestrate-image": cell.image.name,
-    "orchestrate-scale": `x${cell.scale.replicas}`,
-  });
+  config.tags = serviceTags(plan, cell, context.runId);
   config.applications = [application(plan, cell)];
   return config;
 }

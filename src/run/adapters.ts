@@ -5,6 +5,7 @@ import { hashString } from "../random.js";
 import { AnyscaleTarget } from "../targets/anyscale.js";
 import { execaRunner } from "../targets/anyscale-cli.js";
 import { LocalTarget } from "../targets/local.js";
+import type { TerminateOptions } from "../targets/target.js";
 import type { BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -30,7 +31,7 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
     });
     return Object.assign(target, {
       // A local service stops at once; there is nothing to confirm asynchronously.
-      sendTerminate: (name: string, options: { expectedId?: string } = {}) =>
+      sendTerminate: (name: string, options: TerminateOptions = {}) =>
         target.terminate(name, Date.now() + 5_000, undefined, options),
     });
   }
@@ -39,10 +40,12 @@ export function createTarget(plan: Plan, folder: RunFolder, log: (message: strin
   return new AnyscaleTarget({
     runner: execaRunner(),
     cwd: folder.dir,
+    scope: { cloud: plan.deploy.cloud, project: plan.deploy.project },
     pollIntervalMs: plan.deploy.poll_interval_s * 1000,
     unhealthyGraceMs: plan.deploy.unhealthy_grace_s * 1000,
     cliTimeoutMs: plan.deploy.cli_timeout_s * 1000,
-    // An image build blocks until built; it may take as long as a service takes to come up.
+    // An image build (and a containerfile deploy) blocks until built; it may take as long as a
+    // service takes to come up.
     buildTimeoutMs: plan.deploy.ready_timeout_s * 1000,
     retry: {
       retries: plan.deploy.retries,

@@ -3,10 +3,22 @@ import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import type { ImageRef } from "../render/service.js";
-import { renderServiceConfig } from "../render/service.js";
+import { renderServiceConfig, serviceTags } from "../render/service.js";
 import { serviceConfigYaml } from "../render/write.js";
-import { NotOurService, type ServiceEndpoint } from "../targets/target.js";
-import type { CellStep, Journal } from "./journal.js";
+import {
+  judgeOwnership,
+  NotOurService,
+  type ServiceEndpoint,
+  type ServiceStatus,
+} from "../targets/target.js";
+import {
+  type CellStep,
+  describeForeign,
+  identityOf,
+  type Journal,
+  notOursEvent,
+  ownerOf,
+} from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -25,7 +37,6 @@ export interface CellRunnerContext {
   bench: BenchRunner;
   clock: Clock;
   imageRef: ImageRef;
-  tags: Record<string, string>;
   /** The plan file's folder: a relative working_dir means a folder beside the plan. */
   planDir: string;
   /** Aborted on the first Ctrl-C: stop, save, tear down. */
@@ -36,6 +47,9 @@ export interface CellRunnerContext {
   keepServices: boolean;
   warn(message: string): void;
 }
+
+/** How often the name is looked up after a deploy before a TERMINATED answer is believed. */
+const LOOKS_AFTER_DEPLOY = 3;
 
 export type TeardownOutcome = "terminated" | "left_running" | "nothing_to_do" | "not_ours";
 
@@ -81,57 +95,36 @@ export class CellRunner {
   /** Writes the service config this cell deploys into the run folder. */
   async render(): Promise<void> {
     const { plan, cell, folder, imageRef } = this.ctx;
-    const config = renderServiceConfig(plan, cell, imageRef, { planDir: this.ctx.planDir });
+    const config = renderServiceConfig(plan, cell, imageRef, {
+      planDir: this.ctx.planDir,
+      runId: folder.runId,
+    });
     await folder.writeFile(folder.relativeConfigPath(cell.serviceName), serviceConfigYaml(config, plan.name));
   }
 
   /**
-   * Observe, then act: an existing service of this name that this run did not start (or whose id
-   * is not the one this run recorded) is someone else's, and deploying would roll it out to our
+   * Observe, then act: an existing service of this name that this run did not start (or that is
+   * not the one this run recorded) is someone else's, and deploying would roll it out to our
    * config; one this run started and that still runs (a resumed run) is reused. After the deploy,
-   * the service's id is recorded: from then on only a service with that id is ours.
+   * the service's id and version are recorded: from then on only that service is ours.
    */
   async deploy(): Promise<void> {
-    const { target, cell, journal, folder, tags, graceful } = this.ctx;
-    const state = this.state;
+    const { target, plan, cell, journal, folder, graceful } = this.ctx;
     const existing = await target.status(cell.serviceName, graceful);
-    if (state.foreignId) {
-      throw new ExternalError(
-        `service ${cell.serviceName} now belongs to someone else (id ${state.foreignId}); this run's service is gone and this cell cannot be resumed under that name`,
-        {
-          kind: "not_ours",
-          hint: "start a new run, or set deploy.service_prefix in the plan to use other names",
-        },
-      );
-    }
-    const ours =
-      state.service === "deployed" &&
-      (state.serviceId === undefined || existing?.id === undefined || existing.id === state.serviceId);
-    if (existing && existing.state !== "TERMINATED") {
-      if (!ours) {
-        throw new ExternalError(
-          `service ${cell.serviceName} already exists (${existing.state}${existing.id ? `, id ${existing.id}` : ""}) and this run did not start it`,
-          {
-            kind: "validation",
-            hint: "terminate it first, or set deploy.service_prefix in the plan to use other names",
-          },
-        );
-      }
-      if (existing.state === "RUNNING" || existing.state === "STARTING" || existing.state === "UPDATING")
-        return;
-    }
+    if (this.reusable(existing)) return;
     // Recorded before the call, so a crash between the two still leaves a trace to clean up.
     await journal.append({ type: "service_recorded", cell: cell.id, serviceName: cell.serviceName });
     await target.deploy(
       {
         serviceName: cell.serviceName,
         configPath: folder.relativeConfigPath(cell.serviceName),
-        tags,
+        tags: serviceTags(plan, cell, folder.runId),
         ...(existing ? { observed: existing } : {}),
+        buildsImage: this.ctx.imageRef.kind === "containerfile",
       },
       graceful,
     );
-    const deployed = await target.status(cell.serviceName, graceful);
+    const deployed = await this.lookUpDeployed();
     if (deployed?.id) {
       await journal.append({
         type: "service_identified",
@@ -140,6 +133,74 @@ export class CellRunner {
         serviceId: deployed.id,
         ...(deployed.versionId ? { versionId: deployed.versionId } : {}),
       });
+    }
+  }
+
+  /**
+   * Whether the service under the name is this run's own and still up (a resumed run reuses it);
+   * throws when it is up but someone else's. False: there is nothing up to reuse, so deploy.
+   */
+  private reusable(existing: ServiceStatus | undefined): boolean {
+    const { cell } = this.ctx;
+    const state = this.state;
+    if (state.foreignId) {
+      throw new ExternalError(
+        `service ${cell.serviceName} now belongs to someone else (${describeForeign(state)}); this run's service is gone and this cell cannot be resumed under that name`,
+        {
+          kind: "not_ours",
+          hint: "start a new run, or set deploy.service_prefix in the plan to use other names",
+        },
+      );
+    }
+    if (!existing || existing.state === "TERMINATED") return false;
+    const ours =
+      state.service === "deployed" && judgeOwnership(existing, identityOf(state)).kind !== "not_ours";
+    if (!ours) {
+      const where = [
+        existing.id ? `id ${existing.id}` : "",
+        existing.project ? `project ${existing.project}` : "",
+      ]
+        .filter(Boolean)
+        .join(", ");
+      throw new ExternalError(
+        `service ${cell.serviceName} already exists (${existing.state}${where ? `, ${where}` : ""}) and this run did not start it`,
+        {
+          kind: "validation",
+          hint: `terminate it first, or set deploy.service_prefix in the plan to use other names${this.ctx.plan.deploy.project ? "" : "; names are unique per project only, so if it is in another project, set deploy.project"}`,
+        },
+      );
+    }
+    return existing.state === "RUNNING" || existing.state === "STARTING" || existing.state === "UPDATING";
+  }
+
+  /**
+   * The service the name answers with right after our deploy: normally ours, and not TERMINATED.
+   * Names are unique per project only, so an older same-named service in another project (even a
+   * terminated one) may answer instead when the plan names no project; then ours is out of reach
+   * of every lookup by name. A TERMINATED answer that stays so for a few polls is taken as that,
+   * recorded as a service left running, and never as ours.
+   */
+  private async lookUpDeployed(): Promise<ServiceStatus | undefined> {
+    const { target, plan, cell, journal, clock, graceful } = this.ctx;
+    for (let look = 1; ; look++) {
+      const status = await target.status(cell.serviceName, graceful);
+      if (status?.state !== "TERMINATED") return status;
+      if (look >= LOOKS_AFTER_DEPLOY) {
+        const scope = plan.deploy.project ? `project ${plan.deploy.project}` : "your default project";
+        const reason = `the deploy was accepted, but the name answers with a TERMINATED service${status.id ? ` (id ${status.id}${status.project ? `, project ${status.project}` : ""})` : ""}: this run's service is probably running in ${scope}, out of reach of a lookup by name`;
+        await journal.append({
+          type: "service_left_running",
+          cell: cell.id,
+          serviceName: cell.serviceName,
+          reason,
+          accidental: true,
+        });
+        throw new ExternalError(`${cell.serviceName}: ${reason}`, {
+          kind: "validation",
+          hint: `terminate it in the Anyscale console or with \`anyscale service terminate\` in ${scope}; then set deploy.project in the plan (names are unique per project only)`,
+        });
+      }
+      await clock.sleep(plan.deploy.poll_interval_s * 1000, graceful);
     }
   }
 
@@ -243,8 +304,7 @@ export class CellRunner {
       });
       return "left_running";
     }
-    const expectedId = this.state.serviceId;
-    const ownership = expectedId ? { expectedId } : {};
+    const ownership = ownerOf(this.state);
     const deadline = clock.now() + plan.deploy.terminate_timeout_s * 1000;
     try {
       if (urgent.aborted && target.sendTerminate) {
@@ -258,12 +318,7 @@ export class CellRunner {
       await target.terminate(cell.serviceName, deadline, urgent, ownership);
     } catch (error) {
       if (error instanceof NotOurService) {
-        await journal.append({
-          type: "service_not_ours",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          foundId: error.foundId,
-        });
+        await journal.append(notOursEvent(this.state, error));
         this.ctx.warn(error.message);
         return "not_ours";
       }

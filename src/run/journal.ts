@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import type { StepName } from "../render/preview.js";
 import { redactValue } from "../secrets.js";
+import type { NotOurService, ServiceIdentity } from "../targets/target.js";
 
 /**
  * The run's memory: an append-only event log (journal.jsonl) and the state derived from it
@@ -47,9 +48,23 @@ export type JournalEvent =
   | { type: "service_recorded"; cell: string; serviceName: string }
   | { type: "service_identified"; cell: string; serviceName: string; serviceId: string; versionId?: string }
   | { type: "service_observed"; cell: string; serviceName: string; state: string }
-  | { type: "service_not_ours"; cell: string; serviceName: string; foundId: string }
+  | {
+      type: "service_not_ours";
+      cell: string;
+      serviceName: string;
+      foundId: string;
+      /** Set when it is our service's id, deployed again (a new version) by someone else. */
+      foundVersionId?: string;
+    }
   | { type: "service_terminated"; cell: string; serviceName: string }
-  | { type: "service_left_running"; cell: string; serviceName: string; reason: string }
+  | {
+      type: "service_left_running";
+      cell: string;
+      serviceName: string;
+      reason: string;
+      /** Not by the plan's policy: the run lost track of it, and the user must end it. */
+      accidental?: boolean;
+    }
   | { type: "level_done"; cell: string; level: string }
   | { type: "cell_reset"; cell: string; from: CellStep; reason: string }
   | { type: "cell_finished"; cell: string; outcome: "succeeded" | "failed" }
@@ -68,11 +83,17 @@ export interface CellState {
   levelsDone: string[];
   /** What we last know of the service: never deployed, possibly up, or gone. */
   service: "none" | "deployed" | "terminated" | "left_running";
-  /** The id of the service this run deployed; only a service with this id is ours to touch. */
+  /**
+   * The id of the service this run deployed, and of the version its deploy created: only a
+   * service with both is ours to touch (see identityOf).
+   */
   serviceId?: string;
   versionId?: string;
-  /** A service of this name with another id was found: someone else's, left alone. */
+  /** Another service (or our service deployed again) holds the name now: someone else's, left alone. */
   foreignId?: string;
+  foreignVersionId?: string;
+  /** Why the run lost track of its service (it cannot be found by name): the user must end it. */
+  lostTrack?: string;
   outcome?: "succeeded" | "failed";
   error?: string;
 }
@@ -167,6 +188,7 @@ function applyEvent(state: RunState, event: StampedEvent): void {
       if (event.versionId) c.versionId = event.versionId;
       else delete c.versionId;
       delete c.foreignId;
+      delete c.foreignVersionId;
       break;
     }
     case "service_not_ours": {
@@ -174,6 +196,7 @@ function applyEvent(state: RunState, event: StampedEvent): void {
       const c = cell(event.cell);
       c.service = "terminated";
       c.foreignId = event.foundId;
+      if (event.foundVersionId) c.foreignVersionId = event.foundVersionId;
       break;
     }
     case "service_observed":
@@ -182,9 +205,13 @@ function applyEvent(state: RunState, event: StampedEvent): void {
     case "service_terminated":
       cell(event.cell).service = "terminated";
       break;
-    case "service_left_running":
-      cell(event.cell).service = "left_running";
+    case "service_left_running": {
+      const c = cell(event.cell);
+      c.service = "left_running";
+      if (event.accidental) c.lostTrack = event.reason;
+      else delete c.lostTrack;
       break;
+    }
     case "level_done": {
       const c = cell(event.cell);
       if (!c.levelsDone.includes(event.level)) c.levelsDone.push(event.level);
@@ -333,4 +360,36 @@ function parseEvent(line: string): StampedEvent | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What the run recorded of a cell's service, for judgeOwnership; nothing before its id was read. */
+export function identityOf(cell: CellState): ServiceIdentity | undefined {
+  if (!cell.serviceId) return undefined;
+  return cell.versionId ? { id: cell.serviceId, versionId: cell.versionId } : { id: cell.serviceId };
+}
+
+/** The terminate options that protect whatever is not this cell's service. */
+export function ownerOf(cell: CellState): { owner?: ServiceIdentity } {
+  const owner = identityOf(cell);
+  return owner ? { owner } : {};
+}
+
+/** The journal's record that a cell's name now stands for someone else's service. */
+export function notOursEvent(cell: CellState, error: NotOurService): JournalEvent {
+  return {
+    type: "service_not_ours",
+    cell: cell.id,
+    serviceName: cell.serviceName,
+    foundId: error.foundId,
+    ...(error.foundId === cell.serviceId && error.foundVersionId
+      ? { foundVersionId: error.foundVersionId }
+      : {}),
+  };
+}
+
+/** "id X", or "id X, deployed again as version V" when the same service was deployed after ours. */
+export function describeForeign(cell: CellState): string {
+  return cell.foreignVersionId
+    ? `id ${cell.foreignId}, deployed again as version ${cell.foreignVersionId}`
+    : `id ${cell.foreignId}`;
 }

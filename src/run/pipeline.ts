@@ -4,12 +4,11 @@ import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import { containerfilePath } from "../render/image.js";
-import { runTags } from "../render/preview.js";
 import { defaultImageRef, type ImageRef } from "../render/service.js";
 import { NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { CellRunner, type TeardownOutcome } from "./cell-runner.js";
-import type { CellStep, Journal } from "./journal.js";
+import { type CellStep, type Journal, notOursEvent, ownerOf, type RunState } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "./ports.js";
 import type { RunFolder } from "./run-folder.js";
 
@@ -116,7 +115,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         bench: ctx.bench,
         clock: ctx.clock,
         imageRef: imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
-        tags: runTags(ctx.plan, ctx.folder.runId),
         planDir: ctx.planDir,
         graceful: ctx.graceful,
         urgent: ctx.urgent,
@@ -210,12 +208,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         outcome: "skipped" as const,
       },
   );
-  const leftRunning = state.cells
-    .filter((c) => c.service === "left_running" || c.service === "deployed")
-    .map((c) => ({
-      serviceName: c.serviceName,
-      reason: c.service === "deployed" ? "teardown did not complete" : "kept by policy",
-    }));
+  const leftRunning = servicesLeftRunning(state);
 
   let reportDir: string | undefined;
   if (state.cells.some((c) => c.levelsDone.length > 0)) {
@@ -228,7 +221,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   }
 
   // A service left up by accident (not by policy) fails the run, even when every cell measured.
-  const leftByAccident = leftRunning.some((s) => s.reason !== "kept by policy");
+  const leftByAccident = leftRunning.some((s) => s.reason !== KEPT_BY_POLICY);
   const outcome: RunSummary["outcome"] = ctx.graceful.aborted
     ? "interrupted"
     : cells.every((c) => c.outcome === "succeeded") && !leftByAccident
@@ -245,6 +238,22 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   const summary: RunSummary = { outcome, cells, leftRunning, warnings };
   if (reportDir) summary.reportDir = reportDir;
   return summary;
+}
+
+/** The reason of a service left up on purpose (`teardown: never`, `--keep-services`, …). */
+export const KEPT_BY_POLICY = "kept by policy";
+
+/**
+ * Services still up when the run ends: by the plan's policy, or by accident (a teardown that did
+ * not complete, a service the run lost track of), which fails the run.
+ */
+function servicesLeftRunning(state: RunState): RunSummary["leftRunning"] {
+  return state.cells
+    .filter((c) => c.service === "left_running" || c.service === "deployed")
+    .map((c) => ({
+      serviceName: c.serviceName,
+      reason: c.service === "deployed" ? "teardown did not complete" : (c.lostTrack ?? KEPT_BY_POLICY),
+    }));
 }
 
 /** Images a run builds: those the plan does not give a URI for and does not deploy from a Containerfile. */
@@ -270,10 +279,7 @@ async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Pr
   await settleBounded(due, TEARDOWN_PARALLELISM, async (cell) => {
     try {
       if (ctx.urgent.aborted && ctx.target.sendTerminate) {
-        await ctx.target.sendTerminate(
-          cell.serviceName,
-          cell.serviceId ? { expectedId: cell.serviceId } : {},
-        );
+        await ctx.target.sendTerminate(cell.serviceName, ownerOf(cell));
         warn(`terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C)`);
         return;
       }
@@ -281,17 +287,12 @@ async function sweepLiveServices(ctx: RunContext, warn: (m: string) => void): Pr
         cell.serviceName,
         ctx.clock.now() + ctx.plan.deploy.terminate_timeout_s * 1000,
         ctx.urgent,
-        cell.serviceId ? { expectedId: cell.serviceId } : {},
+        ownerOf(cell),
       );
       await ctx.journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
     } catch (error) {
       if (error instanceof NotOurService) {
-        await ctx.journal.append({
-          type: "service_not_ours",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          foundId: error.foundId,
-        });
+        await ctx.journal.append(notOursEvent(cell, error));
         warn(error.message);
         return;
       }

@@ -1,5 +1,5 @@
 import type { LoadMode } from "../model/types.js";
-import type { ServiceEndpoint, Target } from "../targets/target.js";
+import type { ServiceEndpoint, ServiceIdentity, Target } from "../targets/target.js";
 
 /**
  * What the pipeline needs from the rest of the world, as small interfaces: the target that runs
@@ -15,10 +15,10 @@ export interface BuildingTarget extends Target {
     signal?: AbortSignal,
   ): Promise<string>;
   /**
-   * Sends terminate without confirming it (a second Ctrl-C). With `expectedId`, a service of this
-   * name with another id is left alone (rejects with NotOurService).
+   * Sends terminate without confirming it (a second Ctrl-C). With `owner`, a service under this
+   * name that is not that one is left alone (rejects with NotOurService).
    */
-  sendTerminate?(name: string, options?: { expectedId?: string }): Promise<void>;
+  sendTerminate?(name: string, options?: { owner?: ServiceIdentity }): Promise<void>;
   /** What the server itself measured (the simulator's ground truth), where a target can tell. */
   serverStats?(name: string): Promise<unknown>;
   /** Stops every service this process started (local services die with their orchestrator). */

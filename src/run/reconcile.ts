@@ -1,5 +1,14 @@
 import { describeError } from "../errors.js";
-import { CELL_STEPS, type CellState, type CellStep, type Journal } from "./journal.js";
+import { judgeOwnership, type NotOurService } from "../targets/target.js";
+import {
+  CELL_STEPS,
+  type CellState,
+  type CellStep,
+  identityOf,
+  type Journal,
+  notOursEvent,
+  ownerOf,
+} from "./journal.js";
 import type { BuildingTarget } from "./ports.js";
 
 /**
@@ -8,8 +17,8 @@ import type { BuildingTarget } from "./ports.js";
  *   - its service is running: keep it, but wait for it and check it again (to get its endpoint);
  *   - its service is gone (terminated, or a local service that died with its orchestrator): deploy again;
  *   - its service is in a failed state: terminate it, then deploy again;
- *   - a service of its name with another id than the one recorded: someone else's; left alone, and
- *     the cell cannot go on under that name (its deploy step says so);
+ *   - a service of its name with another id or version than the ones recorded: someone else's;
+ *     left alone, and the cell cannot go on under that name (its deploy step says so);
  *   - a step failed or was cut short: redo it.
  * Finished benchmark levels stay finished (the bench folder holds them).
  */
@@ -24,16 +33,10 @@ export async function reconcileWithReality(
     let from = firstUnfinishedStep(cell);
     if (cell.service === "deployed" || cell.service === "left_running") {
       const status = await target.status(cell.serviceName);
-      if (status?.id && cell.serviceId && status.id !== cell.serviceId) {
-        await journal.append({
-          type: "service_not_ours",
-          cell: cell.id,
-          serviceName: cell.serviceName,
-          foundId: status.id,
-        });
-        log(
-          `${cell.serviceName}: not ours: a service of this name now has id ${status.id} (this run's was ${cell.serviceId}); left alone, and this cell cannot be resumed under that name`,
-        );
+      const ownership = judgeOwnership(status, identityOf(cell));
+      if (ownership.kind === "not_ours") {
+        await journal.append(notOursEvent(cell, ownership.error));
+        log(`${cell.serviceName}: ${notOursLine(ownership.error, cell.serviceId)}`);
         if (cell.steps.bench !== "done") from = earliest(from, "deploy");
         if (from !== undefined)
           await journal.append({ type: "cell_reset", cell: cell.id, from, reason: "resume" });
@@ -53,12 +56,7 @@ export async function reconcileWithReality(
       } else {
         log(`${cell.serviceName}: found in state ${state}; terminating it and deploying again`);
         try {
-          await target.terminate(
-            cell.serviceName,
-            terminateDeadline(),
-            undefined,
-            cell.serviceId ? { expectedId: cell.serviceId } : {},
-          );
+          await target.terminate(cell.serviceName, terminateDeadline(), undefined, ownerOf(cell));
           await journal.append({ type: "service_terminated", cell: cell.id, serviceName: cell.serviceName });
         } catch (error) {
           log(`${cell.serviceName}: could not terminate it: ${describeError(error)}`);
@@ -74,6 +72,14 @@ export async function reconcileWithReality(
       await journal.append({ type: "cell_reset", cell: cell.id, from, reason: "resume" });
     }
   }
+}
+
+function notOursLine(error: NotOurService, recordedId: string | undefined): string {
+  const whose =
+    error.foundId === recordedId
+      ? `this run's service was deployed again by someone else (now version ${error.foundVersionId})`
+      : `a service of this name now has id ${error.foundId} (this run's was ${recordedId})`;
+  return `not ours: ${whose}; left alone, and this cell cannot be resumed under that name`;
 }
 
 function firstUnfinishedStep(cell: CellState): CellStep | undefined {

@@ -15,6 +15,8 @@ import { RunFolder } from "./run-folder.js";
 export interface ResumeOptions {
   allowPlanChange?: boolean;
   keepServices?: boolean;
+  /** Accept an anyscale CLI below the version floor. */
+  allowCliVersion?: boolean;
 }
 
 /**
@@ -32,7 +34,8 @@ export async function resumeCommand(dir: string, options: ResumeOptions, reporte
       return;
     }
     const { plan, changed, hash, path } = planForResume(state, options.allowPlanChange ?? false, reporter);
-    if (plan.target === "anyscale") await anyscalePreflight();
+    if (plan.target === "anyscale")
+      await anyscalePreflight(process.env, undefined, { allowCliVersion: options.allowCliVersion ?? false });
     const ids = new Set(state.cells.map((c) => c.id));
     const cells = expandCells(plan).filter((c) => ids.has(c.id));
     const missing = [...ids].filter((id) => !cells.some((c) => c.id === id));

@@ -14,7 +14,7 @@ import { anyscalePreflight } from "../targets/anyscale-preflight.js";
 import { cellTimes, predictionForRun } from "../twin/predict.js";
 import { JOURNAL_FORMAT_VERSION, Journal } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
-import { executeRun, type RunSummary } from "./pipeline.js";
+import { executeRun, KEPT_BY_POLICY, type RunSummary } from "./pipeline.js";
 import type { BuildingTarget } from "./ports.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
 
@@ -25,6 +25,8 @@ export interface RunOptions {
   target?: "anyscale" | "local";
   only: string[];
   keepServices?: boolean;
+  /** Accept an anyscale CLI below the version floor. */
+  allowCliVersion?: boolean;
   resultsDir: string;
   json?: boolean;
 }
@@ -41,7 +43,10 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
   }
 
   // Before anything exists: a machine that cannot deploy says so in seconds.
-  const preflight = plan.target === "anyscale" ? await anyscalePreflight() : undefined;
+  const preflight =
+    plan.target === "anyscale"
+      ? await anyscalePreflight(process.env, undefined, { allowCliVersion: options.allowCliVersion ?? false })
+      : undefined;
   // Predicted before anything starts, so a broken profile costs nothing and the report can compare.
   const prediction = await predictionForRun(plan, cells);
   const folder = await createRunFolder(
@@ -202,7 +207,7 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
     if (failed.length > 0) reasons.push(`${failed.length} of ${summary.cells.length} cells failed`);
     const skipped = summary.cells.filter((c) => c.outcome === "skipped").length;
     if (skipped > 0) reasons.push(`${skipped} of ${summary.cells.length} cells did not run`);
-    const stranded = summary.leftRunning.filter((s) => s.reason !== "kept by policy");
+    const stranded = summary.leftRunning.filter((s) => s.reason !== KEPT_BY_POLICY);
     if (stranded.length > 0)
       reasons.push(
         `${stranded.length} ${stranded.length === 1 ? "service was" : "services were"} not confirmed down: ${stranded.map((s) => s.serviceName).join(", ")}`,

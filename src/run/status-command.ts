@@ -1,7 +1,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Reporter } from "../reporter.js";
-import { CELL_STEPS, deriveState, type RunState, readJournal, STATE_FILE } from "./journal.js";
+import { judgeOwnership } from "../targets/target.js";
+import {
+  CELL_STEPS,
+  deriveState,
+  describeForeign,
+  identityOf,
+  type RunState,
+  readJournal,
+  STATE_FILE,
+} from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
 import { RunFolder } from "./run-folder.js";
@@ -52,9 +61,13 @@ export async function liveServices(state: RunState, target: BuildingTarget): Pro
   const live: LiveService[] = [];
   for (const cell of state.cells) {
     if (cell.service !== "deployed" && cell.service !== "left_running") continue;
+    if (cell.lostTrack) {
+      live.push({ cell: cell.id, serviceName: cell.serviceName, state: "UNKNOWN (not reachable by name)" });
+      continue;
+    }
     const status = await target.status(cell.serviceName);
-    // A service of this name with another id is someone else's, not one of ours still up.
-    if (status?.id && cell.serviceId && status.id !== cell.serviceId) continue;
+    // A service of this name with another id or version is someone else's, not one of ours still up.
+    if (judgeOwnership(status, identityOf(cell)).kind === "not_ours") continue;
     if (status && status.state !== "TERMINATED")
       live.push({ cell: cell.id, serviceName: cell.serviceName, state: status.state });
   }
@@ -79,7 +92,7 @@ export function formatRunStatus(
     if (cell.error) lines.push(`${"".padEnd(width)}  error: ${cell.error}`);
     if (cell.foreignId)
       lines.push(
-        `${"".padEnd(width)}  its name now belongs to someone else's service (id ${cell.foreignId}); left alone`,
+        `${"".padEnd(width)}  its name now belongs to someone else's service (${describeForeign(cell)}); left alone`,
       );
   }
   lines.push("");

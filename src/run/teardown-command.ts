@@ -1,8 +1,8 @@
 import { describeError, ExternalError } from "../errors.js";
 import type { Reporter } from "../reporter.js";
-import { NotOurService } from "../targets/target.js";
+import { judgeOwnership, NotOurService } from "../targets/target.js";
 import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
-import { type CellState, Journal } from "./journal.js";
+import { type CellState, identityOf, Journal, notOursEvent, ownerOf } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
 import { RunFolder } from "./run-folder.js";
@@ -11,7 +11,7 @@ import { RunFolder } from "./run-folder.js";
  * `orchestrate teardown RUN_DIR`: terminates, and confirms, every service the run created that
  * is still up — after a crash, a `--keep-services` run, or `teardown: never`. Services are torn
  * down in parallel (bounded); one that fails does not stop the others; a service of the same name
- * with another id than the one the run recorded is someone else's and is left alone.
+ * with another id or version than the ones the run recorded is someone else's and is left alone.
  */
 export async function teardownCommand(dir: string, reporter: Reporter): Promise<void> {
   const folder = new RunFolder(dir);
@@ -64,10 +64,15 @@ async function tearDownOne(
   deadline: number,
   reporter: Reporter,
 ): Promise<Outcome> {
-  const status = await target.status(cell.serviceName);
-  if (status && cell.serviceId && status.id && status.id !== cell.serviceId) {
-    return notOurs(cell, journal, new NotOurService(cell.serviceName, cell.serviceId, status.id), reporter);
+  if (cell.lostTrack) {
+    // Its name answers with another service: a lookup by name would report that one, not ours.
+    throw new ExternalError(`not reachable by name: ${cell.lostTrack}`, {
+      hint: "terminate it yourself in its project (Anyscale console, or anyscale service terminate there)",
+    });
   }
+  const status = await target.status(cell.serviceName);
+  const ownership = judgeOwnership(status, identityOf(cell));
+  if (ownership.kind === "not_ours") return notOurs(cell, journal, ownership.error, reporter);
   if (!status || status.state === "TERMINATED") {
     await journal.append({
       type: "service_observed",
@@ -79,12 +84,7 @@ async function tearDownOne(
   }
   reporter.result(`terminating ${cell.serviceName} (${status.state})…`);
   try {
-    await target.terminate(
-      cell.serviceName,
-      deadline,
-      undefined,
-      cell.serviceId ? { expectedId: cell.serviceId } : {},
-    );
+    await target.terminate(cell.serviceName, deadline, undefined, ownerOf(cell));
   } catch (error) {
     if (error instanceof NotOurService) return notOurs(cell, journal, error, reporter);
     throw error;
@@ -100,12 +100,7 @@ async function notOurs(
   error: NotOurService,
   reporter: Reporter,
 ): Promise<Outcome> {
-  await journal.append({
-    type: "service_not_ours",
-    cell: cell.id,
-    serviceName: cell.serviceName,
-    foundId: error.foundId,
-  });
+  await journal.append(notOursEvent(cell, error));
   reporter.result(error.message);
   return "not_ours";
 }

@@ -3,13 +3,14 @@ import pRetry, { AbortError } from "p-retry";
 import { ExternalError, type ExternalErrorKind } from "../errors.js";
 import { redact } from "../secrets.js";
 import { ANYSCALE_BIN } from "./anyscale-commands.js";
+import { classifyFailure, subjectsOf } from "./anyscale-failures.js";
 
 /**
  * The `anyscale` CLI behind a small interface: always non-interactive (no stdin, so a prompt
  * fails instead of hanging), abortable, bounded in time (a hung call is killed with its whole
  * process group), stdout kept apart from stderr (progress and logs go to stderr; only stdout is
- * parsed), and failures sorted into typed errors by their message, because the CLI's exit codes
- * do not tell them apart (docs/anyscale.md).
+ * parsed), and failures sorted into typed errors by their message (anyscale-failures.ts), because
+ * the CLI's exit codes do not tell them apart (docs/anyscale.md).
  */
 export interface CliResult {
   stdout: string;
@@ -114,48 +115,6 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals, graceMs: n
   }, graceMs).unref();
 }
 
-const AUTH =
-  /unauthori[sz]ed|\b401\b|\b403\b|forbidden|not authenticated|authentication|credentials|(token|api key).{0,20}(invalid|expired|missing)|anyscale login/i;
-/** Passing failures of the API or the network: 5xx, 429, resets, refusals, timeouts. */
-const TRANSIENT =
-  /\b50[0234]\b|internal server error|bad gateway|service unavailable|gateway time-?out|\b429\b|too many requests|rate.?limit|connection (was )?(reset|refused|aborted|closed)|reset by peer|broken pipe|remote end closed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EPIPE|timed? ?out|timeout|temporar(il)?y/i;
-const NOT_FOUND = /not found|does not exist|no such (service|resource)|could not find|\b404\b/i;
-/** A "not found" about what the command works in, not about the service: the plan is wrong. */
-const CONTAINER_NOT_FOUND =
-  /\b(project|cloud|compute.?config|organi[sz]ation)\b[^\n]{0,80}(not found|does not exist)|(could not find|no such) (project|cloud|compute.?config)/i;
-const VALIDATION =
-  /invalid|validation|unrecognized|extra (fields|inputs)|not permitted|schema|\b400\b|bad request|no such option|no such command|usage:/i;
-
-/**
- * Sorts a failed CLI call by what its output says. Order matters: an "invalid token" is auth; a
- * missing project is the plan's mistake (never "the service is absent"); a 503 mentioning a
- * timeout is transient.
- */
-export function classifyFailure(result: CliResult): ExternalErrorKind {
-  if (result.timedOut) return "transient";
-  const text = `${result.stderr}\n${result.stdout}`;
-  if (AUTH.test(text)) return "auth";
-  if (CONTAINER_NOT_FOUND.test(text)) return "validation";
-  if (TRANSIENT.test(text)) return "transient";
-  if (NOT_FOUND.test(text)) return "not_found";
-  if (result.exitCode === 2 || VALIDATION.test(text)) return "validation";
-  return "unknown";
-}
-
-/**
- * Whether a failed call says that this very service does not exist. A bare "not found" could be
- * about anything the call touched, so the service's name must be in the message.
- */
-export function saysServiceAbsent(result: CliResult, serviceName: string): boolean {
-  if (classifyFailure(result) !== "not_found") return false;
-  const text = `${result.stderr}\n${result.stdout}`;
-  return new RegExp(`(^|[^\\w-])${escapeRegExp(serviceName)}($|[^\\w-])`).test(text);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 const HINTS: Partial<Record<ExternalErrorKind, string>> = {
   auth: "set ANYSCALE_CLI_TOKEN (or run `anyscale login`), and ANYSCALE_HOST if you use a non-default control plane",
   validation:
@@ -171,7 +130,7 @@ export class CliCallError extends ExternalError {
     readonly result: CliResult,
     attempts: number,
   ) {
-    const kind = classifyFailure(result);
+    const kind = classifyFailure(result, subjectsOf(args));
     const detail = lastLines(redact(result.stderr.trim() || result.stdout.trim() || "(no output)"), 6);
     const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
     const hint = HINTS[kind];

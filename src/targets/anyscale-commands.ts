@@ -6,6 +6,15 @@
 
 export const ANYSCALE_BIN = "anyscale";
 
+/**
+ * Where a name is looked up. Names are unique per project only: without `--project`, `status -n`
+ * answers with the first service of that name in any project the user can see.
+ */
+export interface ServiceScope {
+  cloud?: string | undefined;
+  project?: string | undefined;
+}
+
 export function imageBuildArgs(
   image: { name: string; ray_version: string },
   containerfile: string,
@@ -13,6 +22,10 @@ export function imageBuildArgs(
   return ["image", "build", "-f", containerfile, "-n", image.name, "-r", image.ray_version];
 }
 
+/**
+ * Every tag goes on the command line: the CLI's `--tag` replaces the config file's `tags` map
+ * instead of adding to it, so a tag left in the file alone would be lost.
+ */
 export function deployArgs(configPath: string, name: string, tags: Record<string, string>): string[] {
   const tagArgs = Object.entries(tags)
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -20,12 +33,25 @@ export function deployArgs(configPath: string, name: string, tags: Record<string
   return ["service", "deploy", "-f", configPath, "-n", name, ...tagArgs];
 }
 
-export function statusArgs(name: string): string[] {
-  return ["service", "status", "-n", name, "--json"];
+export function statusArgs(name: string, scope: ServiceScope = {}): string[] {
+  return ["service", "status", "-n", name, ...scopeArgs(scope), "--json"];
 }
 
-export function terminateArgs(name: string): string[] {
-  return ["service", "terminate", "-n", name];
+/**
+ * By id whenever it is known: `terminate -n` resolves the name across projects and refuses when
+ * several hold it, and a name can have changed hands; an id is exactly one service.
+ */
+export function terminateArgs(service: { name: string; id?: string | undefined }): string[] {
+  return service.id
+    ? ["service", "terminate", "--service-id", service.id]
+    : ["service", "terminate", "-n", service.name];
+}
+
+function scopeArgs(scope: ServiceScope): string[] {
+  return [
+    ...(scope.cloud ? ["--cloud", scope.cloud] : []),
+    ...(scope.project ? ["--project", scope.project] : []),
+  ];
 }
 
 /** For display: quotes what a shell would split. */

@@ -9,13 +9,20 @@ import {
   DEFAULT_RETRY,
   type RetryPolicy,
   runCli,
-  saysServiceAbsent,
 } from "./anyscale-cli.js";
-import { deployArgs, imageBuildArgs, statusArgs, terminateArgs } from "./anyscale-commands.js";
+import {
+  deployArgs,
+  imageBuildArgs,
+  type ServiceScope,
+  statusArgs,
+  terminateArgs,
+} from "./anyscale-commands.js";
+import { saysServiceAbsent } from "./anyscale-failures.js";
 import {
   type DeployRequest,
-  NotOurService,
+  judgeOwnership,
   type ServiceEndpoint,
+  type ServiceIdentity,
   type ServiceState,
   type ServiceStatus,
   type Target,
@@ -27,20 +34,26 @@ import {
  * deploy is asynchronous; `service wait` does not stop early on failure, so we poll
  * `status --json` and fail fast ourselves; keys whose value is null are absent; terminate can
  * exit 0 without effect, so it is re-sent until status confirms TERMINATED; a service is ours
- * only while its id is the one we recorded.
+ * only while its id and version are the ones we recorded (judgeOwnership), and it is terminated
+ * by id; names are looked up in the plan's cloud and project.
  */
 
 export interface AnyscaleTargetOptions {
   runner: CliRunner;
   /** Folder the CLI runs in: relative paths in configs resolve against it. */
   cwd: string;
+  /** The plan's cloud and project: every name lookup is confined to them. */
+  scope?: ServiceScope;
   pollIntervalMs: number;
   /** UNHEALTHY often recovers; only a longer spell fails the wait. */
   unhealthyGraceMs: number;
   retry?: RetryPolicy;
   /** Every CLI call is killed after this long, and retried as a passing failure. */
   cliTimeoutMs?: number;
-  /** `image build` blocks until the image is built, which takes minutes: it gets this instead. */
+  /**
+   * `image build`, and a deploy of a `containerfile:` config, block until the image is built,
+   * which takes minutes: they get this instead (at least cliTimeoutMs).
+   */
   buildTimeoutMs?: number;
   /** While a service is not TERMINATED, terminate is sent again every this many polls. */
   terminateResendPolls?: number;
@@ -70,6 +83,7 @@ const statusJson = z.looseObject({
   query_url: z.string().optional(),
   query_auth_token: z.string().optional(),
   primary_version: z.looseObject({ id: z.string().optional() }).optional(),
+  project: z.string().optional(),
 });
 
 const DEFAULT_RESEND_POLLS = 3;
@@ -96,13 +110,7 @@ export class AnyscaleTarget implements Target {
     signal?: AbortSignal,
   ): Promise<string> {
     const args = imageBuildArgs(image, containerfile);
-    const { stdout, stderr } = await this.cli(args, {
-      signal,
-      timeoutMs: Math.max(
-        this.options.buildTimeoutMs ?? 0,
-        this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
-      ),
-    });
+    const { stdout, stderr } = await this.cli(args, { signal, timeoutMs: this.buildTimeoutMs() });
     const uri = lastImageUri(stdout) ?? lastImageUri(stderr);
     if (!uri) {
       throw new ExternalError(
@@ -117,27 +125,48 @@ export class AnyscaleTarget implements Target {
    * A deploy is not idempotent: a call that failed on the way back (a reset connection, a
    * timeout) may have been accepted. Before sending it again, status tells whether it was: the
    * service now exists, or has a new primary version, where before it did not.
+   *
+   * A `containerfile:` deploy builds the image inside the call and blocks until it is built: it
+   * gets the build's time limit, and is never sent again after an unknown outcome, because a
+   * second deploy while the first one's build still runs starts another build (only finished
+   * builds are reused).
    */
   async deploy(request: DeployRequest, signal?: AbortSignal): Promise<void> {
-    const before = request.observed;
     const args = deployArgs(request.configPath, request.serviceName, request.tags);
-    await this.cli(args, {
-      signal,
-      acceptedDespite: async () => {
-        const now = await this.status(request.serviceName, signal).catch(() => undefined);
-        if (!now || now.state === "TERMINATED") return false;
-        const accepted = !before || before.state === "TERMINATED" || now.versionId !== before.versionId;
-        if (accepted)
-          this.options.onRetry?.(
-            `anyscale service deploy failed on the way back, but ${request.serviceName} is ${now.state}: the deploy was accepted; not sending it again`,
-          );
-        return accepted;
-      },
-    });
+    const acceptedDespite = () => this.deployWasAccepted(request, signal);
+    if (!request.buildsImage) {
+      await this.cli(args, { signal, acceptedDespite });
+      return;
+    }
+    const timeoutMs = this.buildTimeoutMs();
+    try {
+      await this.cli(args, { signal, timeoutMs, acceptedDespite, retry: { ...this.retry, retries: 0 } });
+    } catch (error) {
+      if (error instanceof ExternalError && error.kind === "transient")
+        throw buildMayStillRun(request.serviceName, error, timeoutMs);
+      throw error;
+    }
+  }
+
+  /** After a failed deploy call: the service now shows a deploy that the one before it did not. */
+  private async deployWasAccepted(request: DeployRequest, signal?: AbortSignal): Promise<boolean> {
+    const before = request.observed;
+    const now = await this.status(request.serviceName, signal).catch(() => undefined);
+    if (!now || now.state === "TERMINATED") return false;
+    const accepted = !before || before.state === "TERMINATED" || now.versionId !== before.versionId;
+    if (accepted)
+      this.options.onRetry?.(
+        `anyscale service deploy failed on the way back, but ${request.serviceName} is ${now.state}: the deploy was accepted; not sending it again`,
+      );
+    return accepted;
+  }
+
+  private buildTimeoutMs(): number {
+    return Math.max(this.options.buildTimeoutMs ?? 0, this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS);
   }
 
   async status(name: string, signal?: AbortSignal, deadline?: number): Promise<ServiceStatus | undefined> {
-    const args = statusArgs(name);
+    const args = statusArgs(name, this.options.scope);
     let result: CliResult;
     try {
       result = await this.cli(args, { signal, deadline });
@@ -159,6 +188,7 @@ export class AnyscaleTarget implements Target {
     const status: ServiceStatus = { name: parsed.data.name, state };
     if (parsed.data.id) status.id = parsed.data.id;
     if (parsed.data.primary_version?.id) status.versionId = parsed.data.primary_version.id;
+    if (parsed.data.project) status.project = parsed.data.project;
     if (parsed.data.query_url) status.queryUrl = parsed.data.query_url;
     if (parsed.data.query_auth_token) {
       registerSecret(parsed.data.query_auth_token);
@@ -231,7 +261,8 @@ export class AnyscaleTarget implements Target {
   /**
    * Terminates and confirms. Exit 0 proves nothing (newer CLIs only log API errors), so while the
    * service is not TERMINATED, terminate is sent again every few polls until the deadline. With
-   * `expectedId`, a service of this name with another id is someone else's: it is left alone.
+   * `owner`, a service of this name that is not that one is someone else's: it is left alone.
+   * Terminate goes by the id status reported, never by name.
    */
   async terminate(
     name: string,
@@ -243,22 +274,21 @@ export class AnyscaleTarget implements Target {
     let polls = 0;
     let sent = 0;
     for (;;) {
-      const last = await this.status(name, signal, deadline);
+      const last = await this.ownedStatus(name, options.owner, signal, deadline);
       if (!last || last.state === "TERMINATED") return;
-      if (options.expectedId && last.id && last.id !== options.expectedId)
-        throw new NotOurService(name, options.expectedId, last.id);
       if (polls % resendEvery === 0) {
-        await this.requestTerminate(name, signal, deadline);
+        await this.requestTerminate(last, signal, deadline);
         sent += 1;
       }
       polls += 1;
       const now = this.clock.now();
       if (now >= deadline) {
+        const by = last.id ? `--service-id ${last.id}` : `-n ${name}`;
         throw new ExternalError(
           `service ${name} is still ${last.state} after ${sent} terminate ${sent === 1 ? "request" : "requests"}; it is still costing money`,
           {
             kind: "timeout",
-            hint: `terminate it yourself: anyscale service terminate -n ${name}, then check with anyscale service status -n ${name}`,
+            hint: `terminate it yourself: anyscale service terminate ${by}, then check with ${["anyscale", ...statusArgs(name, this.options.scope)].join(" ")}`,
           },
         );
       }
@@ -267,26 +297,41 @@ export class AnyscaleTarget implements Target {
   }
 
   /**
-   * Sends terminate without waiting for confirmation (a second Ctrl-C): one look at the id first,
-   * when there is one to compare, bounded to a few seconds, since the user asked not to wait.
+   * Sends terminate without waiting for confirmation (a second Ctrl-C): one look first (for the
+   * id to terminate by, and to leave alone what is not ours), bounded to a few seconds, since the
+   * user asked not to wait.
    */
-  async sendTerminate(name: string, options: { expectedId?: string } = {}): Promise<void> {
+  async sendTerminate(name: string, options: { owner?: ServiceIdentity } = {}): Promise<void> {
     const deadline = this.clock.now() + URGENT_TERMINATE_MS;
-    if (options.expectedId) {
-      const now = await this.status(name, undefined, deadline);
-      if (!now || now.state === "TERMINATED") return;
-      if (now.id && now.id !== options.expectedId) throw new NotOurService(name, options.expectedId, now.id);
-    }
-    await this.requestTerminate(name, undefined, deadline);
+    const now = await this.ownedStatus(name, options.owner, undefined, deadline);
+    if (!now || now.state === "TERMINATED") return;
+    await this.requestTerminate(now, undefined, deadline);
+  }
+
+  /** The service under this name, provided it is `owner`; rejects with NotOurService otherwise. */
+  private async ownedStatus(
+    name: string,
+    owner: ServiceIdentity | undefined,
+    signal: AbortSignal | undefined,
+    deadline: number,
+  ): Promise<ServiceStatus | undefined> {
+    const ownership = judgeOwnership(await this.status(name, signal, deadline), owner);
+    if (ownership.kind === "not_ours") throw ownership.error;
+    return ownership.kind === "ours" ? ownership.status : undefined;
   }
 
   /** One terminate request; a "not found" that names the service means it is gone already. */
-  private async requestTerminate(name: string, signal?: AbortSignal, deadline?: number): Promise<void> {
+  private async requestTerminate(
+    service: ServiceStatus,
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<void> {
     try {
-      await this.cli(terminateArgs(name), { signal, deadline });
+      await this.cli(terminateArgs(service), { signal, deadline });
     } catch (error) {
       const failed = (error as { result?: CliResult }).result;
-      if (failed && saysServiceAbsent(failed, name)) return;
+      const identifiers = service.id ? [service.name, service.id] : [service.name];
+      if (failed && saysServiceAbsent(failed, ...identifiers)) return;
       throw error;
     }
   }
@@ -297,12 +342,13 @@ export class AnyscaleTarget implements Target {
       signal?: AbortSignal | undefined;
       deadline?: number | undefined;
       timeoutMs?: number;
+      retry?: RetryPolicy;
       acceptedDespite?: (error: ExternalError) => Promise<boolean>;
     },
   ) {
     return runCli(this.options.runner, args, {
       cwd: this.options.cwd,
-      retry: this.retry,
+      retry: options.retry ?? this.retry,
       timeoutMs: options.timeoutMs ?? this.options.cliTimeoutMs ?? DEFAULT_CLI_TIMEOUT_MS,
       now: () => this.clock.now(),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -317,6 +363,21 @@ export class AnyscaleTarget implements Target {
         ),
     });
   }
+}
+
+/** A containerfile deploy that ended without an answer: why it is not sent again, and what to do. */
+function buildMayStillRun(name: string, error: ExternalError, timeoutMs: number): ExternalError {
+  const cutOff = (error as { result?: CliResult }).result?.timedOut === true;
+  const what = cutOff ? `did not finish within ${seconds(timeoutMs)}` : "failed with a passing error";
+  return new ExternalError(
+    `the deploy of ${name}, which builds its image first, ${what}; its build may still be running on Anyscale, so the deploy is not sent again (that would start another build)\n${error.message}`,
+    {
+      kind: cutOff ? "timeout" : "transient",
+      hint: cutOff
+        ? "raise deploy.ready_timeout_s (the limit of a build) or use build: image-build, which builds once per image; then `orchestrate resume RUN_DIR` (a finished build is reused)"
+        : "once the build has finished, `orchestrate resume RUN_DIR` sends the deploy again and reuses the finished build",
+    },
+  );
 }
 
 function lastImageUri(text: string): string | undefined {

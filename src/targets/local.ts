@@ -31,7 +31,7 @@ import {
 import { readLocalServiceSpec } from "./local-config.js";
 import {
   type DeployRequest,
-  NotOurService,
+  judgeOwnership,
   type ServiceEndpoint,
   type ServiceState,
   type ServiceStatus,
@@ -211,9 +211,9 @@ export class LocalTarget implements Target {
     options: TerminateOptions = {},
   ): Promise<void> {
     const service = this.services.get(name);
+    const ownership = judgeOwnership(await this.status(name), options.owner);
+    if (ownership.kind === "not_ours") throw ownership.error;
     if (!service || service.state === "TERMINATED") return;
-    if (options.expectedId && service.id !== options.expectedId)
-      throw new NotOurService(name, options.expectedId, service.id);
     service.state = "TERMINATING";
     clearInterval(service.healthTimer);
     const child = service.process;

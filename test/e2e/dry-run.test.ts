@@ -163,16 +163,48 @@ describe("run --dry-run", () => {
       "configs/gptoss-120b-rayoss-251-x1.yaml",
       "-n",
       "gptoss-120b-rayoss-251-x1",
+      // Every tag on the command line: the CLI's --tag replaces the file's tags map.
+      "--tag",
+      "orchestrate-image=rayoss-251",
+      "--tag",
+      "orchestrate-plan=gptoss-120b",
       "--tag",
       "orchestrate-run=<run-id>",
+      "--tag",
+      "orchestrate-scale=x1",
     ]);
+    // By the id the deploy creates, never by name.
     expect(first.steps[6].command).toEqual([
       "anyscale",
       "service",
       "terminate",
-      "-n",
-      "gptoss-120b-rayoss-251-x1",
+      "--service-id",
+      "<service-id>",
     ]);
+  });
+
+  it("says that a containerfile deploy builds the image inside the deploy, in the steps and the estimate", () => {
+    const { status, stdout } = orchestrate([
+      "run",
+      "plans/local.yaml",
+      "--target",
+      "anyscale",
+      "--dry-run",
+      "--json",
+      "--only",
+      "image=rayturbo-251,scale=1",
+    ]);
+    expect(status).toBe(0);
+    const { preview } = JSON.parse(stdout);
+    expect(preview.builds).toEqual([]);
+    const deploy = preview.cells[0].steps.find((s: any) => s.command?.[2] === "deploy");
+    expect(deploy.note).toContain(
+      "builds the image from its Containerfile first and blocks until it is built",
+    );
+    expect(deploy.note).toContain("never sent twice while a build may run");
+    expect(preview.estimate.assumptions).toContain(
+      "includes the image build inside each containerfile deploy",
+    );
   });
 
   it("rejects a broken plan with exit code 2 before doing anything", () => {

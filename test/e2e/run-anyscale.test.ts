@@ -62,12 +62,17 @@ describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
     const runId = dir.split("/").pop()!;
 
     const preview = JSON.parse(dry.stdout).preview;
+    // The ids the deploys created stand where the dry run could only name them.
+    const withIds = (c: any) =>
+      c.steps
+        .filter((s: any) => s.command?.[0] === "anyscale")
+        .map((s: any) =>
+          s.command.map((a: string) => (a === "<service-id>" ? fake.service(c.cell.serviceName)?.id : a)),
+        );
     const planned = [
       ...preview.preflight.map((b: any) => b.command),
       ...preview.builds.map((b: any) => b.command),
-      ...preview.cells.flatMap((c: any) =>
-        c.steps.filter((s: any) => s.command?.[0] === "anyscale").map((s: any) => s.command),
-      ),
+      ...preview.cells.flatMap(withIds),
     ].map((argv: string[]) => argv.join(" ").replace("<run-id>", runId));
     expect(distinctCalls(fake)).toEqual(planned);
 

@@ -119,3 +119,24 @@ export function filesUnder(dir: string): string[] {
     e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
   );
 }
+
+/**
+ * `orchestrate run PLAN`, killed with SIGKILL as soon as the journal has the identity of `cell`'s
+ * service: the service stays up (it runs "in the cloud") with its id recorded. Returns the run folder.
+ */
+export async function runKilledOnceIdentified(
+  plan: string,
+  cell: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<string> {
+  const run = startOrchestrate(["run", plan], options);
+  const dir = await untilJournaled(
+    options.cwd,
+    (e) => e.type === "service_identified" && e.cell === cell,
+    60_000,
+    `the identity of ${cell}'s service`,
+  );
+  run.child.kill("SIGKILL");
+  await run.done;
+  return dir;
+}

@@ -3,15 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../src/clock.js";
-import { ExternalError } from "../../src/errors.js";
+import { ExternalError, UserError } from "../../src/errors.js";
 import { AnyscaleTarget } from "../../src/targets/anyscale.js";
-import {
-  type CliRunner,
-  classifyFailure,
-  execaRunner,
-  runCli,
-  saysServiceAbsent,
-} from "../../src/targets/anyscale-cli.js";
+import { type CliRunner, execaRunner, runCli } from "../../src/targets/anyscale-cli.js";
 import { anyscalePreflight } from "../../src/targets/anyscale-preflight.js";
 import { NotOurService } from "../../src/targets/target.js";
 import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
@@ -26,13 +20,21 @@ applications:
 
 function setup(
   faults: Record<string, unknown> = {},
-  options: { unhealthyGraceMs?: number; cliTimeoutMs?: number } = {},
+  options: {
+    unhealthyGraceMs?: number;
+    cliTimeoutMs?: number;
+    buildTimeoutMs?: number;
+    project?: string;
+  } = {},
 ) {
   const fake = createFakeAnyscale(faults);
   const cwd = mkdtempSync(join(tmpdir(), "anyscale-cwd-"));
   mkdirSync(join(cwd, "configs"));
   mkdirSync(join(cwd, "images/img"), { recursive: true });
-  writeFileSync(join(cwd, "configs/svc-x1.yaml"), CONFIG);
+  writeFileSync(
+    join(cwd, "configs/svc-x1.yaml"),
+    options.project ? `project: ${options.project}\n${CONFIG}` : CONFIG,
+  );
   writeFileSync(join(cwd, "images/img/Containerfile"), "FROM base\n");
   const retries: string[] = [];
   const target = new AnyscaleTarget({
@@ -43,6 +45,8 @@ function setup(
     retry: { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 20 },
     terminateResendPolls: 2,
     ...(options.cliTimeoutMs ? { cliTimeoutMs: options.cliTimeoutMs } : {}),
+    ...(options.buildTimeoutMs ? { buildTimeoutMs: options.buildTimeoutMs } : {}),
+    ...(options.project ? { scope: { project: options.project } } : {}),
     onRetry: (m) => retries.push(m),
   });
   return { fake, cwd, target, retries };
@@ -147,7 +151,9 @@ describe("the anyscale target against the CLI contract", () => {
     expect(error.message).toMatch(
       /^service svc-x1 is still \w+ after \d+ terminate requests?; it is still costing money$/,
     );
-    expect(error.hint).toContain("anyscale service terminate -n svc-x1");
+    expect(error.hint).toMatch(
+      /anyscale service terminate --service-id service2_\w+, then check with anyscale service status -n svc-x1 --json/,
+    );
   });
 
   it("terminates and sees TERMINATED", async () => {
@@ -171,6 +177,81 @@ describe("the anyscale target against the CLI contract", () => {
     expect(error.message).toBe("the `anyscale-not-installed-here` command was not found on PATH");
     expect(error.hint).toContain("--target local");
     expect(error.hint).toContain("pip install anyscale");
+  });
+});
+
+describe("the anyscale target against the real CLI's awkward parts", () => {
+  it("looks the name up in the plan's project and terminates by id, never touching another project's", async () => {
+    const { target, fake } = setup({ start_ms: 0 }, { project: "research" });
+    const theirs = fake.serviceInOtherProject("svc-x1", "other");
+    await deploy(target);
+    const ours = await target.status("svc-x1");
+    expect(ours?.id).not.toBe(theirs);
+    expect(ours?.id).toBe(fake.service("svc-x1", "research")?.id);
+    await target.terminate("svc-x1", Date.now() + 10_000, undefined, { owner: { id: ours?.id as string } });
+    expect(fake.service("svc-x1", "research")?.terminated).toBe(true);
+    expect(fake.service("svc-x1", "other")?.terminated).toBe(false);
+    const calls = fake.calls().filter((c) => c[1] !== "deploy");
+    expect(calls.every((c) => c[1] !== "status" || c.join(" ").includes("--project research"))).toBe(true);
+    expect(calls.filter((c) => c[1] === "terminate")).toEqual([
+      ["service", "terminate", "--service-id", ours?.id],
+    ]);
+  });
+
+  it("leaves alone our service id deployed again by someone else (same id, new version)", async () => {
+    const { target, fake } = setup({ start_ms: 0 });
+    await deploy(target);
+    const ours = (await target.status("svc-x1")) as { id: string; versionId: string };
+    await target.terminate("svc-x1", Date.now() + 10_000, undefined, { owner: ours });
+    const theirVersion = fake.someoneRestarts("svc-x1");
+    const error = await target
+      .terminate("svc-x1", Date.now() + 5_000, undefined, {
+        owner: { id: ours.id, versionId: ours.versionId },
+      })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(NotOurService);
+    expect(error.message).toBe(
+      `service svc-x1 is not ours: it was deployed again after ours (version ${theirVersion}, this run's was ${ours.versionId}); left alone`,
+    );
+    expect(countCalls(fake, "service terminate")).toBe(1);
+    expect(fake.service("svc-x1")?.terminated).toBe(false);
+  });
+
+  it("gives a containerfile deploy the build's time limit, not cli_timeout, and sends it once", async () => {
+    const { target, fake } = setup(
+      { build_ms: 2_500, start_ms: 60_000 },
+      { cliTimeoutMs: 1_000, buildTimeoutMs: 15_000 },
+    );
+    await target.deploy({
+      serviceName: "svc-x1",
+      configPath: "configs/svc-x1.yaml",
+      tags: {},
+      buildsImage: true,
+    });
+    expect(countCalls(fake, "service deploy")).toBe(1);
+    expect(fake.builds()).toHaveLength(1);
+    expect(fake.service("svc-x1")?.version).toBe(1);
+  });
+
+  it("never sends a containerfile deploy again while its build may run: cut off, it fails saying so", async () => {
+    const { target, fake } = setup({ build_ms: 8_000 }, { cliTimeoutMs: 500, buildTimeoutMs: 1_000 });
+    const error = await target
+      .deploy({ serviceName: "svc-x1", configPath: "configs/svc-x1.yaml", tags: {}, buildsImage: true })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ExternalError);
+    expect(error.kind).toBe("timeout");
+    expect(error.message).toContain(
+      "the deploy of svc-x1, which builds its image first, did not finish within 1.0 s; its build may still be running on Anyscale, so the deploy is not sent again",
+    );
+    expect(error.hint).toContain("deploy.ready_timeout_s");
+    expect(countCalls(fake, "service deploy")).toBe(1);
+    expect(fake.builds()).toHaveLength(1);
+  });
+
+  it("understands the newer CLI's exit codes and JSON errors: 2 is retried, 1 'not found' is absent", async () => {
+    const { target, fake } = setup({ exit_codes: "new", transient: { "service status": 1 } });
+    expect(await target.status("svc-x1")).toBeUndefined();
+    expect(countCalls(fake, "service status")).toBe(2);
   });
 });
 
@@ -231,7 +312,7 @@ describe("the anyscale target when the CLI misbehaves", () => {
     const ours = (await target.status("svc-x1"))?.id as string;
     const theirs = fake.someoneElseRedeploys("svc-x1");
     const error = await target
-      .terminate("svc-x1", Date.now() + 5_000, undefined, { expectedId: ours })
+      .terminate("svc-x1", Date.now() + 5_000, undefined, { owner: { id: ours } })
       .catch((e) => e);
     expect(error).toBeInstanceOf(NotOurService);
     expect(error.message).toBe(
@@ -321,52 +402,61 @@ describe("preflight", () => {
     const home = mkdtempSync(join(tmpdir(), "home-"));
     const noToken = { ...fake.env, HOME: home, ANYSCALE_CLI_TOKEN: "" };
     const error = await anyscalePreflight(noToken, execaRunner("anyscale", noToken)).catch((e) => e);
-    expect(error.kind).toBe("auth");
+    expect(error).toBeInstanceOf(UserError); // an environment problem: exit 2
     expect(error.hint).toContain("anyscale login");
     mkdirSync(join(home, ".anyscale"));
     writeFileSync(join(home, ".anyscale", "credentials.json"), "{}");
     expect(await anyscalePreflight(noToken, execaRunner("anyscale", noToken))).toEqual({
-      cliVersion: "anyscale, version 0.26.99 (fake)",
+      cliVersion: "0.26.81",
       credentials: join(home, ".anyscale", "credentials.json"),
     });
   });
 });
 
-describe("sorting CLI failures", () => {
-  const result = (stderr: string, exitCode = 1) => ({ stdout: "", stderr, exitCode });
-  it("holds on real-world messages not written for it", () => {
-    const k = (stderr: string) => classifyFailure(result(stderr));
-    expect(k("500")).toBe("transient");
-    expect(k('{"detail":"Internal Server Error"}')).toBe("transient");
-    expect(k("HTTP 502 Bad Gateway")).toBe("transient");
-    expect(k("<html><head><title>504 Gateway Time-out</title></head></html>")).toBe("transient");
-    expect(k("HTTP 503 Service Unavailable")).toBe("transient");
-    expect(k("[Errno 104] Connection reset by peer")).toBe("transient");
-    expect(k("urllib3.exceptions.ReadTimeoutError: Read timed out. (read timeout=30)")).toBe("transient");
-    expect(k("Project 'research' not found")).toBe("validation");
-    expect(k("Error: Cloud 'cld_abc' does not exist.")).toBe("validation");
-    expect(classifyFailure({ stdout: "", stderr: "", exitCode: 124, timedOut: true })).toBe("transient");
+describe("the CLI version floor", () => {
+  it("refuses anyscale 0.24.64, naming it and the floor, unless told to accept it", async () => {
+    const fake = createFakeAnyscale({ version: "0.24.64" });
+    const runner = execaRunner("anyscale", fake.env);
+    const error = await anyscalePreflight(fake.env, runner).catch((e) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(
+      "the Anyscale CLI is version 0.24.64; orchestrate needs 0.26.0 or newer (tags on services, `image build -r`, and `service status --cloud/--project` arrived in 0.26)",
+    );
+    expect(error.hint).toContain("pip install -U 'anyscale>=0.26.0'");
+    expect(error.hint).toContain("--allow-cli-version");
+    const allowed = await anyscalePreflight(fake.env, runner, { allowCliVersion: true });
+    expect(allowed.cliVersion).toBe("0.24.64");
   });
 
-  it("takes a 'not found' as the service being absent only when it names the service", () => {
-    expect(saysServiceAbsent(result("Error: Service with name 'svc-x1' was not found."), "svc-x1")).toBe(
-      true,
-    );
-    expect(saysServiceAbsent(result("Error: Service with name 'svc-x10' was not found."), "svc-x1")).toBe(
-      false,
-    );
-    expect(saysServiceAbsent(result("Error: 404 Not Found"), "svc-x1")).toBe(false);
-    expect(saysServiceAbsent(result("Project 'svc-x1-team' not found"), "svc-x1")).toBe(false);
+  it("reads the long form and ignores the newer-release warning on stderr", async () => {
+    const old = createFakeAnyscale({ version: "0.24.64", version_banner: true, version_warning: true });
+    const error = await anyscalePreflight(old.env, execaRunner("anyscale", old.env)).catch((e) => e);
+    expect(error.message).toContain("the Anyscale CLI is version 0.24.64");
+    const current = createFakeAnyscale({ version_banner: true, version_warning: true });
+    const report = await anyscalePreflight(current.env, execaRunner("anyscale", current.env));
+    expect(report.cliVersion).toBe("anyscale, version 0.26.81");
   });
 
-  const kind = (stderr: string, exitCode = 1) => classifyFailure({ stdout: "", stderr, exitCode });
-  it("recognises each kind by its message", () => {
-    expect(kind("Error: Unauthorized: token expired")).toBe("auth");
-    expect(kind("Error: Service with name 'x' was not found.")).toBe("not_found");
-    expect(kind("requests.exceptions.ConnectionError: Connection reset by peer")).toBe("transient");
-    expect(kind("Error: (429) Too Many Requests")).toBe("transient");
-    expect(kind("Error: extra fields not permitted")).toBe("validation");
-    expect(kind("Usage: anyscale service deploy\nError: No such option: --bogus", 2)).toBe("validation");
-    expect(kind("Something odd happened")).toBe("unknown");
+  it("refuses a version it cannot read, unless told to accept it", async () => {
+    const runner: CliRunner = {
+      run: async () => ({ stdout: "anyscale dev build\n", stderr: "", exitCode: 0 }),
+    };
+    const env = { ANYSCALE_CLI_TOKEN: "x" };
+    const error = await anyscalePreflight(env, runner).catch((e) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(
+      "could not read a version in what `anyscale --version` printed: anyscale dev build",
+    );
+    expect((await anyscalePreflight(env, runner, { allowCliVersion: true })).cliVersion).toBe(
+      "anyscale dev build",
+    );
+  });
+
+  it("accepts the version the contract was read from, and a newer one", async () => {
+    for (const version of ["0.26.81", "0.27.3", "1.0.0"]) {
+      const fake = createFakeAnyscale({ version });
+      const report = await anyscalePreflight(fake.env, execaRunner("anyscale", fake.env));
+      expect(report.cliVersion).toBe(version);
+    }
   });
 });

@@ -66,6 +66,40 @@ describe("the journal's state", () => {
     expect(journal.state.cells[1]?.foreignId).toBeUndefined();
   });
 
+  it("keeps who holds a name now, and a service the run lost track of, until a later event says otherwise", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "journal-"));
+    const journal = await Journal.create(dir, START);
+    const x1 = { cell: "a-x1", serviceName: "p-a-x1" } as const;
+    const x2 = { cell: "a-x2", serviceName: "p-a-x2" } as const;
+    await journal.append({ type: "service_recorded", ...x1 });
+    await journal.append({ type: "service_identified", ...x1, serviceId: "s1", versionId: "v1" });
+    // Our id, deployed again by someone else: a new version of the same service.
+    await journal.append({ type: "service_not_ours", ...x1, foundId: "s1", foundVersionId: "v2" });
+    await journal.append({ type: "service_recorded", ...x2 });
+    await journal.append({
+      type: "service_left_running",
+      ...x2,
+      reason: "the name answers with another",
+      accidental: true,
+    });
+    expect(journal.state.cells[0]).toMatchObject({
+      service: "terminated",
+      foreignId: "s1",
+      foreignVersionId: "v2",
+    });
+    expect(journal.state.cells[1]).toMatchObject({
+      service: "left_running",
+      lostTrack: "the name answers with another",
+    });
+    expect(Journal.open(dir).state).toEqual(journal.state);
+    // A new deploy of the cell is ours again; a service kept by policy is not lost.
+    await journal.append({ type: "service_identified", ...x1, serviceId: "s1", versionId: "v3" });
+    await journal.append({ type: "service_left_running", ...x2, reason: "--keep-services" });
+    expect(journal.state.cells[0]?.foreignId).toBeUndefined();
+    expect(journal.state.cells[0]?.foreignVersionId).toBeUndefined();
+    expect(journal.state.cells[1]?.lostTrack).toBeUndefined();
+  });
+
   it("continues from the replayed state and numbering after an open", async () => {
     const dir = mkdtempSync(join(tmpdir(), "journal-"));
     const first = await Journal.create(dir, START);
