@@ -94,13 +94,17 @@ describe("speed-up and efficiency", () => {
     const both = assembleReportInput([
       run("/a", { outputThroughput: 1000, outputGoodput: 900, requestGoodput: 3 }),
       run("/b", { outputThroughput: 1200, outputGoodput: 1100, requestGoodput: 5 }),
-    ]).images[0]!.cells.get(1)!.get("conc4")!;
+    ])
+      .images[0]!.cells.get(1)!
+      .get("conc4")!;
     expect(both).toMatchObject({ outputThroughput: 1100, outputGoodput: 1000, requestGoodput: 4 });
     expect(both.repeats?.map((r) => r.outputGoodput)).toEqual([900, 1100]);
     const partial = assembleReportInput([
       run("/a", { outputThroughput: 1000, outputGoodput: 900 }),
       run("/b", { outputThroughput: 1200 }),
-    ]).images[0]!.cells.get(1)!.get("conc4")!;
+    ])
+      .images[0]!.cells.get(1)!
+      .get("conc4")!;
     expect(partial.outputGoodput).toBeNull();
   });
 
