@@ -46,7 +46,7 @@ for (const name of which === "both" ? ["plan", "long"] : [which]) {
 console.log("\nlargest |E(N) client − E(N) server| in points:");
 for (const [name, points] of Object.entries(worst)) {
   console.log(
-    `  ${variants[name].label}: ${points.healthy.toFixed(2)} (levels where a client was client-bound: ${points.clientBound.toFixed(2)})`,
+    `  ${variants[name].label}: ${points.healthyCompared > 0 ? points.healthy.toFixed(2) : "no level without a client-bound client to compare"} (levels where a client was client-bound: ${points.clientBound.toFixed(2)})`,
   );
 }
 
@@ -101,8 +101,11 @@ function runAndCompare(planPath, resultsDir) {
     }
   }
 
-  const worstPoints = { healthy: 0, clientBound: 0 };
+  // The base scale compares with itself (0 points by construction): only larger scales count.
+  const worstPoints = { healthy: 0, clientBound: 0, healthyCompared: 0 };
   const pct = (x) => `${(100 * x).toFixed(1)}%`;
+  const cellText = (s, m, e, bound) =>
+    `x${s} ${m.client.toFixed(0).padStart(6)} | ${m.server.toFixed(0).padStart(6)}  E ${pct(e("client"))} | ${pct(e("server"))} | ${pct(e("emitted"))}${bound ? " C" : "  "}`;
   for (const image of Object.keys(measured)) {
     console.log(
       `\n${image}: output tok/s client | server, and E(N) client | server | emitted (C: a client was client-bound on either side)`,
@@ -118,9 +121,13 @@ function runAndCompare(planPath, resultsDir) {
         const e = (k) => m[k] / ((s / first) * b[k]);
         const points = 100 * Math.abs(e("client") - e("server"));
         const bound = m.clientBound || b.clientBound;
+        if (s === first) return cellText(s, m, e, bound);
         if (bound) worstPoints.clientBound = Math.max(worstPoints.clientBound, points);
-        else worstPoints.healthy = Math.max(worstPoints.healthy, points);
-        return `x${s} ${m.client.toFixed(0).padStart(6)} | ${m.server.toFixed(0).padStart(6)}  E ${pct(e("client"))} | ${pct(e("server"))} | ${pct(e("emitted"))}${bound ? " C" : "  "}`;
+        else {
+          worstPoints.healthy = Math.max(worstPoints.healthy, points);
+          worstPoints.healthyCompared += 1;
+        }
+        return cellText(s, m, e, bound);
       });
       console.log(`  ${level.padEnd(7)} ${cells.join("   ")}`);
     }
