@@ -19,8 +19,9 @@ import { STEADINESS_SLICES } from "./steadiness.js";
  * Throughput is measured over a window, not per part and summed: every part records its steady
  * state (from when it had its target in flight and its warm-up finished, to when it issued its last
  * request), all on the time line of the level's barrier, and the window is where all of them
- * overlap. Tokens and requests that completed inside it, divided by its length, are what the
- * server sustained while every client was pushing. Percentiles come from the pooled samples.
+ * overlap. Every rate counts each completed request by the share of its time in flight that lies
+ * inside the window (see windowShare), divided by the window's length: what the server sustained
+ * while every client was pushing. Percentiles come from the pooled samples.
  */
 
 export interface Slo {
@@ -58,7 +59,11 @@ export interface LevelAggregate {
   /** First measured send → last measured completion (vLLM's `duration`). */
   span: { startUs: number; endUs: number; seconds: number };
   window: Window;
-  /** Completed inside the window. */
+  /**
+   * What the window holds of the completed requests: each request, its output and input tokens,
+   * and whether it was good, counted by the share of its time in flight inside the window (so
+   * fractional; see windowShare).
+   */
   inWindow: {
     requests: number;
     outputTokens: number;
@@ -66,6 +71,8 @@ export interface LevelAggregate {
     goodRequests: number;
     goodOutputTokens: number;
   };
+  /** Each part's share of `inWindow`, by part number: the parts' shares add up to it. */
+  inWindowByPart: Record<string, { requests: number; outputTokens: number }>;
   /** Meeting every SLO, over the whole run (when SLOs were given). */
   goodRequests: number;
   goodOutputTokens: number;
@@ -77,13 +84,14 @@ export interface LevelAggregate {
   maxConcurrentRequests: number;
   /** Time-weighted mean of requests in flight over the window, all parts together. */
   achievedConcurrency: number;
-  /** The same for each part over its own steady state. */
+  /** The same for each part over its own steady state; absent for a part that had none. */
   achievedConcurrencyByPart: Record<string, number>;
   /** Measured requests sent inside the window per second. */
   achievedRate: number;
   /**
    * Output tokens per second in each of STEADINESS_SLICES equal slices of the window, in time
-   * order; empty when the window is a fallback (there is no steady state to slice).
+   * order, by the window's own rule (each request's output spread over its time in flight); empty
+   * when the window is a fallback (there is no steady state to slice).
    */
   sliceOutputRates: number[];
   /** Median send → end of every measured request, successful or not, ms. */
@@ -153,6 +161,7 @@ export class LevelAccumulator {
   private readonly errorsByKind: Partial<Record<ErrorKind, number>> = {};
   private readonly promptTokensSeen = new Set<number>();
   private readonly achievedConcurrencyByPart: Record<string, number> = {};
+  private readonly inWindowByPart: Record<string, { requests: number; outputTokens: number }> = {};
   private readonly inWindow = {
     requests: 0,
     outputTokens: 0,
@@ -160,9 +169,9 @@ export class LevelAccumulator {
     goodRequests: 0,
     goodOutputTokens: 0,
   };
-  /** Output tokens that arrived in each slice of the window (see sliceOutputRates). */
+  /** Output tokens attributed to each slice of the window (see sliceOutputRates). */
   private readonly sliceTokens = new Float64Array(STEADINESS_SLICES);
-  private readonly slicesPerUs: number;
+  private readonly sliceUs: number;
   private readonly parts: number[] = [];
   private issued = 0;
   private completed = 0;
@@ -188,8 +197,7 @@ export class LevelAccumulator {
     private readonly options: AggregateOptions,
   ) {
     this.window = sharedWindow(footers);
-    const lengthUs = this.window.endUs - this.window.startUs;
-    this.slicesPerUs = lengthUs > 0 ? STEADINESS_SLICES / lengthUs : 0;
+    this.sliceUs = (this.window.endUs - this.window.startUs) / STEADINESS_SLICES;
   }
 
   add(file: RecordsFile): void {
@@ -200,6 +208,8 @@ export class LevelAccumulator {
     this.numPrompts += footer.num_prompts;
     this.interrupted ||= footer.interrupted;
     let partInFlightUs = 0;
+    const requestsBefore = this.inWindow.requests;
+    const tokensBefore = this.inWindow.outputTokens;
     const partFrom = footer.steady_from_us;
     const partUntil = footer.steady_until_us;
     const cursor = new RecordCursor(file);
@@ -253,54 +263,42 @@ export class LevelAccumulator {
       const tpotMs = output > 1 ? (e2elMs - ttftMs) / (output - 1) : undefined;
       if (tpotMs !== undefined) this.tpot.add(tpotMs);
 
-      const windowTokens = this.addChunks(times, tokens, n);
-      this.inWindow.outputTokens += windowTokens;
-      if (first >= window.startUs && first <= window.endUs) this.inWindow.inputTokens += prompt;
-      const endsInWindow = end >= window.startUs && end <= window.endUs;
-      if (endsInWindow) this.inWindow.requests += 1;
+      this.addChunks(times, tokens, n);
+      const share = windowShare(sent, end, window);
+      this.inWindow.outputTokens += share * output;
+      this.inWindow.requests += share;
+      this.inWindow.inputTokens += share * prompt;
+      if (share > 0 && window.fallback === undefined) this.addToSlices(sent, end, output);
       for (let s = Math.floor(sent / 1e6); s <= Math.floor(end / 1e6); s++) this.activePerSecond.add(s, 1);
 
       if (slo && meets(slo, ttftMs, tpotMs, e2elMs)) {
         this.goodRequests += 1;
         this.goodOutput += output;
-        if (endsInWindow) {
-          this.inWindow.goodRequests += 1;
-          this.inWindow.goodOutputTokens += windowTokens;
-        }
+        this.inWindow.goodRequests += share;
+        this.inWindow.goodOutputTokens += share * output;
       }
     }
+    this.inWindowByPart[String(footer.part)] = {
+      requests: this.inWindow.requests - requestsBefore,
+      outputTokens: this.inWindow.outputTokens - tokensBefore,
+    };
+    // A part without a steady state of its own held nothing steadily: no figure, rather than a 0
+    // that would read as a client that could not keep its target in flight.
     const partSeconds = (partUntil - partFrom) / 1e6;
-    this.achievedConcurrencyByPart[String(footer.part)] =
-      partSeconds > 0 ? partInFlightUs / 1e6 / partSeconds : 0;
+    if (partSeconds >= MIN_WINDOW_US / 1e6)
+      this.achievedConcurrencyByPart[String(footer.part)] = partInFlightUs / 1e6 / partSeconds;
   }
 
   /**
    * The per-chunk work of one request (the hot loop: 250 million iterations for a million
-   * requests): ITL into the exact histogram, tokens per chunk, tokens per second, and the tokens
-   * that arrived inside the window, which it returns. One-token chunks (the common case) take the
-   * shortest path; chunks of several tokens also feed the per-token ITL correction.
+   * requests): ITL into the exact histogram, tokens per chunk, and tokens per second. One-token
+   * chunks (the common case) take the shortest path; chunks of several tokens also feed the
+   * per-token ITL correction.
    */
-  private addChunks(times: Float64Array, tokens: Uint32Array, n: number): number {
-    const { startUs, endUs } = this.window;
+  private addChunks(times: Float64Array, tokens: Uint32Array, n: number): void {
     const bins = this.itl.bins;
-    const slices = this.sliceTokens;
-    const slicesPerUs = this.slicesPerUs;
-    const lastSlice = STEADINESS_SLICES - 1;
-    // A chunk's steadiness slice is found by crossing slice boundaries, as its second is below,
-    // not by a division per chunk: this loop runs once for every chunk of every request. A slice's
-    // tokens are the growth of windowTokens while it lasted (no closure: captured variables would
-    // live on the heap, and this is the hottest loop of the merge).
-    let slice = -1;
-    let sliceEnd = startUs;
-    let sliceMark = 0;
     let previous = times[0]!;
     const firstTokens = tokens[0]!;
-    let windowTokens = 0;
-    if (previous >= startUs && previous <= endUs) {
-      slice = Math.min(lastSlice, ((previous - startUs) * slicesPerUs) | 0);
-      sliceEnd = slice === lastSlice ? Number.POSITIVE_INFINITY : startUs + (slice + 1) / slicesPerUs;
-      windowTokens = firstTokens;
-    }
     let second = Math.floor(previous / 1e6);
     let secondEnd = (second + 1) * 1e6;
     let secondTokens = firstTokens;
@@ -317,15 +315,6 @@ export class LevelAccumulator {
       gapSum += gap;
       if (k === 1) ones += 1;
       else this.multiTokenChunk(gap, k);
-      if (t >= startUs && t <= endUs) {
-        if (t >= sliceEnd) {
-          if (slice >= 0) slices[slice]! += windowTokens - sliceMark;
-          sliceMark = windowTokens;
-          slice = Math.min(lastSlice, ((t - startUs) * slicesPerUs) | 0);
-          sliceEnd = slice === lastSlice ? Number.POSITIVE_INFINITY : startUs + (slice + 1) / slicesPerUs;
-        }
-        windowTokens += k;
-      }
       if (t >= secondEnd) {
         this.tokensPerSecond.add(second, secondTokens);
         second = Math.floor(t / 1e6);
@@ -335,10 +324,31 @@ export class LevelAccumulator {
       secondTokens += k;
     }
     this.tokensPerSecond.add(second, secondTokens);
-    if (slice >= 0) slices[slice]! += windowTokens - sliceMark;
     this.itl.addedDirect(n - 1, gapSum);
     this.oneTokenChunks += ones;
-    return windowTokens;
+  }
+
+  /**
+   * A request's output spread evenly over its time in flight, added to the steadiness slices it
+   * overlaps: the same rule the window's rates use, so a slice's rate is the window's throughput
+   * over that slice (and does not rise and fall with the waves of a closed loop).
+   */
+  private addToSlices(sentUs: number, endUs: number, output: number): void {
+    const { startUs } = this.window;
+    const sliceUs = this.sliceUs;
+    if (!(sliceUs > 0)) return;
+    const last = STEADINESS_SLICES - 1;
+    if (endUs <= sentUs) {
+      this.sliceTokens[Math.min(last, Math.floor((endUs - startUs) / sliceUs))]! += output;
+      return;
+    }
+    const perUs = output / (endUs - sentUs);
+    const first = Math.max(0, Math.floor((sentUs - startUs) / sliceUs));
+    const final = Math.min(last, Math.floor((endUs - startUs) / sliceUs));
+    for (let k = first; k <= final; k++) {
+      const from = startUs + k * sliceUs;
+      this.sliceTokens[k]! += perUs * overlap(sentUs, endUs, from, from + sliceUs);
+    }
   }
 
   /** A chunk of k ≠ 1 tokens: its gap counts k times at gap / k in the per-token ITL. */
@@ -374,6 +384,7 @@ export class LevelAccumulator {
       span: { startUs: spanStart, endUs: spanEnd, seconds: Math.max(0, spanEnd - spanStart) / 1e6 },
       window,
       inWindow: this.inWindow,
+      inWindowByPart: this.inWindowByPart,
       goodRequests: this.goodRequests,
       goodOutputTokens: this.goodOutput,
       latency,
@@ -432,6 +443,9 @@ class PerSecond {
   }
 }
 
+/** A steady state shorter than a millisecond is none: a part that issued everything at once. */
+const MIN_WINDOW_US = 1000;
+
 /**
  * Where every part was in its steady state at once. When there is no such time, the window is the
  * whole span of the level instead, marked `disjoint`, and the results say why: `no_steady_state`
@@ -446,7 +460,7 @@ export function sharedWindow(footers: readonly RecordsFooter[]): Window {
     start = Math.max(start, footer.steady_from_us);
     end = Math.min(end, footer.steady_until_us);
   }
-  if (end - start >= 1000)
+  if (end - start >= MIN_WINDOW_US)
     return { startUs: start, endUs: end, seconds: (end - start) / 1e6, disjoint: false };
   let spanStart = Number.POSITIVE_INFINITY;
   let spanEnd = Number.NEGATIVE_INFINITY;
@@ -454,7 +468,7 @@ export function sharedWindow(footers: readonly RecordsFooter[]): Window {
     spanStart = Math.min(spanStart, footer.started_us);
     spanEnd = Math.max(spanEnd, footer.finished_us);
   }
-  const degenerate = footers.some((f) => f.steady_until_us - f.steady_from_us < 1000);
+  const degenerate = footers.some((f) => f.steady_until_us - f.steady_from_us < MIN_WINDOW_US);
   return {
     startUs: spanStart,
     endUs: spanEnd,
@@ -462,6 +476,26 @@ export function sharedWindow(footers: readonly RecordsFooter[]): Window {
     disjoint: true,
     fallback: degenerate ? "no_steady_state" : "disjoint",
   };
+}
+
+/**
+ * How much of one request the window holds: the share of its time in flight (sent → end) that lies
+ * inside it. Requests, their output and input tokens, and good requests are all counted by this
+ * share, so every rate of a level follows one rule: tokens per request over the window is the mean
+ * output length, and goodput equals throughput when every request is good.
+ *
+ * Why time in flight and not the instants tokens arrived: a closed loop with fixed lengths moves in
+ * waves (a wave's prefill carries no tokens, its decode carries them all), and the shared window of
+ * several clients starts and ends at different phases of those waves, so the tokens that arrived
+ * inside it read up to 6% high at 4 clients on the simulator. A closed loop keeps its target in
+ * flight at every instant, so output spread over time in flight has no waves, and its rate over any
+ * window is the sustained rate (docs/metrics.md). Counting requests that *ended* inside the window
+ * is worse: a whole wave or none at each edge, 263–314 tokens per 250-token request.
+ * A request that took no time counts whole when it ended inside the window.
+ */
+function windowShare(sentUs: number, endUs: number, window: Window): number {
+  if (endUs > sentUs) return overlap(sentUs, endUs, window.startUs, window.endUs) / (endUs - sentUs);
+  return endUs >= window.startUs && endUs <= window.endUs ? 1 : 0;
 }
 
 function overlap(a0: number, a1: number, b0: number, b1: number): number {

@@ -4,7 +4,13 @@ import { latencyToVllm } from "../model/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
 import { arrivalsFor } from "./schedulers.js";
-import { assessSteadiness, MAX_FIFTHS_CV, MAX_HALVES_CHANGE, type Steadiness } from "./steadiness.js";
+import {
+  assessSteadiness,
+  MAX_FIFTHS_CV,
+  MAX_HALVES_CHANGE,
+  type NotJudged,
+  type Steadiness,
+} from "./steadiness.js";
 
 /**
  * The JSON files of a level: `partK/concC.json` (one client, vLLM's keys and meanings, so it
@@ -28,13 +34,16 @@ export const DEFINITIONS: Record<string, string> = {
   completed: "requests that streamed every token and ended with [DONE]",
   failed:
     "requests that failed, one error kind each (see errors_by_kind); kept in the records, left out of latencies",
-  request_throughput: "completed requests / duration (all-parts: completed inside the window / window)",
+  request_throughput:
+    "completed requests / duration (all-parts: each completed request counted by the share of its time in flight inside the window, / window)",
   output_throughput:
-    "output tokens of completed requests / duration (all-parts: tokens that arrived inside the window / window)",
+    "output tokens of completed requests / duration (all-parts: each request's output tokens counted by the share of its time in flight inside the window, / window)",
   total_token_throughput:
-    "(input + output tokens) / duration; all-parts counts input tokens of requests whose first token arrived in the window",
-  request_goodput: "requests meeting every SLO (--goodput) per second; null without SLOs",
-  output_goodput: "output tokens of requests meeting every SLO per second; null without SLOs",
+    "(input + output tokens) / duration (all-parts: both counted by the window share of each request, as output_throughput)",
+  request_goodput:
+    "requests meeting every SLO (--goodput) per second, counted as request_throughput counts; null without SLOs",
+  output_goodput:
+    "output tokens of requests meeting every SLO per second, counted as output_throughput counts; null without SLOs",
   max_output_tokens_per_s: "most output tokens that arrived within one second of the level's time line",
   max_concurrent_requests: "most completed requests active within one second of the level's time line",
   errors_by_kind:
@@ -56,7 +65,7 @@ export const DEFINITIONS: Record<string, string> = {
     "steady state: from when every part had its target in flight and its warm-up requests finished, to when the first part stopped issuing",
   seed_view: "the seed's arithmetic: sums of per-part throughputs and means of per-part latency statistics",
   seed_view_diff: "window aggregate − seed view, absolute and relative",
-  steadiness: `the window cut into 10 equal slices, output tokens/s in each; unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean, or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}% (judged only when a fifth lasts at least a median request); null when not judged (no steady window, under 50 tokens per slice, or halves shorter than a request) (docs/noise.md)`,
+  steadiness: `the window cut into 10 equal slices, output tokens/s in each (each request's output spread over its time in flight); unsteady when the halves' rates differ by more than ${MAX_HALVES_CHANGE * 100}% of the mean, or the fifths' coefficient of variation exceeds ${MAX_FIFTHS_CV * 100}%; null when not judged (no steady window, a window shorter than the median request, or under 50 tokens per slice), with a steadiness_unjudged warning saying why (docs/noise.md)`,
   repeats:
     "with repeats: one entry per run of the whole sweep; the level's throughputs are their mean, latency percentiles pooled from every repeat's samples",
   output_throughput_ci95:
@@ -145,6 +154,9 @@ export function allPartsResultJson(
       event_loop_lag_p99_ms: client.event_loop_lag_p99_ms,
       cpu_percent: client.cpu_percent,
       achieved_concurrency: aggregate.achievedConcurrencyByPart[String(part)],
+      // This client's share of the shared window's rates: the clients' shares add up to the level's.
+      output_throughput: perSecond(aggregate.inWindowByPart[String(part)]?.outputTokens ?? 0, seconds),
+      request_throughput: perSecond(aggregate.inWindowByPart[String(part)]?.requests ?? 0, seconds),
     };
   });
   const out: Record<string, unknown> = {
@@ -187,10 +199,11 @@ export function allPartsResultJson(
     aggregate.window.seconds / Math.max(1, aggregate.sliceOutputRates.length),
     aggregate.medianRequestMs / 1000,
   );
-  out.steadiness = steadiness ? steadinessJson(steadiness) : null;
-  out.warnings = levelWarnings(context.key, aggregate, clients, context.inputLen);
-  if (steadiness?.verdict === "unsteady")
-    (out.warnings as DataWarning[]).push(unsteadyWarning(context.key, steadiness));
+  out.steadiness = steadiness.verdict === "not_judged" ? null : steadinessJson(steadiness);
+  const warnings = levelWarnings(context.key, aggregate, clients, context.inputLen);
+  const steadinessWarning = steadinessWarningOf(context.key, aggregate, steadiness);
+  if (steadinessWarning) warnings.push(steadinessWarning);
+  out.warnings = warnings;
   out.definitions = DEFINITIONS;
   return out;
 }
@@ -202,8 +215,26 @@ function steadinessJson(s: Steadiness): Record<string, unknown> {
     output_rates: s.sliceRates,
     halves_change: s.halvesChange,
     fifths_cv: s.fifthsCv,
-    swing_judged: s.swingJudged,
     reasons: s.reasons,
+  };
+}
+
+/**
+ * What the steadiness check has to say about a level: `unsteady`, or `steadiness_unjudged` when a
+ * window existed but was too short or too thin to judge (a fallback window has its own warning,
+ * which already says there is no steady state).
+ */
+function steadinessWarningOf(
+  key: string,
+  aggregate: LevelAggregate,
+  steadiness: Steadiness | NotJudged,
+): DataWarning | undefined {
+  if (steadiness.verdict === "unsteady") return unsteadyWarning(key, steadiness);
+  if (steadiness.verdict !== "not_judged" || aggregate.window.fallback !== undefined) return undefined;
+  return {
+    kind: "steadiness_unjudged",
+    level: key,
+    message: `${key}: steadiness not judged: ${steadiness.reason}. A slowdown during this level would not show; use more requests per level (prompts per concurrency) or --duration.`,
   };
 }
 
@@ -363,21 +394,39 @@ export function levelWarnings(
   }
   if (aggregate.window.fallback === "no_steady_state") {
     add(
-      "windows_disjoint",
-      "no steady state: a client issued all its requests at once (requests per level ≤ concurrency), so throughput is over the whole span, ramp-up and drain included.",
+      "no_steady_state",
+      "no steady state: a client issued all its requests before it had its target in flight (requests per level ≤ concurrency, no warm-up), so the rates are over the whole span, ramp-up and drain included, and steadiness is not judged.",
     );
-  } else if (aggregate.window.disjoint && aggregate.parts.length > 1) {
+  } else if (aggregate.window.fallback === "disjoint") {
     add(
       "windows_disjoint",
-      "the parts' steady states did not overlap, so there is no shared window; throughput is over the whole span.",
+      "the parts' steady states did not overlap, so there is no shared window; the rates are over the whole span, ramp-up and drain included.",
     );
-  } else if (aggregate.span.seconds > 0 && aggregate.window.seconds < 0.5 * aggregate.span.seconds) {
-    add(
-      "windows_disjoint",
-      `the steady-state window (${aggregate.window.seconds.toFixed(1)} s) covers only ${percent(aggregate.window.seconds, aggregate.span.seconds)} of the level; use more requests per level or --duration.`,
-    );
+  } else {
+    const short = shortWindow(aggregate);
+    if (short)
+      add("short_window", `${short}; use more requests per level (prompts per concurrency) or --duration.`);
   }
   return warnings;
+}
+
+/**
+ * A window under MIN_WINDOW_REQUESTS median requests long: its edges cut through the requests in
+ * flight, and how the waves of a closed loop shifted between the level's first and last waves
+ * moves its rates by a percent or two against what the service sustains (1.1–1.9% at 32 streams of
+ * 5,000-token prompts on the simulator, under 0.5% at ten requests per slot; docs/metrics.md).
+ */
+export const MIN_WINDOW_REQUESTS = 3;
+
+/** Why the window is too short to stand for the level, or undefined when it is long enough. */
+function shortWindow(aggregate: LevelAggregate): string | undefined {
+  const { window, span } = aggregate;
+  const requestSeconds = aggregate.medianRequestMs / 1000;
+  if (span.seconds > 0 && window.seconds < 0.5 * span.seconds)
+    return `the steady-state window (${window.seconds.toFixed(1)} s) covers only ${percent(window.seconds, span.seconds)} of the level`;
+  if (requestSeconds > 0 && window.seconds < MIN_WINDOW_REQUESTS * requestSeconds)
+    return `the steady-state window (${window.seconds.toFixed(1)} s) holds only ${(window.seconds / requestSeconds).toFixed(1)} median requests (${requestSeconds.toFixed(2)} s each), so its edges can move the rates by a percent or two`;
+  return undefined;
 }
 
 function perSecond(count: number, seconds: number): number {

@@ -43,10 +43,13 @@ export type WarningKind =
   | "client_bound" // the client, not the server, was the bottleneck
   | "prefix_caching" // the engine ran with prefix caching on
   | "token_mismatch" // usage token counts differ from what was asked for
-  | "windows_disjoint" // the parts' measurement windows did not overlap (enough)
+  | "no_steady_state" // a client never had its target in flight: rates over the whole span
+  | "windows_disjoint" // the clients' steady states did not overlap: rates over the whole span
+  | "short_window" // the shared steady-state window covers less than half of the level
   | "averaged_percentiles" // only per-part percentiles existed, so they were averaged (seed data)
   | "missing_part" // a part has no file for this level
   | "unsteady" // the output token rate drifted or swung during the measurement window
+  | "steadiness_unjudged" // the window was too short (or too thin) to judge steadiness
   | "twin_deviation" // the measurement differs from the simulator twin's prediction by more than 20%
   | "other";
 

@@ -121,7 +121,9 @@ function compareImages(a: ImageGroup, b: ImageGroup): number {
 /**
  * One cell run more than once (the same image and scale in several experiment folders): each level
  * becomes the mean of its runs with the runs kept as repeats, so the report can show their spread.
- * Counts add up. Latency percentiles cannot be averaged honestly, so they are the first run's.
+ * Every rate is averaged the same way, goodputs included (a goodput taken from the first run beside
+ * a throughput averaged over all would compare different things). Counts add up. Latency
+ * percentiles cannot be averaged honestly, so they are the first run's.
  */
 function mergeRuns(runs: ExperimentSummary[]): Map<string, LevelSummary> {
   const byKey = new Map<string, RunLevel[]>();
@@ -143,29 +145,43 @@ interface RunLevel {
 function mergeLevels(found: RunLevel[]): LevelSummary {
   const levels = found.map((f) => f.level);
   const first = levels[0] as LevelSummary;
-  const repeats = levels.flatMap((l) =>
-    l.repeats && l.repeats.length > 0
-      ? l.repeats
-      : [{ outputThroughput: l.outputThroughput, requestThroughput: l.requestThroughput }],
+  const repeats: NonNullable<LevelSummary["repeats"]> = levels.flatMap((l) =>
+    l.repeats && l.repeats.length > 0 ? l.repeats : [ratesOf(l)],
   );
-  const mean = (pick: (l: Pick<LevelSummary, "outputThroughput" | "requestThroughput">) => number) =>
-    repeats.reduce((acc, r) => acc + pick(r), 0) / repeats.length;
   const sum = (pick: (l: LevelSummary) => number) => levels.reduce((acc, l) => acc + pick(l), 0);
   const warnings: DataWarning[] = found.flatMap(({ run, level }) =>
     level.warnings.map((w) => ({ ...w, message: `${run.name}: ${w.message}` })),
   );
-  const outputThroughput = mean((r) => r.outputThroughput);
-  const requestThroughput = mean((r) => r.requestThroughput);
-  const meanTotal = levels.reduce((acc, l) => acc + l.totalTokenThroughput, 0) / levels.length;
   return {
     ...first,
     numPrompts: sum((l) => l.numPrompts),
     completed: sum((l) => l.completed),
     failed: sum((l) => l.failed),
-    outputThroughput,
-    requestThroughput,
-    totalTokenThroughput: meanTotal,
+    outputThroughput: mean(repeats.map((r) => r.outputThroughput)),
+    requestThroughput: mean(repeats.map((r) => r.requestThroughput)),
+    totalTokenThroughput: mean(levels.map((l) => l.totalTokenThroughput)),
+    outputGoodput: meanOfAll(repeats.map((r) => r.outputGoodput)),
+    requestGoodput: meanOfAll(repeats.map((r) => r.requestGoodput)),
     warnings,
     repeats,
   };
+}
+
+/** A run without repeats, as one repeat. */
+function ratesOf(level: LevelSummary): NonNullable<LevelSummary["repeats"]>[number] {
+  return {
+    outputThroughput: level.outputThroughput,
+    requestThroughput: level.requestThroughput,
+    outputGoodput: level.outputGoodput ?? null,
+    requestGoodput: level.requestGoodput ?? null,
+  };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((acc, v) => acc + v, 0) / values.length;
+}
+
+/** The mean when every run has the value; null when any lacks it (a partial mean would mislead). */
+function meanOfAll(values: ReadonlyArray<number | null | undefined>): number | null {
+  return values.every((v): v is number => typeof v === "number") ? mean(values) : null;
 }

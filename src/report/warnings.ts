@@ -48,10 +48,23 @@ export const WARNING_KINDS: Record<WarningKind, WarningKindInfo> = {
     title: "token mismatch",
     meaning: "the server's token counts differ from the requested input/output lengths.",
   },
+  no_steady_state: {
+    code: "N",
+    title: "no steady state",
+    meaning:
+      "a client never had its target in flight (requests per level ≤ concurrency, no warm-up): the rates include the ramp-up and the drain, so they understate what the server sustains.",
+  },
   windows_disjoint: {
     code: "W",
     title: "windows not overlapping",
-    meaning: "the clients' measurement windows did not overlap, so summed throughputs over-count.",
+    meaning:
+      "the clients' steady states did not overlap, so there is no shared window: the rates are over the whole span, ramp-up and drain included.",
+  },
+  short_window: {
+    code: "S",
+    title: "short window",
+    meaning:
+      "the shared steady-state window covers less than half of the level: its rates rest on a small part of what was measured.",
   },
   averaged_percentiles: {
     code: "A",
@@ -69,6 +82,12 @@ export const WARNING_KINDS: Record<WarningKind, WarningKindInfo> = {
     title: "unsteady",
     meaning:
       "the output token rate drifted or swung during the measurement window, so the level's one number averages different states of the server.",
+  },
+  steadiness_unjudged: {
+    code: "J",
+    title: "steadiness not judged",
+    meaning:
+      "the window was too short (or held too few tokens) to tell whether the server kept one speed: a slowdown during the level would not show.",
   },
   twin_deviation: {
     code: "D",
@@ -223,9 +242,8 @@ export function derivedLevelWarnings(level: LevelSummary, expected: ExpectedLeng
 }
 
 function tokenMismatch(level: LevelSummary, expected: ExpectedLengths): DataWarning[] {
-  // Only whole-run rates (vLLM files) divide into tokens per request. A window aggregate counts
-  // tokens and requests over a window that cuts requests in half, so the ratio is not a length;
-  // our own results check lengths against usage per request and carry their own warning.
+  // Only vLLM files are checked here: our own results check every request's lengths against its
+  // usage and carry their own warning.
   if (level.method !== "seed_sum") return [];
   if (!(level.requestThroughput > 0) || level.completed === 0) return [];
   const found: string[] = [];

@@ -28,8 +28,9 @@ export interface ClosedLoopLevel {
 export interface LevelPrediction {
   /**
    * Output tokens per second over the steady-state window, as orchestrate's all-parts results
-   * measure it: from when every client has its load in flight (and its warm-up sent) to when the
-   * first client sends its last request; tokens that arrive inside it ÷ its length.
+   * measure it: from when every client has its load in flight (and its warm-up finished) to when
+   * the first client sends its last request; each measured request's output counted by the share
+   * of its time in flight inside the window, ÷ the window's length (docs/metrics.md).
    */
   output_throughput: number;
   /**
@@ -68,7 +69,7 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   const prompt = new Array<number>(level.inputTokens).fill(0);
   const ttft = new Samples();
   const tpot = new Samples();
-  const arrivals = new TokenTimeline();
+  const measured: MeasuredRequest[] = [];
   const total = level.warmupPerClient + level.requestsPerClient;
   // The load generator's steady state starts once a client has its target in flight and has sent
   // its first measured request (the one after the warm-up), whichever comes later: send number
@@ -94,9 +95,8 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
         onRejected: () => {
           throw new Error("the twin's service rejected a request; max_queued_requests is too small");
         },
-        onChunk: (time, tokens, delivered, last) => {
+        onChunk: (time, _tokens, delivered, last) => {
           firstTokenAt ??= time;
-          if (!warmup) arrivals.add(time, tokens);
           if (!last) return;
           lastCompletion = Math.max(lastCompletion, time);
           if (warmup) client.warmupDoneAt = Math.max(client.warmupDoneAt, time);
@@ -104,6 +104,7 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
             ttft.add(firstTokenAt - sentAt);
             if (delivered > 1) tpot.add((time - firstTokenAt) / (delivered - 1));
             measuredTokens += delivered;
+            measured.push({ sentAt, endAt: time, tokens: delivered });
           }
           sendNext(client);
         },
@@ -130,7 +131,7 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   // As the aggregator does when the clients never shared a steady state: the whole span.
   const windowThroughput =
     windowEnd > windowStart
-      ? (arrivals.between(windowStart, windowEnd) / (windowEnd - windowStart)) * 1000
+      ? (tokensInWindow(measured, windowStart, windowEnd) / (windowEnd - windowStart)) * 1000
       : spanThroughput;
   return {
     output_throughput: windowThroughput,
@@ -145,32 +146,19 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   };
 }
 
-/**
- * Token arrivals in 1 ms buckets, so the tokens inside any window can be counted after the fact
- * without keeping every chunk's time (a window's edges then err by at most a millisecond's tokens).
- */
-class TokenTimeline {
-  private buckets = new Float64Array(1 << 16);
+interface MeasuredRequest {
+  sentAt: number;
+  endAt: number;
+  tokens: number;
+}
 
-  add(time: number, tokens: number): void {
-    const index = Math.floor(time);
-    if (index >= this.buckets.length) {
-      const grown = new Float64Array(Math.max(this.buckets.length * 2, index + 1));
-      grown.set(this.buckets);
-      this.buckets = grown;
-    }
-    this.buckets[index]! += tokens;
+/** Each request's output tokens times the share of its time in flight inside [from, to]. */
+function tokensInWindow(requests: readonly MeasuredRequest[], from: number, to: number): number {
+  let sum = 0;
+  for (const r of requests) {
+    const inside = Math.max(0, Math.min(r.endAt, to) - Math.max(r.sentAt, from));
+    if (r.endAt > r.sentAt) sum += (r.tokens * inside) / (r.endAt - r.sentAt);
+    else if (r.endAt >= from && r.endAt <= to) sum += r.tokens;
   }
-
-  /** Tokens that arrived in [from, to], the edge buckets counted pro rata. */
-  between(from: number, to: number): number {
-    let sum = 0;
-    const first = Math.floor(from);
-    const last = Math.min(Math.floor(to), this.buckets.length - 1);
-    for (let i = first; i <= last; i++) {
-      const overlap = Math.min(to, i + 1) - Math.max(from, i);
-      if (overlap > 0) sum += this.buckets[i]! * overlap;
-    }
-    return sum;
-  }
+  return sum;
 }

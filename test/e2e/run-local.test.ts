@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  orchestrate,
   runFolder,
   runState,
   startOrchestrate,
@@ -72,18 +71,5 @@ describe.skipIf(process.platform !== "linux")("run on the local target", { timeo
     run.child.kill("SIGKILL");
     await run.done;
     await until(() => simulatorsOf(pid).length === 0, 5_000, "the orphaned simulators to exit");
-  });
-
-  // The README's first command, whole: about two minutes, so CI runs it and `npm test` does not.
-  it.runIf(process.env.ORCHESTRATE_FULL_E2E === "1")("runs plans/local.yaml end to end", async () => {
-    const cwd = workspace();
-    const started = Date.now();
-    const result = await orchestrate(["run", "plans/local.yaml"], { cwd });
-    expect(result.code, result.stderr).toBe(0);
-    const dir = runFolder(cwd);
-    const report = readFileSync(join(dir, "report", "report.md"), "utf8");
-    expect(report).toContain("scaling efficiency over 1x");
-    expect(runState(dir).cells).toHaveLength(6);
-    process.stdout.write(`plans/local.yaml ran in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   });
 });

@@ -88,6 +88,26 @@ describe("speed-up and efficiency", () => {
     expect(merged.numPrompts).toBe(80);
   });
 
+  it("averages goodput over the runs as it averages throughput, and drops it when a run lacks it", () => {
+    const run = (dir: string, values: Parameters<typeof level>[1]) =>
+      experiment("rayoss", 1, [level(4, values)], { dir: `${dir}/rayoss-x1`, name: "rayoss-x1" });
+    const both = assembleReportInput([
+      run("/a", { outputThroughput: 1000, outputGoodput: 900, requestGoodput: 3 }),
+      run("/b", { outputThroughput: 1200, outputGoodput: 1100, requestGoodput: 5 }),
+    ])
+      .images[0]!.cells.get(1)!
+      .get("conc4")!;
+    expect(both).toMatchObject({ outputThroughput: 1100, outputGoodput: 1000, requestGoodput: 4 });
+    expect(both.repeats?.map((r) => r.outputGoodput)).toEqual([900, 1100]);
+    const partial = assembleReportInput([
+      run("/a", { outputThroughput: 1000, outputGoodput: 900 }),
+      run("/b", { outputThroughput: 1200 }),
+    ])
+      .images[0]!.cells.get(1)!
+      .get("conc4")!;
+    expect(partial.outputGoodput).toBeNull();
+  });
+
   it("computes the same under SLOs when the data has goodput", () => {
     const input = assembleReportInput([
       experiment("rayoss", 1, [level(4, { outputGoodput: 800 })]),

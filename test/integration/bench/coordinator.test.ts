@@ -320,7 +320,15 @@ describe("experiment folders", () => {
     const outcome = await runBenchmark(opts);
     const level = outcome.experiment.levels[0]!;
     expect(level).toMatchObject({ completed: 2, failed: 2, errorsByKind: { http_5xx: 2 } });
-    expect(level.warnings.map((w) => w.kind).sort()).toEqual(["failed_requests", "incomplete"]);
+    const kinds = level.warnings.map((w) => w.kind);
+    expect(kinds).toEqual(expect.arrayContaining(["failed_requests", "incomplete"]));
+    // Five requests of a few milliseconds are also too short a level to judge, and it says so
+    // (whether the window holds under 3 median requests depends on how fast the 503s came back).
+    const tooShort = ["short_window", "steadiness_unjudged"];
+    expect(kinds.filter((k) => k !== "failed_requests" && k !== "incomplete")).toEqual(
+      expect.arrayContaining(["steadiness_unjudged"]),
+    );
+    for (const kind of kinds) expect(["failed_requests", "incomplete", ...tooShort]).toContain(kind);
   });
 });
 

@@ -70,18 +70,20 @@ describe("steadiness", () => {
     expect(file.steadiness.halves_change).toBeLessThan(-0.2);
   });
 
-  it("does not flag the noise-free simulator: at most 1 false alarm in 20 measurements", async () => {
+  // Over seeds and settings, in virtual time: test/unit/bench/steadiness-sweep.test.ts. Here the
+  // same on real timers, whose jitter virtual time does not have.
+  it("does not flag the noise-free simulator: at most 1 false alarm in 10 measurements", async () => {
     // Steps of 4 ms keep the twenty runs short; slices still hold about 100 tokens each.
     sim = await startSimulator({
       ...CLOSED_FORM_SIM,
       engine: { ...CLOSED_FORM_SIM.engine, decode_base_ms: 4 },
       seed: 3,
     });
-    // Twenty repeats of one level: each draws its own prompts, as twenty seeds would.
+    // Ten repeats of one level: each draws its own prompts, as ten seeds would.
     const outcome = await runBenchmark(
-      options(sim.url, { levels: [8], outputTokens: 32, promptsPerConcurrency: 5, repeats: 20 }),
+      options(sim.url, { levels: [8], outputTokens: 32, promptsPerConcurrency: 5, repeats: 10 }),
     );
-    const verdicts = Array.from({ length: 20 }, (_, i) => {
+    const verdicts = Array.from({ length: 10 }, (_, i) => {
       const file = json(join(outcome.expDir, `repeat${i + 1}`, "all-parts", "conc8.json"));
       return file.steadiness?.verdict as string | undefined;
     });
@@ -98,9 +100,11 @@ describe("steadiness", () => {
     expect(file.window.fallback).toBe("no_steady_state");
     expect(file.steadiness).toBeNull();
     expect(file.warmup_requests).toBe(0);
-    expect(outcome.experiment.levels[0]!.warnings.map((w) => w.message).join("\n")).toMatch(
-      /no steady state/,
-    );
+    // One warning says what happened, and nothing contradicts it: a client that never had its
+    // target in flight is not "client-bound", and a window that does not exist is not "short".
+    const kinds = outcome.experiment.levels[0]!.warnings.map((w) => w.kind);
+    expect(kinds).toEqual(["no_steady_state"]);
+    expect(file.clients.every((c: { verdict: string }) => c.verdict === "ok")).toBe(true);
   });
 });
 

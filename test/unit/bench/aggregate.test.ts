@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aggregateRecords } from "../../../src/bench/aggregate.js";
 import { allPartsResultJson, type LevelContext, partResultJson } from "../../../src/bench/formats.js";
-import { RecordCursor, recordToJson } from "../../../src/bench/records-file.js";
+import { RecordCursor, type RecordsFile, recordToJson } from "../../../src/bench/records-file.js";
 import { MicrosHistogram, Samples } from "../../../src/bench/stats.js";
 import { Random } from "../../../src/random.js";
 import { recordsFile, type TestRequest } from "../../helpers/records.js";
@@ -234,20 +234,99 @@ describe("records files", () => {
   });
 });
 
-describe("the window's steadiness slices", () => {
-  it("counts each in-window token in the tenth of the window it arrived in, across requests", async () => {
-    // Window 0–1000 ms (slices of 100 ms). Request A: a token at 5, 95, 105, 350 and 990 ms;
-    // request B: 3 tokens at 150, 1 at 999, 1 at 1200 (after the window: not counted).
-    const file = await recordsFile(
-      [
-        { sent: 0, chunks: [5, 95, 105, 350, 990] },
-        { sent: 1, chunks: [150, 999, 1200], tokens: [3, 1, 1] },
-      ],
-      { steady_from_us: 0, steady_until_us: 1_000_000 },
-    );
-    const a = aggregateRecords([file], OPTIONS);
-    // Tokens per slice, as rates: a token in a 0.1 s slice is 10 tokens/s.
-    expect(a.sliceOutputRates).toEqual([20, 40, 0, 10, 0, 0, 0, 0, 0, 20]);
-    expect(a.inWindow.outputTokens).toBe(9);
+describe("the window's attribution rule, by hand", () => {
+  // Window 0–1000 ms, slices of 100 ms. Each request's output is spread evenly over its time in
+  // flight (sent → end) and counted for the part of it inside the window:
+  //   A: sent 0, ends 500, 5 tokens: 1 token per 100 ms in slices 0–4, whole inside;
+  //   B: sent 250, ends 1250, 10 tokens: 1 per 100 ms from 250 ms, 75% inside (7.5 tokens);
+  //   C: sent 950, ends 1000, 2 tokens: both in slice 9.
+  const requests: TestRequest[] = [
+    { sent: 0, chunks: [100, 200, 300, 400, 500] },
+    { sent: 250, chunks: Array.from({ length: 10 }, (_, k) => 350 + 100 * k) },
+    { sent: 950, chunks: [975, 1000] },
+  ];
+  const footer = { steady_from_us: 0, steady_until_us: 1_000_000 };
+
+  it("counts requests and tokens by the share of each request's time in flight inside the window", async () => {
+    const a = aggregateRecords([await recordsFile(requests, footer)], OPTIONS);
+    expect(a.inWindow.outputTokens).toBeCloseTo(5 + 7.5 + 2, 9);
+    expect(a.inWindow.requests).toBeCloseTo(1 + 0.75 + 1, 9);
+    expect(a.inWindow.inputTokens).toBeCloseTo(100 * 2.75, 9);
+    // As rates: a token per 100 ms slice is 10 tokens/s.
+    const expected = [10, 10, 15, 20, 20, 10, 10, 10, 10, 30];
+    for (const [i, rate] of a.sliceOutputRates.entries()) expect(rate).toBeCloseTo(expected[i]!, 9);
+  });
+
+  it("counts goodput by the same shares: all of it when every request is good, none when none is", async () => {
+    const file = await recordsFile(requests, footer);
+    const good = aggregateRecords([file], { ...OPTIONS, slo: { e2elMs: 10_000 } });
+    expect(good.inWindow.goodRequests).toBeCloseTo(good.inWindow.requests, 12);
+    expect(good.inWindow.goodOutputTokens).toBeCloseTo(good.inWindow.outputTokens, 12);
+    const none = aggregateRecords([file], { ...OPTIONS, slo: { ttftMs: 1 } });
+    expect(none.inWindow).toMatchObject({ goodRequests: 0, goodOutputTokens: 0 });
+    // Only C (TTFT 25 ms) meets a TTFT limit of 50 ms: its 2 tokens and 1 request.
+    const some = aggregateRecords([file], { ...OPTIONS, slo: { ttftMs: 50 } });
+    expect(some.inWindow).toMatchObject({ goodRequests: 1, goodOutputTokens: 2 });
+  });
+});
+
+describe("the merge's invariants, over random levels", () => {
+  /**
+   * Random closed-loop-like parts: each of `slots` slots sends requests back to back with random
+   * durations, first tokens and chunk batching, over a part's own random steady state. Whatever the
+   * shapes, the rule must keep: tokens per request = the output length, goodput = throughput when
+   * every request is good (none good is pinned by hand above), the parts' shares add up to the
+   * level, and so do the steadiness slices.
+   */
+  async function randomPart(rng: Random, part: number, outputLen: number): Promise<RecordsFile> {
+    const requests: TestRequest[] = [];
+    const slots = 1 + rng.int(6);
+    const start = rng.next() * 200;
+    for (let slot = 0; slot < slots; slot++) {
+      let t = start + rng.next() * 50;
+      const count = 1 + rng.int(12);
+      for (let i = 0; i < count; i++) {
+        const ttft = 5 + rng.next() * 300;
+        const gap = 1 + rng.next() * 20;
+        const chunks: number[] = [];
+        const tokens: number[] = [];
+        let left = outputLen;
+        while (left > 0) {
+          const k = Math.min(left, 1 + rng.int(4));
+          chunks.push(t + ttft + gap * chunks.length);
+          tokens.push(k);
+          left -= k;
+        }
+        requests.push({ sent: t, chunks, tokens });
+        t = chunks.at(-1)! + rng.next() * 2;
+      }
+    }
+    const sends = requests.map((r) => r.sent);
+    const from = Math.min(...sends) + rng.next() * 300;
+    const until = from + 200 + rng.next() * 2000;
+    return recordsFile(requests, { part, steady_from_us: from * 1000, steady_until_us: until * 1000 });
+  }
+
+  it("holds for 60 random levels of 1 to 4 parts", async () => {
+    const rng = new Random(16);
+    for (let trial = 0; trial < 60; trial++) {
+      const outputLen = 1 + rng.int(300);
+      const parts = 1 + rng.int(4);
+      const files = await Promise.all(
+        Array.from({ length: parts }, (_, i) => randomPart(rng, i + 1, outputLen)),
+      );
+      const options = { inputLen: 100, outputLen };
+      const all = aggregateRecords(files, { ...options, slo: { e2elMs: 1e9 } });
+      const w = all.inWindow;
+      if (w.requests > 0) expect(w.outputTokens / w.requests).toBeCloseTo(outputLen, 9);
+      expect(w.goodRequests).toBeCloseTo(w.requests, 9);
+      expect(w.goodOutputTokens).toBeCloseTo(w.outputTokens, 9);
+      const shares = Object.values(all.inWindowByPart);
+      expect(shares).toHaveLength(parts);
+      expect(shares.reduce((sum, p) => sum + p.outputTokens, 0)).toBeCloseTo(w.outputTokens, 6);
+      expect(shares.reduce((sum, p) => sum + p.requests, 0)).toBeCloseTo(w.requests, 9);
+      const slices = all.sliceOutputRates.reduce((sum, r) => sum + r, 0) * (all.window.seconds / 10);
+      if (!all.window.disjoint) expect(slices).toBeCloseTo(w.outputTokens, 6);
+    }
   });
 });

@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBenchmark } from "../../../src/bench/coordinator.js";
+import { startTestServer, type TestServer } from "../../helpers/http-server.js";
+import { lagMargin, partLagMs, watchLoopLag } from "../../helpers/timing-margin.js";
+import { scheduledStream } from "../../helpers/token-stream.js";
+
+/**
+ * The window's rates against a server whose answer is known: the first token 30 ms after a
+ * request arrives, then one every 5 ms, 64 tokens, no limit on how many it serves at once. With 8
+ * streams per client, a slot's request takes 30 + 63 × 5 = 345 ms, so each client's closed loop
+ * sustains 8 × 64 / 0.345 s = 1484 output tokens/s, and every request carries 64 tokens. Run at 1
+ * and 4 clients, with levels of 3 and 10 requests per stream: the table of issue #16, where more
+ * than one client read 69–99 tokens per request and goodput 65–93% of throughput.
+ */
+
+const FIRST_MS = 30;
+const GAP_MS = 5;
+const TOKENS = 64;
+const STREAMS = 8;
+const REQUEST_MS = FIRST_MS + (TOKENS - 1) * GAP_MS;
+const CLOSED_FORM_PER_CLIENT = (STREAMS * TOKENS * 1000) / REQUEST_MS;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer(scheduledStream({ firstMs: FIRST_MS, gapMs: GAP_MS }).handler);
+});
+afterAll(() => server.close());
+
+const json = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
+
+describe("rates over the window against a deterministic server", { timeout: 60_000 }, () => {
+  for (const clients of [1, 4]) {
+    for (const perStream of [3, 10]) {
+      it(`${clients} client(s), ${perStream} × concurrency: 64 tokens per request, goodput = throughput`, async () => {
+        const expDir = join(mkdtempSync(join(tmpdir(), "known-answer-")), "exp");
+        const lag = watchLoopLag();
+        await runBenchmark({
+          baseUrl: server.url,
+          clients,
+          mode: "concurrency",
+          levels: [STREAMS],
+          inputTokens: 16,
+          outputTokens: TOKENS,
+          promptsPerConcurrency: perStream,
+          // Every request meets these: goodput must then be the throughput, to the last digit.
+          goodput: { ttftMs: 60_000, e2elMs: 60_000 },
+          expDir,
+          seed: 16,
+        });
+        lag.stop();
+        const all = json(join(expDir, "all-parts", `conc${STREAMS}.json`));
+        expect(all.window.disjoint).toBe(false);
+        expect(all.completed).toBe(clients * perStream * STREAMS);
+        expect(all.output_throughput / all.request_throughput).toBeCloseTo(TOKENS, 6);
+        expect(all.output_goodput).toBeCloseTo(all.output_throughput, 6);
+        expect(all.request_goodput).toBeCloseTo(all.request_throughput, 9);
+        expect(all.total_token_throughput / all.request_throughput).toBeCloseTo(16 + TOKENS, 6);
+        // The clients' shares of the window add up to the level.
+        const shares = all.clients as Array<{ output_throughput: number; request_throughput: number }>;
+        const sum = (pick: (c: (typeof shares)[number]) => number) => shares.reduce((s, c) => s + pick(c), 0);
+        expect(sum((c) => c.output_throughput)).toBeCloseTo(all.output_throughput, 6);
+        expect(sum((c) => c.request_throughput)).toBeCloseTo(all.request_throughput, 9);
+        // No request is faster than the server's schedule, so no slot can do better than the closed
+        // form; each is slower only by the lag of the server's loop and the client's on the way.
+        const closedForm = clients * CLOSED_FORM_PER_CLIENT;
+        const clientLag = Math.max(
+          ...Array.from({ length: clients }, (_, i) =>
+            partLagMs(json(join(expDir, `part${i + 1}`, `conc${STREAMS}.json`))),
+          ),
+        );
+        const slowest = REQUEST_MS + 2 * lagMargin(lag.maxMs(), clientLag);
+        if (process.env.ORCHESTRATE_PRINT_TABLES) {
+          console.log(
+            `| ${clients} | ${perStream} × concurrency | ${((all.output_throughput / closedForm - 1) * 100).toFixed(1)}% | ${(all.output_throughput / all.request_throughput).toFixed(2)} | ${(all.output_goodput / all.output_throughput).toFixed(4)} | (loop lag ${clientLag.toFixed(0)} ms) |`,
+          );
+        }
+        expect(all.output_throughput).toBeLessThanOrEqual(closedForm * (1 + 1e-9));
+        expect(all.output_throughput).toBeGreaterThanOrEqual((closedForm * REQUEST_MS) / slowest);
+      });
+    }
+  }
+});
