@@ -1,12 +1,13 @@
-import { resolve } from "node:path";
 import { ExternalError, UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import { experimentDir } from "../model/load.js";
 import { renderExperiment } from "../model/render-text.js";
 import type { Reporter } from "../reporter.js";
 import type { Slo } from "./aggregate.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import type { BenchOptions } from "./options.js";
+import { serverUrlFrom } from "./server-url.js";
 import type { PromptFormat } from "./workload.js";
 
 /**
@@ -88,7 +89,7 @@ export async function runBenchCommand(exp: string, flags: BenchFlags, reporter: 
 export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJS.ProcessEnv): BenchOptions {
   validateBenchFlags(flags);
   const options: BenchOptions = {
-    baseUrl: flags.baseUrl ?? env.OPENAI_API_URL ?? "http://127.0.0.1:8000",
+    baseUrl: serverUrlFrom(flags.baseUrl, env),
     clients: flags.clients,
     mode: flags.type,
     levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
@@ -97,7 +98,7 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
     repeats: flags.repeats,
     burstiness: flags.burstiness,
     promptFormat: flags.promptFormat,
-    expDir: resolve(flags.resultsDir, exp),
+    expDir: experimentDir(exp, flags.resultsDir),
     overwrite: flags.force ? "force" : flags.resume ? "resume" : "refuse",
     timeouts: { requestMs: flags.timeout * 1000, firstTokenMs: flags.ttftTimeout * 1000 },
   };

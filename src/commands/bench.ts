@@ -10,7 +10,7 @@ import {
   secondsOption,
   seedOption,
 } from "./bench-options.js";
-import { nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
+import { folderOption, nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
 
 /** `orchestrate bench EXP`: the load generator against OPENAI_API_URL (the seed's run_bm.sh). */
 export function register(program: Command, reporter: Reporter): void {
@@ -83,7 +83,12 @@ export function register(program: Command, reporter: Reporter): void {
         .choices(["token-ids", "text"])
         .default("token-ids"),
     )
-    .option("--results-dir <dir>", "where experiments live", "results")
+    .option(
+      "--results-dir <dir>",
+      "where experiments live",
+      folderOption("a folder for experiments (created if absent)"),
+      "results",
+    )
     .option("--timeout <s>", "per-request timeout, seconds", secondsOption, 600)
     .option("--ttft-timeout <s>", "time allowed until the first token, seconds", secondsOption, 300)
     .option("--force", "replace the results already in EXP")

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Reporter } from "../reporter.js";
 import type { RunOptions } from "../run/run-command.js";
-import { collectOnly, targetOption } from "./shared-options.js";
+import { collectOnly, folderOption, targetOption } from "./shared-options.js";
 
 export function register(program: Command, reporter: Reporter): void {
   program
@@ -23,7 +23,12 @@ export function register(program: Command, reporter: Reporter): void {
       [],
     )
     .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
-    .option("--results-dir <dir>", "where run folders are created", "results")
+    .option(
+      "--results-dir <dir>",
+      "where run folders are created",
+      folderOption("a folder for run folders (created if absent)"),
+      "results",
+    )
     .option("--json", "with --dry-run: print the plan of commands as JSON")
     .action(async (planPath: string, options: RunOptions) => {
       const { runCommand } = await import("../run/run-command.js");

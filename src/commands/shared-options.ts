@@ -1,10 +1,17 @@
 import { InvalidArgumentError } from "commander";
+import { existingFile, existingFolder, fileToWrite, folderToCreate } from "../inputs.js";
 
 /** Option parsers shared by several commands; they reject bad values before any work starts. */
 
 export function targetOption(value: string): "anyscale" | "local" {
   if (value === "anyscale" || value === "local") return value;
   throw new InvalidArgumentError("must be anyscale or local");
+}
+
+/** A value that must say something (a flag given as "", or its variable set to nothing). */
+export function nonEmptyOption(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
+  return value;
 }
 
 export function collectOnly(value: string, previous: string[]): string[] {
@@ -46,4 +53,34 @@ export function fractionOption(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > 1)
     throw new InvalidArgumentError("must be a fraction between 0 and 1");
   return n;
+}
+
+/*
+ * Paths on the command line, checked as they are read (src/inputs.ts): a folder where a file
+ * belongs, or the reverse, is a clear exit 2 before the command starts, not an EISDIR inside it.
+ */
+
+/** A folder, or nothing there yet (one the command creates, or an empty list when absent). */
+export function folderOption(what: string): (value: string) => string {
+  return (value) => folderToCreate(value, { what });
+}
+
+/** A file the command writes, replaced when present. */
+export function outputFileOption(what: string): (value: string) => string {
+  return (value) => fileToWrite(value, { what });
+}
+
+/** A file the command reads. */
+export function fileOption(what: string): (value: string) => string {
+  return (value) => existingFile(value, { what });
+}
+
+/** A folder the command reads. */
+export function folderArgument(what: string): (value: string) => string {
+  return (value) => existingFolder(value, { what });
+}
+
+/** Folders the command reads, for a variadic argument (`<dirs...>`). */
+export function folderArguments(what: string): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => [...previous, existingFolder(value, { what })];
 }

@@ -5,6 +5,8 @@ import dotenv from "dotenv";
 import { LineCounter, parseDocument, parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
 import { UserError } from "../errors.js";
+import { existingFile, filesIn } from "../inputs.js";
+import { packageRoot } from "../paths.js";
 import { expandEnvironment } from "./env-expand.js";
 import { describeZodIssues, type PlanIssue } from "./issues.js";
 import { checkPlan, type Plan, resolvePlan } from "./resolve.js";
@@ -35,13 +37,19 @@ export interface LoadOptions {
  * once, each as `file:line:col  dotted.path: message`.
  */
 export function loadPlan(path: string, options: LoadOptions = {}): LoadedPlan {
-  if (!existsSync(path)) {
-    throw new UserError(`plan file ${path} does not exist`, {
-      hint: "the plans that ship with orchestrate are in plans/",
-    });
-  }
+  existingFile(path, { what: "a plan file (YAML)", hint: planHint(path) });
   return parsePlanText(readFileSync(path, "utf8"), path, options);
 }
+
+/** The plans in the folder that was given, or else the ones that ship with orchestrate. */
+function planHint(path: string): string {
+  const inFolder = filesIn(path, PLAN_EXTENSIONS);
+  if (inFolder.length > 0) return `the plans in ${path}: ${inFolder.map(displayPath).join(", ")}`;
+  const shipped = filesIn(join(packageRoot, "plans"), PLAN_EXTENSIONS).map(displayPath);
+  return `the plans that ship with orchestrate: ${shipped.join(", ")}`;
+}
+
+const PLAN_EXTENSIONS = [".yaml", ".yml"];
 
 export function parsePlanText(text: string, path: string, options: LoadOptions = {}): LoadedPlan {
   const shownPath = displayPath(path);

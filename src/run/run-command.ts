@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { wallClock } from "../clock.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import { cliCommand } from "../invocation.js";
 import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
@@ -190,12 +191,12 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
       "",
       "!!! SERVICES LEFT RUNNING — they keep costing money until you terminate them:",
       ...summary.leftRunning.map((s) => `!!!   ${s.serviceName} (${s.reason})`),
-      `!!! orchestrate teardown ${folder.dir}`,
+      `!!! ${cliCommand("teardown", folder.dir)}`,
     );
   }
   reporter.result(lines.join("\n"));
   if (summary.outcome === "interrupted") {
-    throw new Interrupted(`run stopped; continue it with: orchestrate resume ${folder.dir}`);
+    throw new Interrupted(`run stopped; continue it with: ${cliCommand("resume", folder.dir)}`);
   }
   if (summary.outcome === "failed") {
     const reasons: string[] = [];
@@ -210,8 +211,8 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
     throw new ExternalError(reasons.join("; "), {
       hint:
         stranded.length > 0
-          ? `terminate them with orchestrate teardown ${folder.dir}; then see orchestrate status ${folder.dir}`
-          : `see orchestrate status ${folder.dir}; fix the cause and continue with orchestrate resume ${folder.dir}`,
+          ? `terminate them with ${cliCommand("teardown", folder.dir)}; then see ${cliCommand("status", folder.dir)}`
+          : `see ${cliCommand("status", folder.dir)}; fix the cause and continue with ${cliCommand("resume", folder.dir)}`,
     });
   }
 }

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { cliCommand } from "../invocation.js";
 import type { Reporter } from "../reporter.js";
 import { CELL_STEPS, deriveState, type RunState, readJournal, STATE_FILE } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
-import { RunFolder } from "./run-folder.js";
+import { openRunFolder } from "./run-folder.js";
 
 /**
  * `orchestrate status [RUN_DIR]`: without a folder, every run under the results folder with its
@@ -30,7 +31,7 @@ export function listRuns(resultsDir: string): Array<{ dir: string; state: RunSta
 
 export function formatRunList(runs: ReturnType<typeof listRuns>, resultsDir: string): string {
   if (runs.length === 0)
-    return `No runs under ${resultsDir}/ yet. Start one with: orchestrate run plans/local.yaml`;
+    return `No runs under ${resultsDir}/ yet. Start one with: ${cliCommand("run", "plans/local.yaml")}`;
   const rows = runs.map(({ dir, state, activePid }) => {
     const done = state.cells.filter((c) => c.outcome === "succeeded").length;
     const live = state.cells.filter((c) => c.service === "deployed" || c.service === "left_running").length;
@@ -88,11 +89,11 @@ export function formatRunStatus(
   } else {
     lines.push("Services of this run still up (they cost money until terminated):");
     for (const s of live) lines.push(`  ${s.serviceName}  ${s.state}`);
-    lines.push(`Terminate them with: orchestrate teardown ${dir}`);
+    lines.push(`Terminate them with: ${cliCommand("teardown", dir)}`);
   }
   if (state.reportDir) lines.push(`Report: ${state.reportDir}`);
   if (state.status !== "succeeded" && activePid === undefined)
-    lines.push(`Continue it with: orchestrate resume ${dir}`);
+    lines.push(`Continue it with: ${cliCommand("resume", dir)}`);
   return lines.join("\n");
 }
 
@@ -117,7 +118,7 @@ export async function statusCommand(
     else reporter.result(formatRunList(runs, options.resultsDir));
     return;
   }
-  const folder = new RunFolder(dir);
+  const folder = openRunFolder(dir);
   const state = openRunState(folder.dir);
   const activePid = lockHolder(folder.dir);
   let live: LiveService[] = [];

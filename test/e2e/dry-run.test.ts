@@ -291,7 +291,8 @@ describe("the command line", () => {
   it("says when a plan file does not exist", () => {
     const { status, stderr } = orchestrate(["run", "plans/nope.yaml", "--dry-run"]);
     expect(status).toBe(2);
-    expect(stderr).toContain("plan file plans/nope.yaml does not exist");
+    expect(stderr).toContain("plans/nope.yaml: no such file; expected a plan file (YAML)");
+    expect(stderr).toMatch(/hint: the plans that ship with orchestrate: .*plans\/local\.yaml/);
   });
 });
 
