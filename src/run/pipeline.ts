@@ -47,6 +47,8 @@ export interface RunSummary {
     error?: string;
   }>;
   leftRunning: Array<{ serviceName: string; reason: string }>;
+  /** Benchmark levels measured and kept, finished cells or not: what a resume will not re-run. */
+  levelsKept: number;
   reportDir?: string;
   warnings: string[];
 }
@@ -146,20 +148,29 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           await runner.runStep("teardown", async () => {
             outcome = await runner.teardown();
           });
-          t.title = teardownTitle(outcome, cell, runner.failure !== undefined);
+          t.title = teardownTitle(outcome, cell, runner.failure);
         } finally {
           await finishCell();
         }
       };
 
       // A step that fails stops the cell; its rollback tears the service down (per the policy).
+      // Ctrl-C is no failure: the step says it was interrupted, the steps after it are skipped,
+      // and the cell's own teardown step runs as it always does.
       const step = (name: CellStep, work: (t: { output: string }) => Promise<void>): ListrTask => ({
         title: STEP_TITLES[name],
-        skip: () => (runner.isDone(name) ? `${STEP_TITLES[name]}: done in an earlier attempt` : false),
+        skip: () => {
+          if (runner.isDone(name)) return `${STEP_TITLES[name]}: done in an earlier attempt`;
+          return ctx.graceful.aborted ? `${STEP_TITLES[name]}: not started (interrupted)` : false;
+        },
         task: async (_c, t) => {
           try {
             await runner.runStep(name, () => work(t));
           } catch (error) {
+            if (error instanceof Interrupted) {
+              t.skip(`${STEP_TITLES[name]}: interrupted`);
+              return;
+            }
             if (isFatal(error)) fatal ??= error;
             throw error;
           }
@@ -242,7 +253,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     warnings.push(`the run stopped early: ${describeError(fatal)}${hint}`);
   }
 
-  const summary: RunSummary = { outcome, cells, leftRunning, warnings };
+  const levelsKept = state.cells.reduce((sum, c) => sum + c.levelsDone.length, 0);
+  const summary: RunSummary = { outcome, cells, leftRunning, levelsKept, warnings };
   if (reportDir) summary.reportDir = reportDir;
   return summary;
 }
@@ -310,8 +322,13 @@ function cellTitle(cell: Cell): string {
   return `${cell.serviceName} (${cell.scale.replicas}× LLM, ${cell.scale.ingress_replicas}× ingress, ${clients})`;
 }
 
-function teardownTitle(outcome: TeardownOutcome, cell: Cell, afterFailure: boolean): string {
-  const when = afterFailure ? "after the failure, " : "";
+function teardownTitle(outcome: TeardownOutcome, cell: Cell, failure: unknown): string {
+  const when =
+    failure === undefined
+      ? ""
+      : failure instanceof Interrupted
+        ? "after the interrupt, "
+        : "after the failure, ";
   if (outcome === "terminated") return `tear down: ${when}${cell.serviceName} terminated`;
   if (outcome === "left_running") return `tear down: ${when}${cell.serviceName} LEFT RUNNING`;
   if (outcome === "not_ours")

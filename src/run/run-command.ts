@@ -176,12 +176,23 @@ export async function runWithInterrupts(
   }
 }
 
+/**
+ * How much was measured. An interrupted run may have finished no cell yet hold most of its
+ * levels, which a resume keeps, so it counts those too.
+ */
+function measuredLine(summary: RunSummary, cellsDone: number): string {
+  const cells = `${cellsDone} of ${summary.cells.length} cells measured`;
+  if (summary.outcome !== "interrupted") return `${cells}.`;
+  const levels = `${summary.levelsKept} benchmark level${summary.levelsKept === 1 ? "" : "s"}`;
+  return `Interrupted: ${cells} in full; ${levels} measured so far ${summary.levelsKept === 1 ? "is" : "are"} kept, and a resume does not run them again.`;
+}
+
 /** Prints the outcome; services left running are said loudly. Throws for exit codes 1 and 130. */
 export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporter): void {
   const lines: string[] = [""];
   const failed = summary.cells.filter((c) => c.outcome === "failed");
   const done = summary.cells.filter((c) => c.outcome === "succeeded");
-  lines.push(`${done.length} of ${summary.cells.length} cells measured.`);
+  lines.push(measuredLine(summary, done.length));
   for (const cell of failed) lines.push(`  FAILED ${cell.serviceName}: ${cell.error ?? "unknown error"}`);
   if (summary.reportDir)
     lines.push(`Report: ${summary.reportDir}/report.html (also report.md, summary.csv, charts/)`);
