@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -50,6 +51,18 @@ describe("run --dry-run", () => {
     expect(stderr).toBe("");
     expect(status).toBe(0);
     expect(stdout).toBe(readFileSync(join(ROOT, "test/fixtures/dry-run/scaling.txt"), "utf8"));
+  });
+
+  it("works on a copy of plans/scaling.yaml anywhere: its profile is found by name", () => {
+    const box = sandbox();
+    cpSync(join(ROOT, "plans/scaling.yaml"), join(box.dir, "myplan.yaml"));
+    rmSync(join(box.dir, "profiles"), { recursive: true });
+    const { status, stdout, stderr } = orchestrate(["run", "myplan.yaml", "--dry-run", "--no-write"], box);
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      "benchmark time predicted with the simulator profile gpt-oss-120b-tp4-h100 (shipped with orchestrate)",
+    );
   });
 
   it("prints only the chosen cells with --only", () => {

@@ -16,7 +16,7 @@ model:
   engine_kwargs:
     enable_prefix_caching: false
   stream_batching_interval_ms: 0
-  profile: ../profiles/gpt-oss-120b-tp4-h100.json
+  profile: gpt-oss-120b-tp4-h100
 images:
   - name: rayoss-251
     from: anyscale/ray-llm:2.51.0-py311-cu128
