@@ -21,8 +21,8 @@ export interface BenchFlags {
   type: "concurrency" | "request-rate";
   concurrency: number[];
   requestRate: number[];
-  itl: number;
-  otl: number;
+  inputLen: number;
+  outputLen: number;
   baseUrl?: string;
   model?: string;
   numPrompts?: number;
@@ -93,8 +93,8 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
     clients: flags.clients,
     mode: flags.type,
     levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
-    inputTokens: flags.itl,
-    outputTokens: flags.otl,
+    inputTokens: flags.inputLen,
+    outputTokens: flags.outputLen,
     repeats: flags.repeats,
     burstiness: flags.burstiness,
     promptFormat: flags.promptFormat,
