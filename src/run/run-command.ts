@@ -9,6 +9,7 @@ import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
 import { formatPreview, previewRun } from "../render/preview.js";
 import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
+import { repeatsAdvice } from "../report/repeats-advice.js";
 import { TWIN_FILE } from "../report/twin.js";
 import type { Reporter } from "../reporter.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
@@ -111,7 +112,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions, reporter: 
     reporter.result(JSON.stringify({ files: listed, preview, prediction }, null, 2));
     return;
   }
-  const lines = [formatPreview(preview), ""];
+  const lines = [formatPreview(preview), "", repeatsAdvice(plan.benchmark.repeats), ""];
   lines.push(
     write
       ? "Service configs, rendered into this folder as `orchestrate render` does:"

@@ -65,6 +65,16 @@ describe("run --dry-run", () => {
     );
   });
 
+  it("says, as predict and doctor do, how many repeats the plan runs and what they buy", () => {
+    const box = sandbox();
+    for (const command of ["predict", "doctor"]) {
+      const { status, stdout } = orchestrate([command, "plans/local.yaml"], box);
+      expect(status).toBe(0);
+      expect(stdout).toContain("Repeats: 3 (benchmark.repeats): the whole sweep runs 3 times");
+      expect(stdout).toContain("every E(N) gets a 95% interval");
+    }
+  });
+
   it("prints only the chosen cells with --only", () => {
     const { status, stdout } = orchestrate([
       "run",
@@ -235,8 +245,8 @@ describe("the GPU-hour estimate", () => {
       const changed = { ...plan, benchmark: { ...plan.benchmark, ...benchmark } };
       return (await predictPlanFromFiles(changed, oneCell)).cells[0]!.benchmark_s;
     };
-    const noWarmup = await benchmarkSeconds({ warmup_requests: 0 });
-    const withWarmup = await benchmarkSeconds({});
+    const noWarmup = await benchmarkSeconds({ warmup_requests: 0, repeats: 1 });
+    const withWarmup = await benchmarkSeconds({ repeats: 1 });
     // One extra wave on top of 10 measured ones per level: between 5% and 15% longer.
     expect(withWarmup / noWarmup).toBeGreaterThan(1.05);
     expect(withWarmup / noWarmup).toBeLessThan(1.15);
