@@ -7,6 +7,7 @@ import type { Slo } from "./aggregate.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import type { BenchOptions } from "./options.js";
+import { formatBenchProgress } from "./progress.js";
 import { serverUrlFrom } from "./server-url.js";
 import type { PromptFormat } from "./workload.js";
 
@@ -137,7 +138,7 @@ class ProgressLine {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: BenchProgress): void {
-    const text = `${p.level}: ${p.done}/${p.total} requests done, ${p.failed} failed`;
+    const text = formatBenchProgress(p, Date.now());
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[2K${text}`);
       this.shown = true;

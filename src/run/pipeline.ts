@@ -1,4 +1,5 @@
-import { Listr, type ListrTask } from "listr2";
+import { Listr, type ListrTask, PRESET_TIMER } from "listr2";
+import { formatBenchProgress } from "../bench/progress.js";
 import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
@@ -205,7 +206,9 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     collectErrors: "minimal",
     renderer: ctx.renderer === "silent" ? "silent" : ctx.renderer === "simple" ? "simple" : "default",
     fallbackRenderer: "simple",
-    rendererOptions: { collapseSubtasks: false, showErrorMessage: true },
+    // Every finished step says how long it took, so a long run shows where its time went.
+    rendererOptions: { collapseSubtasks: false, showErrorMessage: true, timer: PRESET_TIMER },
+    fallbackRendererOptions: { timer: PRESET_TIMER },
   });
   await list.run();
 
@@ -340,13 +343,15 @@ function teardownTitle(outcome: TeardownOutcome, cell: Cell, failure: unknown): 
 function throttledProgress(task: { output: string }, clock: Clock): (p: BenchProgress) => void {
   let lastAt = 0;
   let last = "";
+  let lastLevel = "";
   return (p) => {
-    const failed = p.failed > 0 ? `, ${p.failed} failed` : "";
-    const line = `${p.level}: ${p.done}/${p.total} requests${failed}`;
     const now = clock.now();
-    const levelChanged = !last.startsWith(`${p.level}:`);
-    if (line === last || (!levelChanged && p.done < p.total && now - lastAt < 2_000)) return;
+    const levelChanged = p.level !== lastLevel;
+    if (!levelChanged && p.done < p.total && now - lastAt < 2_000) return;
+    const line = formatBenchProgress(p, clock.toEpochMs(now));
+    if (line === last) return;
     lastAt = now;
+    lastLevel = p.level;
     last = line;
     task.output = line;
   };

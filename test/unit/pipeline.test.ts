@@ -87,7 +87,17 @@ class MemoryBench implements BenchRunner {
         this.interruptAt.controller.abort("SIGINT");
         throw new Interrupted("benchmark stopped");
       }
-      hooks.onProgress?.({ level: `conc${level}`, done: 1, total: 1, failed: 0 });
+      const place = { position: request.levels.indexOf(level) + 1, levels: request.levels.length };
+      hooks.onProgress?.({
+        level: `conc${level}`,
+        done: 1,
+        total: 1,
+        failed: 0,
+        ...place,
+        repeat: 1,
+        repeats: 1,
+        startedAtMs: Date.now(),
+      });
       this.done.add(key);
       hooks.onLevelDone?.(`conc${level}`);
     }
