@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import type { Reporter } from "../reporter.js";
 import type { RunOptions } from "../run/run-command.js";
 import { collectOnly, folderOption, targetOption } from "./shared-options.js";
@@ -16,11 +16,13 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .option("--no-write", "with --dry-run: show which service configs would change, without writing them")
     .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
-    .option(
-      "--only <filter>",
-      "only these cells, e.g. image=rayoss-251,scale=4 (repeatable)",
-      collectOnly,
-      [],
+    .addOption(
+      new Option(
+        "--only <filter>",
+        "only the cells matching every condition given, e.g. image=rayoss-251,scale=4; repeat --only to add more cells (a union), e.g. --only scale=1 --only scale=4",
+      )
+        .argParser(collectOnly)
+        .default([], "every cell"),
     )
     .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
     .option(
