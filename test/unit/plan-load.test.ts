@@ -282,3 +282,17 @@ describe("model.profile", () => {
     );
   });
 });
+
+describe("a variable set to nothing", () => {
+  it("is refused like an unset one, saying it is empty", () => {
+    const path = planFile(MINIMAL.replace("model_id: org/model", "model_id: ${ORCH_TEST_MODEL}"));
+    expect(() => loadPlan(path, { env: { ORCH_TEST_MODEL: "" } })).toThrow(UserError);
+    try {
+      loadPlan(path, { env: { ORCH_TEST_MODEL: "" } });
+    } catch (error) {
+      expect((error as UserError).details.join("\n")).toContain(
+        "model.model_id: environment variable ORCH_TEST_MODEL is set but empty (set it,",
+      );
+    }
+  });
+});
