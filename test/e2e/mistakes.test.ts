@@ -88,6 +88,13 @@ const mistakes = (): Mistake[] => [
     args: ["bench", "e1", "--results-dir", at("afile")],
     says: /is a file; expected a folder for experiments/,
   },
+  // A flag mistyped, or named as another tool names it.
+  {
+    args: ["run", at("plans/local.yaml"), "--dryrun"],
+    says: /unknown option '--dryrun'\s*\(Did you mean --dry-run\?\)/,
+  },
+  { args: ["bench", "e1", "--input-length", "32"], says: /\(Did you mean --input-len\?\)/ },
+  { args: ["bench", "e1", "--max-concurency", "8"], says: /\(Did you mean --max-concurrency\?\)/ },
   // URLs without a scheme, and variables set to nothing.
   {
     args: ["smoke", "-u", "127.0.0.1:18556"],
