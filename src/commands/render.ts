@@ -1,7 +1,7 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import type { RenderOptions } from "../render/render-command.js";
 import type { Reporter } from "../reporter.js";
-import { collectOnly, folderOption, targetOption } from "./shared-options.js";
+import { folderOption, onlyOption, targetOption } from "./shared-options.js";
 
 export function register(program: Command, reporter: Reporter): void {
   program
@@ -18,14 +18,7 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .option("--check", "write nothing; exit 1 if any rendered file is missing or out of date")
     .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
-    .addOption(
-      new Option(
-        "--only <filter>",
-        "only the cells matching every condition given, e.g. image=rayoss-251,scale=4; repeat --only to add more cells (a union), e.g. --only scale=1 --only scale=4",
-      )
-        .argParser(collectOnly)
-        .default([], "every cell"),
-    )
+    .addOption(onlyOption())
     .option("--json", "print the result as JSON")
     .action(async (planPath: string, options: RenderOptions) => {
       const { renderCommand } = await import("../render/render-command.js");

@@ -1,7 +1,7 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import type { Reporter } from "../reporter.js";
 import type { RunOptions } from "../run/run-command.js";
-import { collectOnly, folderOption, targetOption } from "./shared-options.js";
+import { folderOption, onlyOption, targetOption } from "./shared-options.js";
 
 export function register(program: Command, reporter: Reporter): void {
   program
@@ -16,14 +16,7 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .option("--no-write", "with --dry-run: show which service configs would change, without writing them")
     .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
-    .addOption(
-      new Option(
-        "--only <filter>",
-        "only the cells matching every condition given, e.g. image=rayoss-251,scale=4; repeat --only to add more cells (a union), e.g. --only scale=1 --only scale=4",
-      )
-        .argParser(collectOnly)
-        .default([], "every cell"),
-    )
+    .addOption(onlyOption())
     .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
     .option(
       "--results-dir <dir>",

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { existingFile, existingFolder, fileToWrite, folderToCreate } from "../inputs.js";
 
 /** Option parsers shared by several commands; they reject bad values before any work starts. */
@@ -16,6 +16,16 @@ export function nonEmptyOption(value: string): string {
 
 export function collectOnly(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--only image=X,scale=N` of run and render: the conditions of one match together; repeats add cells. */
+export function onlyOption(): Option {
+  return new Option(
+    "--only <filter>",
+    "only the cells matching every condition given, e.g. image=rayoss-251,scale=4; repeat --only to add more cells (a union), e.g. --only scale=1 --only scale=4",
+  )
+    .argParser(collectOnly)
+    .default([], "every cell");
 }
 
 export function intOption(value: string): number {
