@@ -97,8 +97,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     },
   }));
 
-  const cellTasks: ListrTask[] = ctx.cells.map((cell) => ({
-    title: cellTitle(cell),
+  const cellTasks: ListrTask[] = ctx.cells.map((cell, index) => ({
+    title: `[${index + 1}/${ctx.cells.length}] ${cellTitle(cell)}`,
     skip: () => {
       if (stopped()) return `${cell.serviceName}: skipped (run stopped)`;
       const state = ctx.journal.state.cells.find((c) => c.id === cell.id);

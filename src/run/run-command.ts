@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { formatSeconds } from "../bench/progress.js";
 import { wallClock } from "../clock.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
@@ -72,6 +73,11 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
       cells: cells.map((c) => ({ id: c.id, serviceName: c.serviceName })),
     });
     reporter.note(`Run folder: ${folder.dir}`);
+    if (prediction) {
+      reporter.note(
+        `The twin expects ${cells.length === 1 ? "the cell" : `the ${cells.length} cells`} to take about ${formatSeconds(prediction.duration_s)} (${cliCommand("predict", planPath)} shows each).`,
+      );
+    }
     if (preflight) reporter.note(`Anyscale CLI: ${preflight.cliVersion}`);
     const summary = await runWithInterrupts(
       plan,

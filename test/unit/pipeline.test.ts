@@ -273,6 +273,7 @@ describe("the pipeline", () => {
       write.mockRestore();
     }
     const progress = printed.join("");
+    expect(progress).toContain("[1/2] demo-oss-x1");
     expect(progress).toContain("benchmark: interrupted");
     expect(progress).toContain("tear down: after the interrupt, demo-oss-x1 terminated");
     expect(progress).not.toMatch(/ROLLBACK|after the failure/);
