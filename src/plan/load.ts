@@ -42,6 +42,8 @@ export function loadPlan(path: string, options: LoadOptions = {}): LoadedPlan {
   return parsePlanText(readFileSync(path, "utf8"), path, options);
 }
 
+const PLAN_EXTENSIONS = [".yaml", ".yml"];
+
 /** The plans in the folder that was given, or else the ones that ship with orchestrate. */
 function planHint(path: string): string {
   const inFolder = filesIn(path, PLAN_EXTENSIONS);
@@ -49,8 +51,6 @@ function planHint(path: string): string {
   const shipped = filesIn(join(packageRoot, "plans"), PLAN_EXTENSIONS).map(displayPath);
   return `the plans that ship with orchestrate: ${shipped.join(", ")}`;
 }
-
-const PLAN_EXTENSIONS = [".yaml", ".yml"];
 
 export function parsePlanText(text: string, path: string, options: LoadOptions = {}): LoadedPlan {
   const shownPath = displayPath(path);
