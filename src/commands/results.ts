@@ -8,10 +8,13 @@ export function register(program: Command, reporter: Reporter): void {
   program
     .command("results")
     .description(
-      "List the experiments under --results-dir, or show each level of the given experiment folders " +
+      "List the experiments under --results-dir, or show each level of the given experiments " +
         "(ours, or folders of `vllm bench serve` JSON: part*/conc*.json, all-parts/)",
     )
-    .argument("[DIR...]", "experiment folders")
+    .argument(
+      "[EXP...]",
+      "experiments: the name `bench` gave one (looked up under --results-dir), or a folder (a run folder stands for its cells)",
+    )
     .option(
       "--results-dir <dir>",
       "where experiments live: listed without DIR, and where an EXP name is looked up",
