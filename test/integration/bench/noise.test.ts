@@ -133,6 +133,8 @@ describe("repeats and warm-up", () => {
     for (const c of [8, 16]) {
       const combined = json(join(opts.expDir, "all-parts", `conc${c}.json`));
       expect(combined.repeats).toHaveLength(3);
+      // The clients the level ran on, as in every repeat's file (the report's `clients` column).
+      expect(combined.parts).toBe(opts.clients);
       for (const r of combined.repeats) {
         expect(r).toMatchObject({
           output_throughput: expect.any(Number),
