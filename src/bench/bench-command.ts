@@ -1,12 +1,14 @@
-import { resolve } from "node:path";
 import { ExternalError, UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import { experimentDir } from "../model/load.js";
 import { renderExperiment } from "../model/render-text.js";
 import type { Reporter } from "../reporter.js";
 import type { Slo } from "./aggregate.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import type { BenchOptions } from "./options.js";
+import { formatBenchProgress } from "./progress.js";
+import { serverUrlFrom } from "./server-url.js";
 import type { PromptFormat } from "./workload.js";
 
 /**
@@ -20,8 +22,8 @@ export interface BenchFlags {
   type: "concurrency" | "request-rate";
   concurrency: number[];
   requestRate: number[];
-  itl: number;
-  otl: number;
+  inputLen: number;
+  outputLen: number;
   baseUrl?: string;
   model?: string;
   numPrompts?: number;
@@ -88,16 +90,16 @@ export async function runBenchCommand(exp: string, flags: BenchFlags, reporter: 
 export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJS.ProcessEnv): BenchOptions {
   validateBenchFlags(flags);
   const options: BenchOptions = {
-    baseUrl: flags.baseUrl ?? env.OPENAI_API_URL ?? "http://127.0.0.1:8000",
+    baseUrl: serverUrlFrom(flags.baseUrl, env),
     clients: flags.clients,
     mode: flags.type,
     levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
-    inputTokens: flags.itl,
-    outputTokens: flags.otl,
+    inputTokens: flags.inputLen,
+    outputTokens: flags.outputLen,
     repeats: flags.repeats,
     burstiness: flags.burstiness,
     promptFormat: flags.promptFormat,
-    expDir: resolve(flags.resultsDir, exp),
+    expDir: experimentDir(exp, flags.resultsDir),
     overwrite: flags.force ? "force" : flags.resume ? "resume" : "refuse",
     timeouts: { requestMs: flags.timeout * 1000, firstTokenMs: flags.ttftTimeout * 1000 },
   };
@@ -136,7 +138,7 @@ class ProgressLine {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: BenchProgress): void {
-    const text = `${p.level}: ${p.done}/${p.total} requests done, ${p.failed} failed`;
+    const text = formatBenchProgress(p, Date.now());
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[2K${text}`);
       this.shown = true;

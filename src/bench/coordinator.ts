@@ -33,6 +33,7 @@ import {
   resolveOptions,
   warmupPerLevel,
 } from "./options.js";
+import type { BenchProgress } from "./progress.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
 
 /**
@@ -41,14 +42,7 @@ import type { LevelDone, LevelSpec } from "./protocol.js";
  * starts. This is the programmatic API (`orchestrate bench` and the pipeline both call it).
  */
 
-export interface BenchProgress {
-  level: string;
-  /** Requests finished (successful or not) across all parts, warmup included. */
-  done: number;
-  /** Requests planned across all parts; for duration runs, those issued so far. */
-  total: number;
-  failed: number;
-}
+export type { BenchProgress };
 
 export interface BenchHooks {
   /** The first abort is a graceful stop: no new requests, a brief wait, results written. */
@@ -261,6 +255,15 @@ async function runLevel(
 
   const progress = new Map<number, { done: number; failed: number; issued: number }>();
   const planned = perClient === undefined ? undefined : (perClient + warmup) * fleet.parts.length;
+  const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
+  const place = {
+    position: plan.levels.indexOf(value) + 1,
+    levels: plan.levels.length,
+    repeat: run.repeat,
+    repeats: plan.repeats,
+    startedAtMs: barrierEpochMs,
+    ...(plan.durationS !== undefined ? { durationS: plan.durationS } : {}),
+  };
   fleet.onProgress = (part, message) => {
     if (message.key !== key) return;
     progress.set(part, message);
@@ -272,13 +275,12 @@ async function runLevel(
       failed += p.failed;
       issued += p.issued;
     }
-    hooks.onProgress?.({ level: label, done, failed, total: planned ?? issued });
+    hooks.onProgress?.({ level: label, done, failed, total: planned ?? issued, ...place });
   };
   const stop = () => fleet.broadcast({ type: "stop" });
   const cancel = () => fleet.broadcast({ type: "cancel" });
   hooks.signal?.addEventListener("abort", stop, { once: true });
   hooks.urgentSignal?.addEventListener("abort", cancel, { once: true });
-  const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
   let done: Map<number, LevelDone>;
   try {
     fleet.broadcast({ type: "go", key, barrierEpochMs });

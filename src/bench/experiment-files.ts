@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
+import { cliCommand } from "../invocation.js";
 import {
   ALL_PARTS_DIR,
   EXPERIMENT_MANIFEST,
@@ -124,7 +125,7 @@ export async function prepareExperimentDir(
   await mkdir(dir, { recursive: true });
   if (existsSync(join(dir, PIDS_FILE))) {
     throw new UserError(`${dir}: another benchmark may be running here (${PIDS_FILE} exists)`, {
-      hint: `if it crashed, run \`orchestrate clean ${dir}\` first`,
+      hint: `if it crashed, run \`${cliCommand("clean", dir)}\` first`,
     });
   }
   if (!(await holdsResults(dir))) return { resumed: undefined };

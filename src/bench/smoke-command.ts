@@ -2,6 +2,7 @@ import { UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
 import type { Reporter } from "../reporter.js";
 import { smokeTest } from "./api.js";
+import { serverUrlFrom } from "./server-url.js";
 
 export interface SmokeOptions {
   baseUrl?: string;
@@ -15,7 +16,7 @@ export async function smokeCommand(options: SmokeOptions, reporter: Reporter): P
   if (options.promptFormat !== "token-ids" && options.promptFormat !== "text") {
     throw new UserError(`--prompt-format: "${options.promptFormat}" is not token-ids or text`);
   }
-  const baseUrl = options.baseUrl ?? process.env.OPENAI_API_URL ?? "http://127.0.0.1:8000";
+  const baseUrl = serverUrlFrom(options.baseUrl, process.env);
   const interruption = listenForInterrupts();
   try {
     const result = await smokeTest({

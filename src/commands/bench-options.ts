@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { Slo } from "../bench/index.js";
 
 /**
@@ -6,6 +6,26 @@ import type { Slo } from "../bench/index.js";
  * with commander's usage error (exit 2) naming the flag. Rules that join several flags live in
  * the command's core (validateBenchFlags in bench/bench-command.ts).
  */
+
+/**
+ * Another name for one of bench's options: the one `vllm bench serve` users type. Its value lands
+ * where the option's own name puts it (the same attribute, the same parser), and the help lists
+ * it under its own heading, so "did you mean" finds it too.
+ */
+export class AliasOption extends Option {
+  constructor(
+    flags: string,
+    private readonly of: Option,
+  ) {
+    super(flags, `the same as ${of.long}`);
+    if (of.parseArg) this.argParser(of.parseArg);
+    this.helpGroup("The names vllm bench serve uses, accepted too:");
+  }
+
+  override attributeName(): string {
+    return this.of.attributeName();
+  }
+}
 
 /** "4,8,16" or "1..4,8" → whole numbers ≥ 1, each once. */
 export function concurrencyListOption(text: string): number[] {

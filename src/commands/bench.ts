@@ -3,6 +3,7 @@ import type { BenchFlags } from "../bench/bench-command.js";
 import { DEFAULT_CONCURRENCIES, DEFAULT_RATES } from "../bench/options.js";
 import type { Reporter } from "../reporter.js";
 import {
+  AliasOption,
   burstinessOption,
   concurrencyListOption,
   goodputOption,
@@ -10,10 +11,22 @@ import {
   secondsOption,
   seedOption,
 } from "./bench-options.js";
-import { nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
+import { folderOption, nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
 
 /** `orchestrate bench EXP`: the load generator against OPENAI_API_URL (the seed's run_bm.sh). */
 export function register(program: Command, reporter: Reporter): void {
+  const concurrency = new Option(
+    "-c, --concurrency <list>",
+    "per-client concurrency levels, e.g. 4,8,16 or 1..4 (one level = vLLM's --max-concurrency)",
+  )
+    .argParser(concurrencyListOption)
+    .default(DEFAULT_CONCURRENCIES, DEFAULT_CONCURRENCIES.join(","));
+  const inputLen = new Option("--input-len <n>", "input tokens per request (random token ids)")
+    .argParser(positiveIntOption)
+    .default(5000);
+  const outputLen = new Option("--output-len <n>", "output tokens per request (max_tokens, ignore_eos)")
+    .argParser(positiveIntOption)
+    .default(250);
   program
     .command("bench")
     .description(
@@ -22,11 +35,7 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .argument("<EXP>", "experiment name (a folder under --results-dir) or a path")
     .option("-s, --clients <n>", "client processes (parts); levels are per client", positiveIntOption, 1)
-    .addOption(
-      new Option("-c, --concurrency <list>", "per-client concurrency levels, e.g. 4,8,16 or 1..4")
-        .argParser(concurrencyListOption)
-        .default(DEFAULT_CONCURRENCIES, DEFAULT_CONCURRENCIES.join(",")),
-    )
+    .addOption(concurrency)
     .addOption(
       new Option("-t, --type <mode>", "what the levels are")
         .choices(["concurrency", "request-rate"])
@@ -37,8 +46,8 @@ export function register(program: Command, reporter: Reporter): void {
         .argParser(rateListOption)
         .default(DEFAULT_RATES, "1..10"),
     )
-    .option("--itl <n>", "input tokens per request (random token ids)", positiveIntOption, 5000)
-    .option("--otl <n>", "output tokens per request (max_tokens, ignore_eos)", positiveIntOption, 250)
+    .addOption(inputLen)
+    .addOption(outputLen)
     .option("-u, --base-url <url>", "server base URL (default: $OPENAI_API_URL or http://127.0.0.1:8000)")
     .option("-m, --model <id>", "model to request (default: the first of GET /v1/models)")
     .option(
@@ -83,12 +92,24 @@ export function register(program: Command, reporter: Reporter): void {
         .choices(["token-ids", "text"])
         .default("token-ids"),
     )
-    .option("--results-dir <dir>", "where experiments live", "results")
+    .option(
+      "--results-dir <dir>",
+      "where experiments live",
+      folderOption("a folder for experiments (created if absent)"),
+      "results",
+    )
     .option("--timeout <s>", "per-request timeout, seconds", secondsOption, 600)
     .option("--ttft-timeout <s>", "time allowed until the first token, seconds", secondsOption, 300)
     .option("--force", "replace the results already in EXP")
     .option("--resume", "keep EXP's complete levels and run the others")
     .option("--json", "print the experiment summary as JSON on stdout")
+    .addOption(new AliasOption("--random-input-len <n>", inputLen))
+    .addOption(new AliasOption("--random-output-len <n>", outputLen))
+    .addOption(new AliasOption("--max-concurrency <list>", concurrency))
+    // The names before vLLM's, kept for scripts that use them; not shown, since ITL is also
+    // inter-token latency in every table.
+    .addOption(new AliasOption("--itl <n>", inputLen).hideHelp())
+    .addOption(new AliasOption("--otl <n>", outputLen).hideHelp())
     .action(async (exp: string, flags: BenchFlags) => {
       const { runBenchCommand } = await import("../bench/bench-command.js");
       await runBenchCommand(exp, flags, reporter);

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { ReportOptions } from "../report/report-command.js";
 import type { Reporter } from "../reporter.js";
+import { folderArguments, folderOption } from "./shared-options.js";
 
 /** `orchestrate report RUN_DIR|EXP_DIR... [--out DIR] [--scale-from-name | --scale EXP=N ...] [--json]` */
 export function register(program: Command, reporter: Reporter): void {
@@ -12,8 +13,16 @@ export function register(program: Command, reporter: Reporter): void {
         "folder (it has setup.json; its experiments are under cells/), from experiment folders written by " +
         "`orchestrate bench`, or from folders of `vllm bench serve` results such as the seed's bm_results/*.",
     )
-    .argument("<dirs...>", "a run folder, experiment folders, or a folder holding experiment folders")
-    .option("-o, --out <dir>", "where to write (default: RUN_DIR/report for one run folder, else ./report)")
+    .argument(
+      "<dirs...>",
+      "a run folder, experiment folders, or a folder holding experiment folders",
+      folderArguments("a run folder or experiment folders"),
+    )
+    .option(
+      "-o, --out <dir>",
+      "where to write (default: RUN_DIR/report for one run folder, else ./report)",
+      folderOption("a folder for the report (created if absent)"),
+    )
     .addOption(
       new Option(
         "--scale-from-name",

@@ -4,7 +4,8 @@ import type { RunOptions } from "../run/run-command.js";
 import {
   ALLOW_CLI_VERSION_FLAG,
   ALLOW_CLI_VERSION_HELP,
-  collectOnly,
+  folderOption,
+  onlyOption,
   targetOption,
 } from "./shared-options.js";
 
@@ -21,15 +22,15 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .option("--no-write", "with --dry-run: show which service configs would change, without writing them")
     .option("--target <target>", "override the plan's target: anyscale or local", targetOption)
-    .option(
-      "--only <filter>",
-      "only these cells, e.g. image=rayoss-251,scale=4 (repeatable)",
-      collectOnly,
-      [],
-    )
+    .addOption(onlyOption())
     .option("--keep-services", "leave every service running after its benchmark (you terminate them)")
     .option(ALLOW_CLI_VERSION_FLAG, ALLOW_CLI_VERSION_HELP)
-    .option("--results-dir <dir>", "where run folders are created", "results")
+    .option(
+      "--results-dir <dir>",
+      "where run folders are created",
+      folderOption("a folder for run folders (created if absent)"),
+      "results",
+    )
     .option("--json", "with --dry-run: print the plan of commands as JSON")
     .action(async (planPath: string, options: RunOptions) => {
       const { runCommand } = await import("../run/run-command.js");

@@ -6,9 +6,13 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Reporter } from "../reporter.js";
 import type { CalibrateOptions } from "../twin/calibrate-command.js";
 import {
+  fileOption,
+  folderArguments,
   fractionOption,
   intOption,
+  nonEmptyOption,
   nonNegativeOption,
+  outputFileOption,
   portOption,
   positiveIntOption,
 } from "./shared-options.js";
@@ -49,8 +53,13 @@ export function register(program: Command, reporter: Reporter): void {
     .argument(
       "<dir...>",
       "result folders: partK/concC.json per client, named like rayoss251-x2 (runtime, scale)",
+      folderArguments("result folders (partK/concC.json per client)"),
     )
-    .requiredOption("--out <file.json>", "where to write the profile")
+    .requiredOption(
+      "--out <file.json>",
+      "where to write the profile",
+      outputFileOption("a file for the profile (JSON)"),
+    )
     .option("--name <name>", "the profile's name (default: the file name)")
     .option("--json", "print the profile as JSON instead of the residual tables")
     .action(async (dirs: string[], options: CalibrateOptions) => {
@@ -66,9 +75,17 @@ export function register(program: Command, reporter: Reporter): void {
     .option("-i, --ingress <k>", "ingress replicas (default: 2 × replicas)", positiveIntOption)
     .option("-p, --port <port>", "port on 127.0.0.1 (0 = any free port)", portOption, 8000)
     .option("-m, --model <name>", "served model id (default: sim-llm)")
-    .addOption(new Option("--token <token>", "require this bearer token").env("ORCHESTRATE_SIM_TOKEN"))
+    .addOption(
+      new Option("--token <token>", "require this bearer token")
+        .env("ORCHESTRATE_SIM_TOKEN")
+        .argParser(nonEmptyOption),
+    )
     .option("--seed <n>", "seed of every random choice (routing, faults, text)", intOption)
-    .option("--config <file.json>", "simulator settings as JSON (docs/simulator.md)")
+    .option(
+      "--config <file.json>",
+      "simulator settings as JSON (docs/simulator.md)",
+      fileOption("simulator settings (JSON)"),
+    )
     .addOption(
       new Option(
         "--profile <runtime>",

@@ -10,6 +10,24 @@ import { isVllmExperiment, readVllmExperiment } from "./vllm-experiment.js";
 /** The manifest `orchestrate bench` writes at the top of each experiment folder. */
 export { EXPERIMENT_MANIFEST };
 
+/** Where `bench EXP` keeps an experiment: EXP under the results folder (an absolute EXP as it is). */
+export function experimentDir(exp: string, resultsDir: string): string {
+  return resolve(resultsDir, exp);
+}
+
+/**
+ * The folder `results EXP` reads: EXP as a path when it exists, else where `bench EXP` put it,
+ * so `bench try1` then `results try1` finds the experiment.
+ */
+export function locateExperiment(arg: string, resultsDir: string): string {
+  if (existsSync(arg)) return arg;
+  const made = experimentDir(arg, resultsDir);
+  if (existsSync(made)) return made;
+  throw new UserError(`${arg}: no such experiment; neither ./${arg} nor ${join(resultsDir, arg)} exists`, {
+    hint: "without a folder, `results` lists the experiments under --results-dir",
+  });
+}
+
 /**
  * Reads any experiment folder: ours (it has experiment.json) or a folder of `vllm bench serve`
  * results. Everything downstream (results, report) works on the summary only.

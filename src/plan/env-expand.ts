@@ -30,9 +30,11 @@ export function expandEnvironment(
       const found = env[name];
       if (found !== undefined && found !== "") return found;
       if (fallback !== undefined) return fallback;
+      // Empty counts as unset, as in ${VAR:-default}; the message says which it was.
+      const state = found === "" ? "is set but empty" : "is not set";
       issues.push({
         path,
-        message: `environment variable ${name} is not set (set it, add it to a .env file next to the plan, or write \${${name}:-default})`,
+        message: `environment variable ${name} ${state} (set it, add it to a .env file next to the plan, or write \${${name}:-default})`,
       });
       return match;
     });

@@ -1,5 +1,6 @@
+import { basename } from "node:path";
 import type { Cell } from "./expand.js";
-import { displayPath } from "./load.js";
+import { profileLocationLabel } from "./load.js";
 import type { Plan } from "./resolve.js";
 
 /**
@@ -56,7 +57,7 @@ export function estimatePlan(
   const timing = !benchmarkKnown
     ? "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
     : predicted
-      ? `benchmark time predicted with the simulator profile ${plan.model.profile ? displayPath(plan.model.profile) : "given"}`
+      ? `benchmark time predicted with the simulator profile ${plan.model.profile ? `${basename(plan.model.profile, ".json")} (${profileLocationLabel(plan.model.profile)})` : "given"}`
       : "benchmark time as the plan fixes it";
   // A containerfile deploy builds the image inside `service deploy`, once per service: the start-up
   // figure must cover that build, and the reader should know that it is not a separate step.

@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import dotenv from "dotenv";
 import { LineCounter, parseDocument, parse as parseYamlValue } from "yaml";
 import type { z } from "zod";
 import { UserError } from "../errors.js";
+import { existingFile, filesIn } from "../inputs.js";
+import { cliCommand } from "../invocation.js";
+import { packageRoot } from "../paths.js";
 import { expandEnvironment } from "./env-expand.js";
 import { describeZodIssues, type PlanIssue } from "./issues.js";
 import { checkPlan, type Plan, resolvePlan } from "./resolve.js";
@@ -35,12 +38,18 @@ export interface LoadOptions {
  * once, each as `file:line:col  dotted.path: message`.
  */
 export function loadPlan(path: string, options: LoadOptions = {}): LoadedPlan {
-  if (!existsSync(path)) {
-    throw new UserError(`plan file ${path} does not exist`, {
-      hint: "the plans that ship with orchestrate are in plans/",
-    });
-  }
+  existingFile(path, { what: "a plan file (YAML)", hint: planHint(path) });
   return parsePlanText(readFileSync(path, "utf8"), path, options);
+}
+
+const PLAN_EXTENSIONS = [".yaml", ".yml"];
+
+/** The plans in the folder that was given, or else the ones that ship with orchestrate. */
+function planHint(path: string): string {
+  const inFolder = filesIn(path, PLAN_EXTENSIONS);
+  if (inFolder.length > 0) return `the plans in ${path}: ${inFolder.map(displayPath).join(", ")}`;
+  const shipped = filesIn(join(packageRoot, "plans"), PLAN_EXTENSIONS).map(displayPath);
+  return `the plans that ship with orchestrate: ${shipped.join(", ")}`;
 }
 
 export function parsePlanText(text: string, path: string, options: LoadOptions = {}): LoadedPlan {
@@ -121,20 +130,53 @@ function setAsideLocalSection(
   return notes;
 }
 
-/** model.profile resolves against the plan's folder, so a plan and its profile move together. */
+/** Where the simulator profiles that ship with orchestrate are (profiles/NAME.json). */
+export const SHIPPED_PROFILES_DIR = join(packageRoot, "profiles");
+
+/** The names of the shipped profiles, e.g. gpt-oss-120b-tp4-h100. */
+export function shippedProfileNames(): string[] {
+  return filesIn(SHIPPED_PROFILES_DIR, [".json"]).map((file) => basename(file, ".json"));
+}
+
+/** Where a profile is, for a person: the shipped ones say so, any other is its path. */
+export function profileLocationLabel(path: string): string {
+  return dirname(resolve(path)) === SHIPPED_PROFILES_DIR ? "shipped with orchestrate" : displayPath(path);
+}
+
+/**
+ * model.profile is either the name of a shipped profile, so a plan copied anywhere keeps working,
+ * or a path to a JSON file, resolved against the plan's folder so a plan and its own profile move
+ * together. A name has no slash and no .json.
+ */
 function profileLocation(
   profile: string | undefined,
   planPath: string,
   issues: PlanIssue[],
 ): string | undefined {
   if (profile === undefined) return undefined;
+  const shipped = shippedProfileNames();
+  const problem = (message: string) => {
+    issues.push({ path: ["model", "profile"], message });
+    return undefined;
+  };
+  if (!/[\\/]/.test(profile) && !profile.endsWith(".json")) {
+    if (shipped.includes(profile)) return join(SHIPPED_PROFILES_DIR, `${profile}.json`);
+    const guess = closestMatch(profile, shipped);
+    return problem(
+      `no shipped profile is named "${profile}"${guess ? ` (did you mean "${guess}"?)` : ""}; ` +
+        `the shipped ones: ${shipped.join(", ") || "none"}; or give a path to a .json file, relative to the plan's folder`,
+    );
+  }
   const absolute = resolve(dirname(planPath), profile);
   if (!existsSync(absolute)) {
-    issues.push({
-      path: ["model", "profile"],
-      message: `no such file ${absolute} (paths resolve against the plan's folder); orchestrate sim calibrate writes profiles`,
-    });
+    const sameName = shipped.find((name) => `${name}.json` === basename(profile));
+    return problem(
+      `no such file ${absolute} (paths resolve against the plan's folder)` +
+        (sameName ? `; to use the shipped profile, name it: profile: ${sameName}` : "") +
+        `; ${cliCommand("sim", "calibrate")} writes profiles`,
+    );
   }
+  if (statSync(absolute).isDirectory()) return problem(`${absolute} is a folder; expected a profile (JSON)`);
   return absolute;
 }
 

@@ -76,7 +76,7 @@ const modelSchema = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      "A simulator profile (a JSON file that `orchestrate sim calibrate` writes), relative to the plan's folder. `predict` and the dry run compute the plan's time and cost with it, a run saves its prediction and the report compares every measured level with it, and the local target simulates its costs. Absent: the dry run cannot predict request times, and the local target uses its built-in costs (docs/simulator.md).",
+      "A simulator profile: the name of one that ships with orchestrate (profiles/NAME.json, e.g. gpt-oss-120b-tp4-h100), found wherever the plan is, or a path to a JSON file that `orchestrate sim calibrate` writes, relative to the plan's folder. `predict` and the dry run compute the plan's time and cost with it, a run saves its prediction and the report compares every measured level with it, and the local target simulates its costs. Absent: the dry run cannot predict request times, and the local target uses its built-in costs (docs/simulator.md).",
     ),
   profile_speedup: z
     .number()

@@ -207,7 +207,7 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
   args.push("-s", String(cell.scale.clients), "-t", b.mode);
   if (b.mode === "concurrency") args.push("-c", b.concurrency.join(","));
   else args.push("-r", b.request_rates.join(","));
-  args.push("--itl", String(b.input_tokens), "--otl", String(b.output_tokens));
+  args.push("--input-len", String(b.input_tokens), "--output-len", String(b.output_tokens));
   if (b.duration_s !== undefined) args.push("--duration", String(b.duration_s));
   else if (b.mode === "request-rate") args.push("--num-prompts", String(b.num_prompts));
   else if (b.prompts_per_concurrency !== 10)

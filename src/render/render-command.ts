@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { ExternalError } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import { expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Reporter } from "../reporter.js";
@@ -39,7 +40,7 @@ export async function renderCommand(
         `${stale.length} rendered ${stale.length === 1 ? "file is" : "files are"} out of date with ${planPath}`,
         {
           kind: "validation",
-          hint: `${stale.map((s) => `${s.file.path} (${s.status === "created" ? "missing" : "differs"})`).join(", ")}; run \`orchestrate render ${planPath}\``,
+          hint: `${stale.map((s) => `${s.file.path} (${s.status === "created" ? "missing" : "differs"})`).join(", ")}; run \`${cliCommand("render", planPath)}\``,
         },
       );
     }

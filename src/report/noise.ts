@@ -62,12 +62,20 @@ export function repeatsForHalfWidth(
   cvBase: number,
   target = TARGET_RELATIVE_HALF_WIDTH,
 ): number {
-  const variance = cvN ** 2 + cvBase ** 2;
-  if (variance === 0) return MIN_REPEATS;
+  if (cvN ** 2 + cvBase ** 2 === 0) return MIN_REPEATS;
   for (let n = MIN_REPEATS; n < 100_000; n++) {
-    if (tQuantile95(2 * n - 2) * Math.sqrt(variance / n) <= target) return n;
+    if (efficiencyHalfWidth(n, cvN, cvBase) <= target) return n;
   }
   return 100_000;
+}
+
+/**
+ * The relative half-width of E(N)'s 95% interval with `repeats` per scale, when the two scales'
+ * between-repeat coefficients of variation are cvN and cvBase (the model repeatsForHalfWidth
+ * inverts). Infinite for a single repeat: one sweep measures no spread.
+ */
+export function efficiencyHalfWidth(repeats: number, cvN: number, cvBase: number): number {
+  return tQuantile95(2 * repeats - 2) * Math.sqrt((cvN ** 2 + cvBase ** 2) / repeats);
 }
 
 /** One scale of one image: its levels by verdict, and the repeats that would be enough. */

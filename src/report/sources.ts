@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import { readJsonFile } from "../json-file.js";
 import { findExperiments, loadExperiment } from "../model/load.js";
 import type { ExperimentSummary, RunSetup } from "../model/types.js";
@@ -43,7 +44,7 @@ export async function loadReportSources(
   cwd: string = process.cwd(),
 ): Promise<ReportSources> {
   if (paths.length === 0)
-    throw new UserError("no folder given", { hint: "orchestrate report RUN_DIR | EXP_DIR..." });
+    throw new UserError("no folder given", { hint: `${cliCommand("report")} RUN_DIR | EXP_DIR...` });
   const runDirs: string[] = [];
   const experimentDirs: string[] = [];
   let setup: RunSetup | undefined;
@@ -56,7 +57,7 @@ export async function loadReportSources(
       const cells = await findExperiments(join(dir, RUN_CELLS_DIR));
       if (cells.length === 0) {
         throw new UserError(`${arg}: this run folder has no experiments under ${RUN_CELLS_DIR}/ yet`, {
-          hint: "a report needs at least one benchmarked cell; see `orchestrate status RUN_DIR`",
+          hint: `a report needs at least one benchmarked cell; see \`${cliCommand("status", arg)}\``,
         });
       }
       experimentDirs.push(...cells);

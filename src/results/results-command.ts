@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RecordCursor, RecordsFormatError, readRecordsFile, recordToJson } from "../bench/records-file.js";
 import { describeError, UserError } from "../errors.js";
-import { findExperiments, loadExperiment } from "../model/load.js";
+import { cliCommand } from "../invocation.js";
+import { findExperiments, loadExperiment, locateExperiment } from "../model/load.js";
 import { type ListedExperiment, renderExperiment, renderExperimentList } from "../model/render-text.js";
 import type { ExperimentSummary } from "../model/types.js";
 import type { Reporter } from "../reporter.js";
@@ -30,7 +31,8 @@ export async function showResults(dirs: string[], flags: ResultsOptions, reporte
     return;
   }
   const summaries = [];
-  for (const dir of await expandDirs(dirs)) summaries.push(await loadExperiment(dir));
+  const located = dirs.map((dir) => locateExperiment(dir, flags.resultsDir));
+  for (const dir of await expandDirs(located)) summaries.push(await loadExperiment(dir));
   if (flags.json) {
     reporter.result(JSON.stringify(summaries, null, 2));
     return;
@@ -38,7 +40,7 @@ export async function showResults(dirs: string[], flags: ResultsOptions, reporte
   reporter.result(summaries.map(renderExperiment).join("\n\n"));
   // Several scales (or a run folder) make a scaling question: answer it with the report's tables.
   const scales = new Set(summaries.map((s) => `${s.image}/${s.scale}`));
-  if (scales.size > 1) reporter.result(`\n${await scalingText(dirs, summaries)}`);
+  if (scales.size > 1) reporter.result(`\n${await scalingText(located, summaries)}`);
 }
 
 /** The scaling report's tables, and where its charts are (or how to make them). */
@@ -58,7 +60,7 @@ async function scalingText(dirs: string[], summaries: ExperimentSummary[]): Prom
   const text = reportText(summaries, setup, charts);
   return charts.length > 0
     ? text
-    : `${text}\n\nCharts: run \`orchestrate report ${dirs.join(" ")}\` to draw them (report.html, report.md, charts/).`;
+    : `${text}\n\nCharts: run \`${cliCommand("report", ...dirs)}\` to draw them (report.html, report.md, charts/).`;
 }
 
 /** A folder that holds experiments (a run folder, results/) stands for all of them. */

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
 import type { ImageRef } from "../render/service.js";
@@ -311,7 +312,7 @@ export class CellRunner {
         // A second Ctrl-C: send terminate, but do not wait for it to be confirmed.
         await target.sendTerminate(cell.serviceName, ownership);
         this.ctx.warn(
-          `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`orchestrate status\``,
+          `terminate sent for ${cell.serviceName} but not confirmed (second Ctrl-C); check it with \`${cliCommand("status", this.ctx.folder.dir)}\``,
         );
         return "terminated";
       }

@@ -1,4 +1,5 @@
 import { loadPlan } from "../plan/load.js";
+import { repeatsAdvice } from "../report/repeats-advice.js";
 import type { Reporter } from "../reporter.js";
 import { anyscalePreflight, type PreflightOptions } from "../targets/anyscale-preflight.js";
 
@@ -15,6 +16,7 @@ export async function doctorCommand(
   if (planPath) {
     const { plan } = loadPlan(planPath);
     reporter.result(`plan ${planPath}: valid (${plan.name}, target ${plan.target})`);
+    reporter.result(repeatsAdvice(plan.benchmark.repeats));
     if (plan.target === "local") {
       reporter.result("target local: the simulator needs no Anyscale CLI and no credentials.");
       return;

@@ -1,4 +1,5 @@
-import { Listr, type ListrTask } from "listr2";
+import { Listr, type ListrTask, PRESET_TIMER } from "listr2";
+import { formatBenchProgress } from "../bench/progress.js";
 import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import type { Cell } from "../plan/expand.js";
@@ -46,6 +47,8 @@ export interface RunSummary {
     error?: string;
   }>;
   leftRunning: Array<{ serviceName: string; reason: string }>;
+  /** Benchmark levels measured and kept, finished cells or not: what a resume will not re-run. */
+  levelsKept: number;
   reportDir?: string;
   warnings: string[];
 }
@@ -59,150 +62,194 @@ const STEP_TITLES: Record<CellStep, string> = {
   teardown: "tear down",
 };
 
+type CellOutcome = RunSummary["cells"][number];
+
+/** What the tasks of one run share as it goes: the images built, how cells ended, what stopped it. */
+interface RunTally {
+  warnings: string[];
+  imageRefs: Map<string, ImageRef>;
+  imageErrors: Map<string, string>;
+  cellOutcomes: Map<string, CellOutcome>;
+  /** An error that will fail every cell (auth): the run stops instead of burning through the plan. */
+  fatal?: unknown;
+}
+
 export async function executeRun(ctx: RunContext): Promise<RunSummary> {
-  const warnings: string[] = [];
-  const warn = (message: string) => warnings.push(message);
-  const imageRefs = new Map<string, ImageRef>();
-  const imageErrors = new Map<string, string>();
-  let fatal: unknown;
+  const tally: RunTally = {
+    warnings: [],
+    imageRefs: new Map(),
+    imageErrors: new Map(),
+    cellOutcomes: new Map(),
+  };
+  const list = new Listr(
+    [
+      ...imagesToBuild(ctx).map((image) => buildTask(ctx, tally, image)),
+      ...ctx.cells.map((cell, index) => cellTask(ctx, tally, cell, index)),
+    ],
+    {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      collectErrors: "minimal",
+      renderer: ctx.renderer === "silent" ? "silent" : ctx.renderer === "simple" ? "simple" : "default",
+      fallbackRenderer: "simple",
+      // Every finished step says how long it took, so a long run shows where its time went.
+      rendererOptions: { collapseSubtasks: false, showErrorMessage: true, timer: PRESET_TIMER },
+      fallbackRendererOptions: { timer: PRESET_TIMER },
+    },
+  );
+  await list.run();
 
-  const stopped = () => ctx.graceful.aborted || fatal !== undefined;
-  const cellOutcomes = new Map<string, RunSummary["cells"][number]>();
+  // Whatever happened, no service of this run stays up unless the policy says so.
+  await sweepLiveServices(ctx, (message) => tally.warnings.push(message));
+  return summarize(ctx, tally);
+}
 
-  const buildTasks: ListrTask[] = imagesToBuild(ctx).map((image) => ({
+function stopped(ctx: RunContext, tally: RunTally): boolean {
+  return ctx.graceful.aborted || tally.fatal !== undefined;
+}
+
+function buildTask(ctx: RunContext, tally: RunTally, image: Plan["images"][number]): ListrTask {
+  return {
     title: `build image ${image.name}`,
-    skip: () => stopped(),
+    skip: () => stopped(ctx, tally),
     task: async (_, task) => {
       const known = ctx.journal.state.images[image.name]?.uri;
       if (known) {
-        imageRefs.set(image.name, { kind: "uri", uri: known });
+        tally.imageRefs.set(image.name, { kind: "uri", uri: known });
         task.title = `image ${image.name}: ${known} (built earlier in this run)`;
         return;
       }
       try {
         const uri = await ctx.target.buildImage!(image, containerfilePath(image), ctx.graceful);
         await ctx.journal.append({ type: "image_built", image: image.name, uri });
-        imageRefs.set(image.name, { kind: "uri", uri });
+        tally.imageRefs.set(image.name, { kind: "uri", uri });
         task.title = `image ${image.name}: ${uri}`;
       } catch (error) {
         await ctx.journal.append({ type: "image_failed", image: image.name, error: describeError(error) });
-        imageErrors.set(image.name, describeError(error));
-        if (isFatal(error)) fatal ??= error;
+        tally.imageErrors.set(image.name, describeError(error));
+        if (isFatal(error)) tally.fatal ??= error;
         throw error;
       }
     },
-  }));
+  };
+}
 
-  const cellTasks: ListrTask[] = ctx.cells.map((cell) => ({
-    title: cellTitle(cell),
+function cellTask(ctx: RunContext, tally: RunTally, cell: Cell, index: number): ListrTask {
+  return {
+    title: `[${index + 1}/${ctx.cells.length}] ${cellTitle(cell)}`,
     skip: () => {
-      if (stopped()) return `${cell.serviceName}: skipped (run stopped)`;
+      if (stopped(ctx, tally)) return `${cell.serviceName}: skipped (run stopped)`;
       const state = ctx.journal.state.cells.find((c) => c.id === cell.id);
       if (state?.outcome === "succeeded") {
-        cellOutcomes.set(cell.id, { id: cell.id, serviceName: cell.serviceName, outcome: "succeeded" });
+        tally.cellOutcomes.set(cell.id, { id: cell.id, serviceName: cell.serviceName, outcome: "succeeded" });
         return `${cell.serviceName}: done in an earlier attempt`;
       }
       return false;
     },
-    task: (_, task) => {
-      const runner = new CellRunner({
-        plan: ctx.plan,
-        cell,
-        folder: ctx.folder,
-        journal: ctx.journal,
-        target: ctx.target,
-        probe: ctx.probe,
-        bench: ctx.bench,
-        clock: ctx.clock,
-        imageRef: imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
-        planDir: ctx.planDir,
-        graceful: ctx.graceful,
-        urgent: ctx.urgent,
-        keepServices: ctx.keepServices,
-        warn,
-      });
-      // Records how the cell ended; an interrupted cell stays unfinished, for a resume to pick up.
-      const finishCell = async () => {
-        if (runner.failure instanceof Interrupted) return;
-        const failed = runner.failure !== undefined;
-        cellOutcomes.set(cell.id, {
-          id: cell.id,
-          serviceName: cell.serviceName,
-          outcome: failed ? "failed" : "succeeded",
-          ...(failed ? { error: describeError(runner.failure) } : {}),
-        });
-        await ctx.journal.append({
-          type: "cell_finished",
-          cell: cell.id,
-          outcome: failed ? "failed" : "succeeded",
-        });
-      };
-      // A teardown that fails fails the cell: its service may still be up.
-      const tearDown = async (t: { title: string }) => {
-        let outcome: TeardownOutcome = "nothing_to_do";
-        try {
-          await runner.runStep("teardown", async () => {
-            outcome = await runner.teardown();
-          });
-          t.title = teardownTitle(outcome, cell, runner.failure !== undefined);
-        } finally {
-          await finishCell();
-        }
-      };
+    task: (_, task) =>
+      task.newListr(cellSteps(ctx, tally, cell), {
+        concurrent: false,
+        exitOnError: true,
+        exitAfterRollback: true,
+      }),
+  };
+}
 
-      // A step that fails stops the cell; its rollback tears the service down (per the policy).
-      const step = (name: CellStep, work: (t: { output: string }) => Promise<void>): ListrTask => ({
-        title: STEP_TITLES[name],
-        skip: () => (runner.isDone(name) ? `${STEP_TITLES[name]}: done in an earlier attempt` : false),
-        task: async (_c, t) => {
-          try {
-            await runner.runStep(name, () => work(t));
-          } catch (error) {
-            if (isFatal(error)) fatal ??= error;
-            throw error;
-          }
-        },
-        rollback: async (_c, t) => tearDown(t),
-      });
-
-      const imageError = imageErrors.get(cell.image.name);
-      return task.newListr(
-        [
-          step("render", async () => {
-            if (imageError) throw new ExternalError(`image ${cell.image.name} was not built: ${imageError}`);
-            await runner.render();
-          }),
-          step("deploy", () => runner.deploy()),
-          step("wait", () => runner.waitReady()),
-          step("ready", async (t) => {
-            t.output = await runner.checkReady();
-          }),
-          step("bench", (t) => runner.bench(throttledProgress(t, ctx.clock))),
-          { title: STEP_TITLES.teardown, task: async (_c, t) => tearDown(t) },
-        ],
-        { concurrent: false, exitOnError: true, exitAfterRollback: true },
-      );
-    },
-  }));
-
-  const list = new Listr([...buildTasks, ...cellTasks], {
-    concurrent: false,
-    exitOnError: false,
-    registerSignalListeners: false,
-    collectErrors: "minimal",
-    renderer: ctx.renderer === "silent" ? "silent" : ctx.renderer === "simple" ? "simple" : "default",
-    fallbackRenderer: "simple",
-    rendererOptions: { collapseSubtasks: false, showErrorMessage: true },
+/** The steps of one cell, render to teardown, on a runner of its own. */
+function cellSteps(ctx: RunContext, tally: RunTally, cell: Cell): ListrTask[] {
+  const runner = new CellRunner({
+    plan: ctx.plan,
+    cell,
+    folder: ctx.folder,
+    journal: ctx.journal,
+    target: ctx.target,
+    probe: ctx.probe,
+    bench: ctx.bench,
+    clock: ctx.clock,
+    imageRef: tally.imageRefs.get(cell.image.name) ?? defaultImageRef(cell.image),
+    planDir: ctx.planDir,
+    graceful: ctx.graceful,
+    urgent: ctx.urgent,
+    keepServices: ctx.keepServices,
+    warn: (message) => tally.warnings.push(message),
   });
-  await list.run();
+  // Records how the cell ended; an interrupted cell stays unfinished, for a resume to pick up.
+  const finishCell = async () => {
+    if (runner.failure instanceof Interrupted) return;
+    const failed = runner.failure !== undefined;
+    tally.cellOutcomes.set(cell.id, {
+      id: cell.id,
+      serviceName: cell.serviceName,
+      outcome: failed ? "failed" : "succeeded",
+      ...(failed ? { error: describeError(runner.failure) } : {}),
+    });
+    await ctx.journal.append({
+      type: "cell_finished",
+      cell: cell.id,
+      outcome: failed ? "failed" : "succeeded",
+    });
+  };
+  // A teardown that fails fails the cell: its service may still be up.
+  const tearDown = async (t: { title: string }) => {
+    let outcome: TeardownOutcome = "nothing_to_do";
+    try {
+      await runner.runStep("teardown", async () => {
+        outcome = await runner.teardown();
+      });
+      t.title = teardownTitle(outcome, cell, runner.failure);
+    } finally {
+      await finishCell();
+    }
+  };
 
-  // Whatever happened, no service of this run stays up unless the policy says so.
-  await sweepLiveServices(ctx, warn);
+  // A step that fails stops the cell; its rollback tears the service down (per the policy).
+  // Ctrl-C is no failure: the step says it was interrupted, the steps after it are skipped,
+  // and the cell's own teardown step runs as it always does.
+  const step = (name: CellStep, work: (t: { output: string }) => Promise<void>): ListrTask => ({
+    title: STEP_TITLES[name],
+    skip: () => {
+      if (runner.isDone(name)) return `${STEP_TITLES[name]}: done in an earlier attempt`;
+      return ctx.graceful.aborted ? `${STEP_TITLES[name]}: not started (interrupted)` : false;
+    },
+    task: async (_c, t) => {
+      try {
+        await runner.runStep(name, () => work(t));
+      } catch (error) {
+        if (error instanceof Interrupted) {
+          t.skip(`${STEP_TITLES[name]}: interrupted`);
+          return;
+        }
+        if (isFatal(error)) tally.fatal ??= error;
+        throw error;
+      }
+    },
+    rollback: async (_c, t) => tearDown(t),
+  });
 
+  const imageError = tally.imageErrors.get(cell.image.name);
+  return [
+    step("render", async () => {
+      if (imageError) throw new ExternalError(`image ${cell.image.name} was not built: ${imageError}`);
+      await runner.render();
+    }),
+    step("deploy", () => runner.deploy()),
+    step("wait", () => runner.waitReady()),
+    step("ready", async (t) => {
+      t.output = await runner.checkReady();
+    }),
+    step("bench", (t) => runner.bench(throttledProgress(t, ctx.clock))),
+    { title: STEP_TITLES.teardown, task: async (_c, t) => tearDown(t) },
+  ];
+}
+
+/** After the last cell: how each ended, what is still up, the report, and the run's outcome. */
+async function summarize(ctx: RunContext, tally: RunTally): Promise<RunSummary> {
+  const { warnings, fatal } = tally;
   const state = ctx.journal.state;
   const cells = ctx.cells.map(
     (cell) =>
-      cellOutcomes.get(cell.id) ?? {
+      tally.cellOutcomes.get(cell.id) ?? {
         id: cell.id,
         serviceName: cell.serviceName,
         outcome: "skipped" as const,
@@ -216,7 +263,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       reportDir = await ctx.report.build(ctx.folder.dir);
       await ctx.journal.append({ type: "report_written", dir: reportDir });
     } catch (error) {
-      warn(`the report could not be built: ${describeError(error)}`);
+      warnings.push(`the report could not be built: ${describeError(error)}`);
     }
   }
 
@@ -235,7 +282,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     warnings.push(`the run stopped early: ${describeError(fatal)}${hint}`);
   }
 
-  const summary: RunSummary = { outcome, cells, leftRunning, warnings };
+  const levelsKept = state.cells.reduce((sum, c) => sum + c.levelsDone.length, 0);
+  const summary: RunSummary = { outcome, cells, leftRunning, levelsKept, warnings };
   if (reportDir) summary.reportDir = reportDir;
   return summary;
 }
@@ -311,8 +359,13 @@ function cellTitle(cell: Cell): string {
   return `${cell.serviceName} (${cell.scale.replicas}× LLM, ${cell.scale.ingress_replicas}× ingress, ${clients})`;
 }
 
-function teardownTitle(outcome: TeardownOutcome, cell: Cell, afterFailure: boolean): string {
-  const when = afterFailure ? "after the failure, " : "";
+function teardownTitle(outcome: TeardownOutcome, cell: Cell, failure: unknown): string {
+  const when =
+    failure === undefined
+      ? ""
+      : failure instanceof Interrupted
+        ? "after the interrupt, "
+        : "after the failure, ";
   if (outcome === "terminated") return `tear down: ${when}${cell.serviceName} terminated`;
   if (outcome === "left_running") return `tear down: ${when}${cell.serviceName} LEFT RUNNING`;
   if (outcome === "not_ours")
@@ -324,13 +377,15 @@ function teardownTitle(outcome: TeardownOutcome, cell: Cell, afterFailure: boole
 function throttledProgress(task: { output: string }, clock: Clock): (p: BenchProgress) => void {
   let lastAt = 0;
   let last = "";
+  let lastLevel = "";
   return (p) => {
-    const failed = p.failed > 0 ? `, ${p.failed} failed` : "";
-    const line = `${p.level}: ${p.done}/${p.total} requests${failed}`;
     const now = clock.now();
-    const levelChanged = !last.startsWith(`${p.level}:`);
-    if (line === last || (!levelChanged && p.done < p.total && now - lastAt < 2_000)) return;
+    const levelChanged = p.level !== lastLevel;
+    if (!levelChanged && p.done < p.total && now - lastAt < 2_000) return;
+    const line = formatBenchProgress(p, clock.toEpochMs(now));
+    if (line === last) return;
     lastAt = now;
+    lastLevel = p.level;
     last = line;
     task.output = line;
   };

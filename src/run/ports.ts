@@ -1,3 +1,4 @@
+import type { BenchProgress } from "../bench/progress.js";
 import type { LoadMode } from "../model/types.js";
 import type { ServiceEndpoint, ServiceIdentity, Target } from "../targets/target.js";
 
@@ -30,12 +31,7 @@ export interface ReadinessProbe {
   check(endpoint: ServiceEndpoint, modelId: string, signal?: AbortSignal): Promise<string>;
 }
 
-export interface BenchProgress {
-  level: string;
-  done: number;
-  total: number;
-  failed: number;
-}
+export type { BenchProgress } from "../bench/progress.js";
 
 export interface BenchRequest {
   endpoint: ServiceEndpoint;

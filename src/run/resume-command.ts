@@ -10,7 +10,7 @@ import { Journal, type RunState } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import { reconcileWithReality } from "./reconcile.js";
 import { finish, runWithInterrupts } from "./run-command.js";
-import { RunFolder } from "./run-folder.js";
+import { openRunFolder } from "./run-folder.js";
 
 export interface ResumeOptions {
   allowPlanChange?: boolean;
@@ -24,7 +24,7 @@ export interface ResumeOptions {
  * then continue from the first step not done. Finished benchmark levels are never re-run.
  */
 export async function resumeCommand(dir: string, options: ResumeOptions, reporter: Reporter): Promise<void> {
-  const folder = new RunFolder(dir);
+  const folder = openRunFolder(dir);
   const lock = acquireRunLock(folder.dir);
   try {
     const journal = Journal.open(folder.dir, (m) => reporter.note(`warning: ${m}`));

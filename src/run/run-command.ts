@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { formatSeconds } from "../bench/progress.js";
 import { wallClock } from "../clock.js";
 import { ExternalError, Interrupted } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import { cliCommand } from "../invocation.js";
 import { type Cell, expandCells, parseCellFilter } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
 import type { Plan } from "../plan/resolve.js";
 import { formatPreview, previewRun } from "../render/preview.js";
 import { compareWithDisk, renderPlanFiles, type WriteStatus, writeRenderedFiles } from "../render/write.js";
+import { repeatsAdvice } from "../report/repeats-advice.js";
 import { TWIN_FILE } from "../report/twin.js";
 import type { Reporter } from "../reporter.js";
 import { anyscalePreflight } from "../targets/anyscale-preflight.js";
@@ -75,6 +78,11 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
       cells: cells.map((c) => ({ id: c.id, serviceName: c.serviceName })),
     });
     reporter.note(`Run folder: ${folder.dir}`);
+    if (prediction) {
+      reporter.note(
+        `The twin expects ${cells.length === 1 ? "the cell" : `the ${cells.length} cells`} to take about ${formatSeconds(prediction.duration_s)} (${cliCommand("predict", planPath)} shows each).`,
+      );
+    }
     if (preflight) reporter.note(`Anyscale CLI: ${preflight.cliVersion}`);
     const summary = await runWithInterrupts(
       plan,
@@ -115,7 +123,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions, reporter: 
     reporter.result(JSON.stringify({ files: listed, preview, prediction }, null, 2));
     return;
   }
-  const lines = [formatPreview(preview), ""];
+  const lines = [formatPreview(preview), "", repeatsAdvice(plan.benchmark.repeats), ""];
   lines.push(
     write
       ? "Service configs, rendered into this folder as `orchestrate render` does:"
@@ -180,12 +188,23 @@ export async function runWithInterrupts(
   }
 }
 
+/**
+ * How much was measured. An interrupted run may have finished no cell yet hold most of its
+ * levels, which a resume keeps, so it counts those too.
+ */
+function measuredLine(summary: RunSummary, cellsDone: number): string {
+  const cells = `${cellsDone} of ${summary.cells.length} cells measured`;
+  if (summary.outcome !== "interrupted") return `${cells}.`;
+  const levels = `${summary.levelsKept} benchmark level${summary.levelsKept === 1 ? "" : "s"}`;
+  return `Interrupted: ${cells} in full; ${levels} measured so far ${summary.levelsKept === 1 ? "is" : "are"} kept, and a resume does not run them again.`;
+}
+
 /** Prints the outcome; services left running are said loudly. Throws for exit codes 1 and 130. */
 export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporter): void {
   const lines: string[] = [""];
   const failed = summary.cells.filter((c) => c.outcome === "failed");
   const done = summary.cells.filter((c) => c.outcome === "succeeded");
-  lines.push(`${done.length} of ${summary.cells.length} cells measured.`);
+  lines.push(measuredLine(summary, done.length));
   for (const cell of failed) lines.push(`  FAILED ${cell.serviceName}: ${cell.error ?? "unknown error"}`);
   if (summary.reportDir)
     lines.push(`Report: ${summary.reportDir}/report.html (also report.md, summary.csv, charts/)`);
@@ -195,12 +214,12 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
       "",
       "!!! SERVICES LEFT RUNNING — they keep costing money until you terminate them:",
       ...summary.leftRunning.map((s) => `!!!   ${s.serviceName} (${s.reason})`),
-      `!!! orchestrate teardown ${folder.dir}`,
+      `!!! ${cliCommand("teardown", folder.dir)}`,
     );
   }
   reporter.result(lines.join("\n"));
   if (summary.outcome === "interrupted") {
-    throw new Interrupted(`run stopped; continue it with: orchestrate resume ${folder.dir}`);
+    throw new Interrupted(`run stopped; continue it with: ${cliCommand("resume", folder.dir)}`);
   }
   if (summary.outcome === "failed") {
     const reasons: string[] = [];
@@ -215,8 +234,8 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
     throw new ExternalError(reasons.join("; "), {
       hint:
         stranded.length > 0
-          ? `terminate them with orchestrate teardown ${folder.dir}; then see orchestrate status ${folder.dir}`
-          : `see orchestrate status ${folder.dir}; fix the cause and continue with orchestrate resume ${folder.dir}`,
+          ? `terminate them with ${cliCommand("teardown", folder.dir)}; then see ${cliCommand("status", folder.dir)}`
+          : `see ${cliCommand("status", folder.dir)}; fix the cause and continue with ${cliCommand("resume", folder.dir)}`,
     });
   }
 }

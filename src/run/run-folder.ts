@@ -2,11 +2,15 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { UserError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../fs-atomic.js";
+import { existingFolder } from "../inputs.js";
+import { cliCommand } from "../invocation.js";
 import type { RunSetup } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import type { Plan } from "../plan/resolve.js";
 import { redact, redactValue } from "../secrets.js";
+import { JOURNAL_FILE } from "./journal.js";
 
 /**
  * A run folder, `results/<plan>-<timestamp>/`: everything a run needs to be resumed, audited and
@@ -71,6 +75,26 @@ export class RunFolder {
     const line = JSON.stringify({ at: new Date().toISOString(), status: redactValue(raw) });
     await appendFile(join(this.dir, "status", `${serviceName}.jsonl`), `${line}\n`);
   }
+}
+
+/**
+ * A run folder named on the command line (resume, teardown, status): checked before anything is
+ * locked or read, so a plan file or a results folder given by mistake is told apart from a run.
+ */
+export function openRunFolder(dir: string): RunFolder {
+  const expected = "a run folder, e.g. results/<plan>-<timestamp>";
+  const listRuns = `${cliCommand("status")} lists the runs`;
+  const isPlan = /\.ya?ml$/i.test(dir);
+  existingFolder(dir, {
+    what: expected,
+    hint: isPlan ? `to start a run of this plan: ${cliCommand("run", dir)}; ${listRuns}` : listRuns,
+  });
+  if (!existsSync(join(dir, JOURNAL_FILE))) {
+    throw new UserError(`${dir}: not a run folder (it has no ${JOURNAL_FILE}); expected ${expected}`, {
+      hint: listRuns,
+    });
+  }
+  return new RunFolder(dir);
 }
 
 /** Creates `<resultsDir>/<plan>-<YYYYMMDD-HHMMSS>` (with a suffix if that exists already). */

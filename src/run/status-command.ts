@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { cliCommand } from "../invocation.js";
 import type { Reporter } from "../reporter.js";
 import { judgeOwnership } from "../targets/target.js";
 import {
@@ -13,7 +14,7 @@ import {
 } from "./journal.js";
 import { lockHolder } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
-import { RunFolder } from "./run-folder.js";
+import { openRunFolder } from "./run-folder.js";
 
 /**
  * `orchestrate status [RUN_DIR]`: without a folder, every run under the results folder with its
@@ -39,7 +40,7 @@ export function listRuns(resultsDir: string): Array<{ dir: string; state: RunSta
 
 export function formatRunList(runs: ReturnType<typeof listRuns>, resultsDir: string): string {
   if (runs.length === 0)
-    return `No runs under ${resultsDir}/ yet. Start one with: orchestrate run plans/local.yaml`;
+    return `No runs under ${resultsDir}/ yet. Start one with: ${cliCommand("run", "plans/local.yaml")}`;
   const rows = runs.map(({ dir, state, activePid }) => {
     const done = state.cells.filter((c) => c.outcome === "succeeded").length;
     const live = state.cells.filter((c) => c.service === "deployed" || c.service === "left_running").length;
@@ -101,11 +102,11 @@ export function formatRunStatus(
   } else {
     lines.push("Services of this run still up (they cost money until terminated):");
     for (const s of live) lines.push(`  ${s.serviceName}  ${s.state}`);
-    lines.push(`Terminate them with: orchestrate teardown ${dir}`);
+    lines.push(`Terminate them with: ${cliCommand("teardown", dir)}`);
   }
   if (state.reportDir) lines.push(`Report: ${state.reportDir}`);
   if (state.status !== "succeeded" && activePid === undefined)
-    lines.push(`Continue it with: orchestrate resume ${dir}`);
+    lines.push(`Continue it with: ${cliCommand("resume", dir)}`);
   return lines.join("\n");
 }
 
@@ -130,7 +131,7 @@ export async function statusCommand(
     else reporter.result(formatRunList(runs, options.resultsDir));
     return;
   }
-  const folder = new RunFolder(dir);
+  const folder = openRunFolder(dir);
   const state = openRunState(folder.dir);
   const activePid = lockHolder(folder.dir);
   let live: LiveService[] = [];

@@ -5,7 +5,7 @@ import { settleBounded, TEARDOWN_PARALLELISM } from "./bounded.js";
 import { type CellState, identityOf, Journal, notOursEvent, ownerOf } from "./journal.js";
 import { acquireRunLock } from "./lock.js";
 import type { BuildingTarget } from "./ports.js";
-import { RunFolder } from "./run-folder.js";
+import { openRunFolder } from "./run-folder.js";
 
 /**
  * `orchestrate teardown RUN_DIR`: terminates, and confirms, every service the run created that
@@ -14,7 +14,7 @@ import { RunFolder } from "./run-folder.js";
  * with another id or version than the ones the run recorded is someone else's and is left alone.
  */
 export async function teardownCommand(dir: string, reporter: Reporter): Promise<void> {
-  const folder = new RunFolder(dir);
+  const folder = openRunFolder(dir);
   // Not while the run is live: its own teardown is in charge, and it would redeploy what we stop.
   const lock = acquireRunLock(folder.dir);
   try {

@@ -1,5 +1,5 @@
 /** Plain-text tables for `sim calibrate` (the fit's residuals) and `predict` (the twin's figures). */
-import { displayPath } from "../plan/load.js";
+import { profileLocationLabel } from "../plan/load.js";
 import type { Prediction } from "./predict.js";
 import type { SimProfile } from "./profile.js";
 
@@ -53,7 +53,7 @@ export function formatCalibration(profile: SimProfile, outPath: string): string 
 
 export function formatPrediction(prediction: Prediction): string {
   const out: string[] = [
-    `Plan ${prediction.plan}, predicted with the profile ${prediction.profile.name} (${displayPath(prediction.profile.path)})` +
+    `Plan ${prediction.plan}, predicted with the profile ${prediction.profile.name} (${profileLocationLabel(prediction.profile.path)})` +
       (prediction.profile.speedup !== 1 ? `, ${prediction.profile.speedup}× faster than measured` : ""),
   ];
   for (const cell of prediction.cells) {

@@ -1,5 +1,6 @@
 import { expandCells } from "../plan/expand.js";
 import { loadPlan } from "../plan/load.js";
+import { repeatsAdvice } from "../report/repeats-advice.js";
 import type { Reporter } from "../reporter.js";
 import { formatPrediction } from "./format.js";
 import { predictPlanFromFiles } from "./predict.js";
@@ -17,7 +18,9 @@ export async function predictCommand(
 ): Promise<void> {
   const { plan } = loadPlan(planPath);
   const prediction = await predictPlanFromFiles(plan, expandCells(plan), options.profile);
-  reporter.result(
-    options.json ? `${JSON.stringify(prediction, null, 2)}` : `${formatPrediction(prediction)}`,
-  );
+  if (options.json) {
+    reporter.result(JSON.stringify(prediction, null, 2));
+    return;
+  }
+  reporter.result(`${formatPrediction(prediction)}\n\n${repeatsAdvice(plan.benchmark.repeats)}`);
 }

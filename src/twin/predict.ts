@@ -51,7 +51,7 @@ export async function predictPlanFromFiles(
   const path = profilePath ?? plan.model.profile;
   if (!path) {
     throw new UserError(`the plan ${plan.name} names no simulator profile`, {
-      hint: "set model.profile in the plan (e.g. profiles/gpt-oss-120b-tp4-h100.json) or pass --profile FILE",
+      hint: "set model.profile in the plan (a shipped profile's name, e.g. gpt-oss-120b-tp4-h100, or a path) or pass --profile FILE",
     });
   }
   return predictPlan(plan, cells, await readSimProfile(path), path);

@@ -6,6 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import { readJsonFile } from "../json-file.js";
 import type { SimConfigInput } from "../sim/config.js";
 
@@ -94,7 +95,7 @@ export function runtimeFit(profile: SimProfile, runtime: ProfileRuntime, source:
   if (fit) return fit;
   const have = Object.keys(profile.runtimes).join(", ") || "none";
   throw new UserError(`the profile ${source} has no ${runtime} runtime (it has: ${have})`, {
-    hint: `calibrate it from result folders of a ${runtime} image, e.g. orchestrate sim calibrate DIR... --out ${source}`,
+    hint: `calibrate it from result folders of a ${runtime} image, e.g. ${cliCommand("sim", "calibrate", "DIR...", "--out", source)}`,
   });
 }
 

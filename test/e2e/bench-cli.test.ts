@@ -41,6 +41,36 @@ const alive = (pid: number) => {
 };
 
 describe("orchestrate bench, results", () => {
+  it("takes the flags of vllm bench serve", async () => {
+    const dir = resultsDir();
+    const run = await runCli(
+      [
+        "bench",
+        "vllm-habits",
+        "--random-input-len",
+        "32",
+        "--random-output-len",
+        "16",
+        "--max-concurrency",
+        "8",
+        "-n",
+        "8",
+        "--results-dir",
+        dir,
+      ],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/conc8 .* 8\/0/);
+    const manifest = JSON.parse(readFileSync(join(dir, "vllm-habits", "experiment.json"), "utf8"));
+    expect(manifest).toMatchObject({ input_len: 32, output_len: 16 });
+    expect(manifest.levels.map((l: { key: string }) => l.key)).toEqual(["conc8"]);
+
+    const typo = await runCli(["bench", "x", "--input-length", "32"], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("(Did you mean --input-len?)");
+  });
+
   it("benchmarks, prints the table, and the results command reads it back", async () => {
     const dir = resultsDir();
     const args = [
@@ -50,9 +80,9 @@ describe("orchestrate bench, results", () => {
       "2",
       "-c",
       "1,2",
-      "--itl",
+      "--input-len",
       "20",
-      "--otl",
+      "--output-len",
       "4",
       "-n",
       "8",
@@ -73,7 +103,9 @@ describe("orchestrate bench, results", () => {
     // and may leave a window of under 3 requests: each level says so, and nothing else is wrong.
     expect(list.stdout).toMatch(/e2e .* orchestrate +2 +conc1 conc2 +\d+\n/);
 
-    const shown = await runCli(["results", join(dir, "e2e"), "--json"]);
+    // By name, as bench made it, or by path.
+    const shown = await runCli(["results", "e2e", "--results-dir", dir, "--json"]);
+    expect(shown.stderr).toBe("");
     expect(shown.code).toBe(0);
     const [summary] = JSON.parse(shown.stdout);
     expect(summary).toMatchObject({ format: "orchestrate", modelId: "e2e-model", clients: 2 });
@@ -151,9 +183,9 @@ describe("orchestrate bench, results", () => {
         "2",
         "-c",
         "2",
-        "--itl",
+        "--input-len",
         "10",
-        "--otl",
+        "--output-len",
         "10",
         "-n",
         "100000",
@@ -189,9 +221,9 @@ describe("orchestrate bench, results", () => {
         "2",
         "-c",
         "2",
-        "--itl",
+        "--input-len",
         "10",
-        "--otl",
+        "--output-len",
         "10",
         "-n",
         "100000",

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -50,6 +51,28 @@ describe("run --dry-run", () => {
     expect(stderr).toBe("");
     expect(status).toBe(0);
     expect(stdout).toBe(readFileSync(join(ROOT, "test/fixtures/dry-run/scaling.txt"), "utf8"));
+  });
+
+  it("works on a copy of plans/scaling.yaml anywhere: its profile is found by name", () => {
+    const box = sandbox();
+    cpSync(join(ROOT, "plans/scaling.yaml"), join(box.dir, "myplan.yaml"));
+    rmSync(join(box.dir, "profiles"), { recursive: true });
+    const { status, stdout, stderr } = orchestrate(["run", "myplan.yaml", "--dry-run", "--no-write"], box);
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(stdout).toContain(
+      "benchmark time predicted with the simulator profile gpt-oss-120b-tp4-h100 (shipped with orchestrate)",
+    );
+  });
+
+  it("says, as predict and doctor do, how many repeats the plan runs and what they buy", () => {
+    const box = sandbox();
+    for (const command of ["predict", "doctor"]) {
+      const { status, stdout } = orchestrate([command, "plans/local.yaml"], box);
+      expect(status).toBe(0);
+      expect(stdout).toContain("Repeats: 3 (benchmark.repeats): the whole sweep runs 3 times");
+      expect(stdout).toContain("every E(N) gets a 95% interval");
+    }
   });
 
   it("prints only the chosen cells with --only", () => {
@@ -254,8 +277,8 @@ describe("the GPU-hour estimate", () => {
       const changed = { ...plan, benchmark: { ...plan.benchmark, ...benchmark } };
       return (await predictPlanFromFiles(changed, oneCell)).cells[0]!.benchmark_s;
     };
-    const noWarmup = await benchmarkSeconds({ warmup_requests: 0 });
-    const withWarmup = await benchmarkSeconds({});
+    const noWarmup = await benchmarkSeconds({ warmup_requests: 0, repeats: 1 });
+    const withWarmup = await benchmarkSeconds({ repeats: 1 });
     // One extra wave on top of 10 measured ones per level: between 5% and 15% longer.
     expect(withWarmup / noWarmup).toBeGreaterThan(1.05);
     expect(withWarmup / noWarmup).toBeLessThan(1.15);
@@ -323,7 +346,8 @@ describe("the command line", () => {
   it("says when a plan file does not exist", () => {
     const { status, stderr } = orchestrate(["run", "plans/nope.yaml", "--dry-run"]);
     expect(status).toBe(2);
-    expect(stderr).toContain("plan file plans/nope.yaml does not exist");
+    expect(stderr).toContain("plans/nope.yaml: no such file; expected a plan file (YAML)");
+    expect(stderr).toMatch(/hint: the plans that ship with orchestrate: .*plans\/local\.yaml/);
   });
 });
 

@@ -11,11 +11,14 @@ describe.skipIf(!existsSync(SEED))("results of several scales", () => {
     const result = spawnSync(
       process.execPath,
       [CLI, "results", join(SEED, "rayoss251-x2"), join(SEED, "rayoss251-x4")],
-      { encoding: "utf8" },
+      { encoding: "utf8", cwd: ROOT },
     );
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("rayoss251-x2");
     expect(result.stdout).toMatch(/S 4x\s+E 4x/);
-    expect(result.stdout).toContain("Charts: run `orchestrate report");
+    // Pastes as it was started here: node and the built file, relative to the folder it ran in.
+    expect(result.stdout).toContain(
+      `Charts: run \`node dist/bin.js report ${join(SEED, "rayoss251-x2")} ${join(SEED, "rayoss251-x4")}\``,
+    );
   });
 });

@@ -41,6 +41,7 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
     expect(twoX).toHaveLength(2);
     for (const row of twoX) {
       expect(row.repeats).toBe("2");
+      expect(row.clients).toBe("2");
       const [low, high, e] = [row.efficiency_ci95_low, row.efficiency_ci95_high, row.efficiency].map(Number);
       expect(low).toBeLessThanOrEqual(e!);
       expect(high).toBeGreaterThanOrEqual(e!);

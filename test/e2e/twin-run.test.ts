@@ -16,7 +16,7 @@ model:
   engine_kwargs:
     enable_prefix_caching: false
   stream_batching_interval_ms: 0
-  profile: ../profiles/gpt-oss-120b-tp4-h100.json
+  profile: gpt-oss-120b-tp4-h100
 images:
   - name: rayoss-251
     from: anyscale/ray-llm:2.51.0-py311-cu128
@@ -42,6 +42,10 @@ describe.skipIf(process.platform !== "linux")("the twin of a run", { timeout: 18
     writeFileSync(join(cwd, "test-plans", "twin.yaml"), PLAN);
     const result = await orchestrate(["run", "test-plans/twin.yaml"], { cwd });
     expect(result.code, result.stderr).toBe(0);
+    // Before it starts, the run says how long the twin expects it to take.
+    expect(result.stderr).toMatch(
+      /The twin expects the cell to take about \d+ s \(.* predict test-plans\/twin\.yaml shows each\)/,
+    );
     const dir = runFolder(cwd);
 
     const report = JSON.parse(readFileSync(join(dir, "report", "report.json"), "utf8"));

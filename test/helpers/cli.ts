@@ -10,10 +10,13 @@ export interface CliRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliRun {
+  // The test's own server settings must not leak in; unset, not empty (an empty one is an error).
+  const { OPENAI_API_KEY: _key, OPENAI_API_URL: _url, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(packageRoot, "dist", "bin.js"), ...args], {
-    env: { ...process.env, OPENAI_API_KEY: "", OPENAI_API_URL: "", ...env },
+    env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd ? { cwd } : {}),
   });
   let out = "";
   let err = "";
@@ -29,8 +32,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const run = startCli(args, env);
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
+  const run = startCli(args, env, cwd);
   const { code } = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

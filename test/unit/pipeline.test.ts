@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type Clock, wallClock } from "../../src/clock.js";
 import { ExternalError, Interrupted } from "../../src/errors.js";
 import { expandCells } from "../../src/plan/expand.js";
@@ -10,8 +10,10 @@ import { Journal, readJournal } from "../../src/run/journal.js";
 import { executeRun, type RunContext } from "../../src/run/pipeline.js";
 import type { BenchRunner, BuildingTarget, ReadinessProbe, ReportBuilder } from "../../src/run/ports.js";
 import { reconcileWithReality } from "../../src/run/reconcile.js";
+import { finish } from "../../src/run/run-command.js";
 import { createRunFolder } from "../../src/run/run-folder.js";
 import type { ServiceState, ServiceStatus } from "../../src/targets/target.js";
+import { capturingReporter } from "../helpers/reporter.js";
 
 /**
  * The pipeline's control flow against in-memory stand-ins: which calls happen in which order,
@@ -85,7 +87,17 @@ class MemoryBench implements BenchRunner {
         this.interruptAt.controller.abort("SIGINT");
         throw new Interrupted("benchmark stopped");
       }
-      hooks.onProgress?.({ level: `conc${level}`, done: 1, total: 1, failed: 0 });
+      const place = { position: request.levels.indexOf(level) + 1, levels: request.levels.length };
+      hooks.onProgress?.({
+        level: `conc${level}`,
+        done: 1,
+        total: 1,
+        failed: 0,
+        ...place,
+        repeat: 1,
+        repeats: 1,
+        startedAtMs: Date.now(),
+      });
       this.done.add(key);
       hooks.onLevelDone?.(`conc${level}`);
     }
@@ -243,6 +255,34 @@ describe("the pipeline", () => {
     expect(first?.outcome).toBeUndefined();
     expect(second?.service).toBe("none");
     expect(journal.state.status).toBe("interrupted");
+    expect(summary.levelsKept).toBe(1);
+  });
+
+  it("calls Ctrl-C an interrupt, not a failure to roll back, and counts the levels it kept", async () => {
+    const { ctx, bench, graceful, folder } = await setup();
+    bench.interruptAt = { level: "conc8", controller: graceful };
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    let summary: Awaited<ReturnType<typeof executeRun>>;
+    try {
+      summary = await executeRun({ ...ctx, renderer: "simple" });
+    } finally {
+      write.mockRestore();
+    }
+    const progress = printed.join("");
+    expect(progress).toContain("[1/2] demo-oss-x1");
+    expect(progress).toContain("benchmark: interrupted");
+    expect(progress).toContain("tear down: after the interrupt, demo-oss-x1 terminated");
+    expect(progress).not.toMatch(/ROLLBACK|after the failure/);
+
+    const { reporter, said } = capturingReporter();
+    expect(() => finish(summary, folder, reporter)).toThrow(Interrupted);
+    expect(said()).toContain(
+      "Interrupted: 0 of 2 cells measured in full; 1 benchmark level measured so far is kept, and a resume does not run them again.",
+    );
   });
 
   it("resumes: rewinds to what must be redone and never re-runs a finished level", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
-import { loadPlan } from "../../src/plan/load.js";
+import { loadPlan, SHIPPED_PROFILES_DIR } from "../../src/plan/load.js";
 
 function planFile(text: string, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "plan-"));
@@ -245,5 +245,54 @@ describe("plans that ship with orchestrate", () => {
       true,
     );
     expect(plan.model.prefix_caching).toBe(false);
+  });
+});
+
+describe("model.profile", () => {
+  const withProfile = (profile: string) =>
+    MINIMAL.replace("  model_id: org/model", `  model_id: org/model\n  profile: ${profile}`);
+  const problems = (path: string) => {
+    try {
+      loadPlan(path, { env: {} });
+    } catch (error) {
+      return (error as UserError).details.join("\n");
+    }
+    throw new Error("the plan loaded");
+  };
+
+  it("finds a shipped profile by name, wherever the plan is", () => {
+    const { plan } = loadPlan(planFile(withProfile("gpt-oss-120b-tp4-h100")), { env: {} });
+    expect(plan.model.profile).toBe(join(SHIPPED_PROFILES_DIR, "gpt-oss-120b-tp4-h100.json"));
+  });
+
+  it("finds a path against the plan's folder", () => {
+    const path = planFile(withProfile("mine.json"), { "mine.json": "{}" });
+    expect(loadPlan(path, { env: {} }).plan.model.profile).toBe(join(path, "..", "mine.json"));
+  });
+
+  it("names the shipped profiles when a name is not one of them, with the closest", () => {
+    expect(problems(planFile(withProfile("gpt-oss-120b-tp4-h10")))).toContain(
+      'model.profile: no shipped profile is named "gpt-oss-120b-tp4-h10" (did you mean "gpt-oss-120b-tp4-h100"?); the shipped ones: gpt-oss-120b-tp4-h100',
+    );
+  });
+
+  it("says how to name the shipped profile when a copied plan's relative path no longer reaches it", () => {
+    expect(problems(planFile(withProfile("../profiles/gpt-oss-120b-tp4-h100.json")))).toMatch(
+      /no such file .*\(paths resolve against the plan's folder\); to use the shipped profile, name it: profile: gpt-oss-120b-tp4-h100/,
+    );
+  });
+});
+
+describe("a variable set to nothing", () => {
+  it("is refused like an unset one, saying it is empty", () => {
+    const path = planFile(MINIMAL.replace("model_id: org/model", "model_id: ${ORCH_TEST_MODEL}"));
+    expect(() => loadPlan(path, { env: { ORCH_TEST_MODEL: "" } })).toThrow(UserError);
+    try {
+      loadPlan(path, { env: { ORCH_TEST_MODEL: "" } });
+    } catch (error) {
+      expect((error as UserError).details.join("\n")).toContain(
+        "model.model_id: environment variable ORCH_TEST_MODEL is set but empty (set it,",
+      );
+    }
   });
 });

@@ -112,7 +112,20 @@ describe("repeats and warm-up", () => {
   it("runs the whole sweep 3 times; the interval brackets the mean, which is within 3% of the closed form", async () => {
     sim = await startSimulator(CLOSED_FORM_SIM);
     const opts = options(sim.url, { levels: [8, 16], promptsPerConcurrency: 3, repeats: 3 });
-    const outcome = await runBenchmark(opts);
+    const places = new Set<string>();
+    const outcome = await runBenchmark(opts, {
+      onProgress: (p) =>
+        places.add(`${p.level}: level ${p.position} of ${p.levels}, repeat ${p.repeat} of ${p.repeats}`),
+    });
+    // The progress says where in the sweep each level is, for the line the person watches.
+    expect([...places]).toEqual([
+      "repeat1/conc8: level 1 of 2, repeat 1 of 3",
+      "repeat1/conc16: level 2 of 2, repeat 1 of 3",
+      "repeat2/conc8: level 1 of 2, repeat 2 of 3",
+      "repeat2/conc16: level 2 of 2, repeat 2 of 3",
+      "repeat3/conc8: level 1 of 2, repeat 3 of 3",
+      "repeat3/conc16: level 2 of 2, repeat 3 of 3",
+    ]);
     expect(outcome.ran).toEqual([
       "repeat1/conc8",
       "repeat1/conc16",
@@ -124,6 +137,8 @@ describe("repeats and warm-up", () => {
     for (const c of [8, 16]) {
       const combined = json(join(opts.expDir, "all-parts", `conc${c}.json`));
       expect(combined.repeats).toHaveLength(3);
+      // The clients the level ran on, as in every repeat's file (the report's `clients` column).
+      expect(combined.parts).toBe(opts.clients);
       for (const r of combined.repeats) {
         expect(r).toMatchObject({
           output_throughput: expect.any(Number),

@@ -89,6 +89,22 @@ describe("benchmark options", () => {
     });
   });
 
+  it("take vllm bench serve's names for the input and output lengths and the concurrency", () => {
+    expect(parseBench("--input-len", "32", "--output-len", "16", "-c", "8")).toMatchObject({
+      inputTokens: 32,
+      outputTokens: 16,
+      levels: [8],
+    });
+    expect(
+      parseBench("--random-input-len", "32", "--random-output-len", "16", "--max-concurrency", "8"),
+    ).toMatchObject({ inputTokens: 32, outputTokens: 16, levels: [8] });
+    // The names before vLLM's still work for old scripts.
+    expect(parseBench("--itl", "7", "--otl", "3")).toMatchObject({ inputTokens: 7, outputTokens: 3 });
+    expect(() => parseBench("--random-input-len", "0")).toThrow(
+      /--random-input-len <n>' argument '0' is invalid/,
+    );
+  });
+
   it("refuse bad values while the command line is read, naming the flag", () => {
     const usage = (...args: string[]) => {
       try {
@@ -169,7 +185,7 @@ describe("benchmark options", () => {
 });
 
 describe("the workload", () => {
-  it("sends exactly --itl random token ids, the same for the same seed and index", () => {
+  it("sends exactly --input-len random token ids, the same for the same seed and index", () => {
     const w = new Workload({
       model: "m",
       inputTokens: 5000,
@@ -199,7 +215,7 @@ describe("the workload", () => {
     expect(JSON.parse(w.body(4)).prompt.slice(0, 20)).not.toEqual(body.prompt.slice(0, 20));
   });
 
-  it("sends --itl words as text when asked", () => {
+  it("sends --input-len words as text when asked", () => {
     const w = new Workload({ model: "m", inputTokens: 100, outputTokens: 5, promptFormat: "text", seed: 1 });
     const prompt = JSON.parse(w.body(0)).prompt as string;
     expect(prompt.split(" ")).toHaveLength(100);

@@ -56,7 +56,7 @@ describe("predict", () => {
   it("reports a profile path that does not exist at the plan's model.profile", () => {
     const dir = mkdtempSync(join(tmpdir(), "twin-plan-"));
     const path = join(dir, "plan.yaml");
-    writeFileSync(path, readPlan().replace("../profiles/gpt-oss-120b-tp4-h100.json", "nope.json"));
+    writeFileSync(path, readPlan().replace("profile: gpt-oss-120b-tp4-h100", "profile: nope.json"));
     try {
       loadPlan(path, { env: {} });
       expect.unreachable();
