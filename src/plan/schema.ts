@@ -422,6 +422,20 @@ const deploySchema = z
   .prefault({})
   .describe("Deploying, waiting for and tearing down the services.");
 
+const reportSchema = z
+  .strictObject({
+    linearity_tolerance: z
+      .number()
+      .gt(0)
+      .max(0.5)
+      .default(0.05)
+      .describe(
+        'The difference the report\'s verdicts treat as none, as a fraction (0.05 = ±5%): E(N) whose 95% interval lies within 100% ± this is "linear", and Turbo / OSS within 1 ± this is "the same"; an interval that holds 100% but reaches beyond it is "inconclusive" (docs/noise.md). `orchestrate report --linearity-tolerance` overrides it.',
+      ),
+  })
+  .prefault({})
+  .describe("How the report judges what it measured.");
+
 /** A key that plans once had: rejected with a message that says what replaced it. */
 function removedKey(message: string) {
   return z.undefined({ error: message }).optional().meta({ description: message, removed: true });
@@ -548,6 +562,7 @@ export const planSchema = z.strictObject({
       "When services are torn down after their cell: always (also on failure and Ctrl-C), on-success (a failed service is kept to look at), or never. `--keep-services` means never.",
     ),
   cost: costSchema,
+  report: reportSchema,
   local: localSchema
     .optional()
     .describe(

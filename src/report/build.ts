@@ -23,6 +23,8 @@ export interface BuildReportOptions {
   setup?: RunSetup;
   /** What the twin predicted for the run (twin.json), to set beside the measurements. */
   twin?: TwinPrediction;
+  /** Overrides the run's report.linearity_tolerance. */
+  tolerance?: number;
   outDir: string;
   /** Overrides the title ("Scaling report: <plan>" by default). */
   title?: string;
@@ -56,7 +58,10 @@ export interface ReportFiles {
 
 export async function buildReport(options: BuildReportOptions): Promise<ReportFiles> {
   const outDir = resolve(options.outDir);
-  const analysis = analyze(options.experiments, options.setup, options.twin);
+  const analysis = analyze(options.experiments, options.setup, {
+    ...(options.twin ? { twin: options.twin } : {}),
+    ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+  });
   const title = options.title ?? defaultTitle(analysis);
   const generated = options.generated ?? generatedBy();
 

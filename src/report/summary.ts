@@ -1,6 +1,8 @@
+import type { LevelId } from "../model/level-key.js";
 import type { ReportAnalysis } from "./analysis.js";
-import { formatEfficiency, formatScale, imageTitle } from "./format.js";
-import { noiseLines } from "./noise.js";
+import { formatEfficiency, formatLevel, formatScale, imageTitle } from "./format.js";
+import type { ImageGroup } from "./input.js";
+import { type EfficiencyVerdict, NO_SPREAD, NOISE_NOT_MEASURED, verdictShort } from "./noise.js";
 import type { ScalingTable } from "./scaling.js";
 
 /** The few sentences at the top of the report: how well each image scaled, and OSS vs Turbo. */
@@ -60,7 +62,7 @@ export function summaryLines(analysis: ReportAnalysis): string[] {
     lines.push(
       `${imageTitle(group)}: scaling efficiency over ${formatScale(table.baseScale)}, median per scale: ${parts.join("; ")}.`,
     );
-    lines.push(...noiseLines(group, table));
+    lines.push(...verdictLines(group, table));
   });
   for (const c of analysis.comparisons) lines.push(`OSS vs Turbo (${c.oss} vs ${c.turbo}): ${c.headline}`);
   const warned = new Set(analysis.warnings.map((w) => w.kind));
@@ -68,6 +70,49 @@ export function summaryLines(analysis: ReportAnalysis): string[] {
     lines.push(
       `Data quality: ${analysis.warnings.length} warning${analysis.warnings.length === 1 ? "" : "s"} (${[...warned].join(", ")}); they are marked next to the numbers they affect.`,
     );
+  }
+  return lines;
+}
+
+/** The order verdicts are listed in: the claims first, then what could not be judged. */
+const VERDICT_ORDER: EfficiencyVerdict[] = [
+  "linear",
+  "sub_linear",
+  "superlinear_suspect",
+  "inconclusive",
+  "no_spread",
+  "unmeasured",
+];
+
+/**
+ * One sentence per scale: its levels grouped by verdict ("E(2x): linear ±5% at 4, 32; inconclusive
+ * at 16"). The numbers behind them are in the verdict table; this is the sentence a reader quotes.
+ */
+export function verdictLines(group: ImageGroup, table: ScalingTable): string[] {
+  const lines: string[] = [];
+  for (const scale of table.scales) {
+    const byVerdict = new Map<EfficiencyVerdict, { words: string; levels: LevelId[] }[]>();
+    for (const row of table.rows) {
+      const judgement = row.points.find((p) => p.scale === scale)?.judgement;
+      if (!judgement) continue;
+      const groups = byVerdict.get(judgement.verdict) ?? [];
+      const words = judgement.verdict === "sub_linear" ? "sub-linear" : verdictShort(judgement);
+      const found = groups.find((g) => g.words === words);
+      if (found) found.levels.push(row.level);
+      else groups.push({ words, levels: [row.level] });
+      byVerdict.set(judgement.verdict, groups);
+    }
+    if (byVerdict.size === 0) continue;
+    const e = `${imageTitle(group)}, E(${formatScale(scale)})`;
+    const only = [...byVerdict.keys()];
+    if (only.length === 1 && (only[0] === "unmeasured" || only[0] === "no_spread")) {
+      lines.push(`${e}: ${only[0] === "unmeasured" ? NOISE_NOT_MEASURED : NO_SPREAD}.`);
+      continue;
+    }
+    const parts = VERDICT_ORDER.flatMap((v) =>
+      (byVerdict.get(v) ?? []).map((g) => `${g.words} at ${g.levels.map(formatLevel).join(", ")}`),
+    );
+    lines.push(`${e}: ${parts.join("; ")} (95% intervals from the repeats).`);
   }
   return lines;
 }

@@ -1,7 +1,8 @@
 import type { ReportAnalysis } from "./analysis.js";
 import { qualityGroups } from "./quality.js";
 import { summaryLines } from "./summary.js";
-import { comparisonTableView, scalingTableView, type Table, type TableCell } from "./tables.js";
+import type { Table, TableCell } from "./table-model.js";
+import { comparisonTableView, scalingTableView } from "./tables.js";
 import { warningCodes } from "./warnings.js";
 
 /**

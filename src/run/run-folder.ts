@@ -110,6 +110,7 @@ export function runSetup(plan: Plan, startedAt: Date): RunSetup {
     target: plan.target,
     toolVersion: toolVersion(),
     startedAt: startedAt.toISOString(),
+    linearityTolerance: plan.report.linearity_tolerance,
     where,
     model: {
       modelId: plan.model.model_id,
