@@ -11,6 +11,7 @@ import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import { type GeneratedBy, generatedBy, setupSection } from "./setup-facts.js";
 import { summaryLines } from "./summary.js";
+import { answerText } from "./text.js";
 import type { TwinPrediction } from "./twin.js";
 
 /**
@@ -51,6 +52,8 @@ export interface ReportFiles {
   charts: ReportChartFiles[];
   /** The report's opening sentences (efficiency per image, OSS vs Turbo, warnings), for a terminal. */
   summary: string[];
+  /** The verdict tables as plain text: what a terminal shows first. */
+  answer: string;
   warningCount: number;
   /** Anything that made the report less than it should be (no font for PNG text, chart warnings). */
   notes: string[];
@@ -95,6 +98,7 @@ export async function buildReport(options: BuildReportOptions): Promise<ReportFi
       height: c.pngHeight,
     })),
     summary: summaryLines(analysis),
+    answer: answerText(analysis),
     warningCount: analysis.warnings.length,
     notes,
   };

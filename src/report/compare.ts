@@ -229,7 +229,10 @@ function scaleVerdict(
   }
   const levelEstimates = compared.map((c) => estimates.get(c) as LevelEstimates);
   const mean = geometricMeanRatio(levelEstimates.map((e) => e.throughput));
-  const judged = judgeRatio(mean, tolerance);
+  const { kind, judged } = throughputVerdict(
+    levelEstimates.map((e) => e.throughput),
+    tolerance,
+  );
   const ratios = compared.map((c) => (c.throughput as RatioWithInterval).ratio);
   const latency: ScaleVerdict["latency"] = {};
   for (const key of LATENCY_KEYS) {
@@ -239,7 +242,7 @@ function scaleVerdict(
   }
   const verdict: ScaleVerdict = {
     ...base,
-    kind: verdictKind(judged, compared),
+    kind,
     throughput: withInterval(mean, tolerance),
     minRatio: Math.min(...ratios),
     maxRatio: Math.max(...ratios),
@@ -251,19 +254,29 @@ function scaleVerdict(
   return verdict;
 }
 
-function verdictKind(judged: RatioJudgement, compared: ComparisonCell[]): VerdictKind {
-  if (judged.kind === "unmeasured") return "noise_unmeasured";
-  if (judged.kind === "no_spread") return "no_spread";
-  const clear = (side: "below" | "above") =>
-    compared.some((c) => {
-      const interval = c.throughput?.interval;
-      return interval !== undefined && (side === "above" ? interval[0] > 1 : interval[1] < 1);
-    });
-  if (clear("above") && clear("below")) return "mixed";
-  if (judged.kind === "within") return "equivalent";
-  if (judged.kind === "above") return "turbo_higher";
-  if (judged.kind === "below") return "turbo_lower";
-  return "inconclusive";
+/**
+ * A scale's verdict from its levels' Turbo / OSS estimates: the interval of their geometric mean
+ * against 1 ± tolerance, unless some levels are clearly higher and others clearly lower (mixed).
+ * Pure, so its error rates can be simulated (verdict-simulation.ts, docs/noise.md).
+ */
+export function throughputVerdict(
+  levels: readonly RatioEstimate[],
+  tolerance: number,
+): { kind: VerdictKind; judged: RatioJudgement } {
+  const judged = judgeRatio(geometricMeanRatio(levels), tolerance);
+  if (judged.kind === "unmeasured") return { kind: "noise_unmeasured", judged };
+  if (judged.kind === "no_spread") return { kind: "no_spread", judged };
+  const intervals = levels.map((l) => judgeRatio(l, tolerance)).filter((j) => "interval" in j);
+  const above = intervals.some((j) => j.interval[0] > 1);
+  const below = intervals.some((j) => j.interval[1] < 1);
+  if (above && below) return { kind: "mixed", judged };
+  const kinds = {
+    within: "equivalent",
+    above: "turbo_higher",
+    below: "turbo_lower",
+    inconclusive: "inconclusive",
+  };
+  return { kind: kinds[judged.kind] as VerdictKind, judged };
 }
 
 /** "+4.2% (95% interval +1.0% to +7.5%)", or the bare change when there is no interval. */

@@ -50,6 +50,8 @@ export function describeFiles(files: ReportFiles, cwd: string = process.cwd()): 
     `  ${show(files.json)}`,
     `  ${files.charts.length} charts in ${show(files.outDir)}/charts/ (SVG and PNG)`,
     "",
+    files.answer,
+    "",
     ...files.summary.map((s) => `• ${s}`),
   ];
   if (files.notes.length > 0) lines.push("", "Notes:", ...files.notes.map((n) => `  ${n}`));

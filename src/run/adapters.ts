@@ -147,6 +147,6 @@ export const reportBuilder: ReportBuilder = {
       ...(sources.twin ? { twin: sources.twin } : {}),
       outDir: sources.defaultOutDir,
     });
-    return files.outDir;
+    return { dir: files.outDir, answer: files.answer };
   },
 };

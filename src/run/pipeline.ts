@@ -48,6 +48,8 @@ export interface RunSummary {
   }>;
   leftRunning: Array<{ serviceName: string; reason: string }>;
   reportDir?: string;
+  /** The report's verdict tables, printed before where the report is. */
+  answer?: string;
   warnings: string[];
 }
 
@@ -218,9 +220,13 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     }));
 
   let reportDir: string | undefined;
+  let answer: string | undefined;
   if (state.cells.some((c) => c.levelsDone.length > 0)) {
     try {
-      reportDir = await ctx.report.build(ctx.folder.dir);
+      await ctx.folder.markFinished(new Date(ctx.clock.toEpochMs(ctx.clock.now())));
+      const built = await ctx.report.build(ctx.folder.dir);
+      reportDir = built.dir;
+      answer = built.answer;
       await ctx.journal.append({ type: "report_written", dir: reportDir });
     } catch (error) {
       warn(`the report could not be built: ${describeError(error)}`);
@@ -244,6 +250,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
   const summary: RunSummary = { outcome, cells, leftRunning, warnings };
   if (reportDir) summary.reportDir = reportDir;
+  if (answer) summary.answer = answer;
   return summary;
 }
 

@@ -81,6 +81,12 @@ export interface BenchRunner {
 }
 
 export interface ReportBuilder {
-  /** Builds the report of a run folder; returns the folder it wrote. */
-  build(runDir: string): Promise<string>;
+  /** Builds the report of a run folder: the folder it wrote, and the answer for the terminal. */
+  build(runDir: string): Promise<BuiltReport>;
+}
+
+export interface BuiltReport {
+  dir: string;
+  /** The verdict tables as plain text (E(N) per level, OSS vs Turbo per scale), printed when a run ends. */
+  answer: string;
 }

@@ -180,6 +180,7 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
   const lines: string[] = [""];
   const failed = summary.cells.filter((c) => c.outcome === "failed");
   const done = summary.cells.filter((c) => c.outcome === "succeeded");
+  if (summary.answer) lines.push(summary.answer, "");
   lines.push(`${done.length} of ${summary.cells.length} cells measured.`);
   for (const cell of failed) lines.push(`  FAILED ${cell.serviceName}: ${cell.error ?? "unknown error"}`);
   if (summary.reportDir)
