@@ -44,7 +44,9 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
       const [low, high, e] = [row.efficiency_ci95_low, row.efficiency_ci95_high, row.efficiency].map(Number);
       expect(low).toBeLessThanOrEqual(e!);
       expect(high).toBeGreaterThanOrEqual(e!);
-      expect(["linear", "sub_linear", "superlinear_suspect", "inconclusive"]).toContain(row.efficiency_verdict);
+      expect(["linear", "sub_linear", "superlinear_suspect", "inconclusive"]).toContain(
+        row.efficiency_verdict,
+      );
     }
     // The combined repeats file records its clients: 1x is one client, 2x two (never 0).
     for (const row of rows) expect(row.clients).toBe(row.scale);
