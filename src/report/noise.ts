@@ -54,7 +54,9 @@ export function judgeEfficiency(
   const variance = parts[0]!.variance + parts[1]!.variance;
   if (variance === 0) return { verdict: "no_spread", tolerance };
   const halfWidth = tQuantile95(welchDf(parts)) * Math.sqrt(variance) * efficiency;
-  const interval: [number, number] = [efficiency - halfWidth, efficiency + halfWidth];
+  // E cannot be negative: a first-order interval that reaches below 0 (a spread of tens of percent
+  // from two repeats) stops at 0 rather than claim the impossible.
+  const interval: [number, number] = [Math.max(0, efficiency - halfWidth), efficiency + halfWidth];
   const position = positionAgainstBand(interval[0], interval[1], tolerance);
   const judgement: EfficiencyJudgement = { verdict: VERDICT_OF[position], tolerance, interval };
   if (position === "inconclusive") {

@@ -119,7 +119,7 @@ export function scalingTable(group: ImageGroup, metric: ThroughputMetric, tolera
           if (scale !== baseScale) {
             point.judgement = judgeEfficiency(point.efficiency, point.spread, base.spread, tolerance);
             const interval = point.judgement.interval;
-            if (interval) point.efficiencyCi95 = (interval[1] - interval[0]) / 2;
+            if (interval) point.efficiencyCi95 = interval[1] - point.efficiency;
           }
         }
         return point;
