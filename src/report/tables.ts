@@ -14,7 +14,7 @@ import {
   MISSING,
 } from "./format.js";
 import { cellAt, clientsAt, type ImageGroup } from "./input.js";
-import { NOISE_NOT_MEASURED, verdictWords } from "./noise.js";
+import { NOISE_NOT_MEASURED, verdictShort } from "./noise.js";
 import { type ScalingTable, THROUGHPUT_METRICS } from "./scaling.js";
 import { type Column, legend, slug, type Table, type TableCell } from "./table-model.js";
 import { formatTolerance } from "./verdict.js";
@@ -62,7 +62,9 @@ export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable):
         if (judgement && efficiency !== MISSING && judgement.verdict !== "unmeasured") {
           if (point.efficiencyCi95 !== undefined)
             efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)}`;
-          efficiency += ` ${verdictWords(judgement)}`;
+          // The short form: the verdict table above has the words in full, and three scales of
+          // full sentences would push the table past a 1200 px window.
+          efficiency += ` ${verdictShort(judgement)}`;
         }
         cells.push(value(efficiency));
       }
