@@ -34,6 +34,7 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
+import { repeatsStop } from "./repeats-target.js";
 
 /**
  * Runs a benchmark: N part processes, every level started on all of them at one barrier
@@ -113,6 +114,8 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         const entry = manifest.levels.find((l) => l.key === levelKey(plan.mode, value))!;
         const run: RepeatRun = { entry, repeat, dir: repeatDir(plan.expDir, repeat, plan.repeats) };
         const label = runLabel(plan, run);
+        // Sure already (or at its most): a level that stopped repeating is not run again.
+        if (entry.repeats_stop) continue;
         if (repeatsDone(entry, plan.repeats) >= repeat && existsSync(allPartsFile(run.dir, entry.key))) {
           skipped.push(label);
           continue;
@@ -133,9 +136,18 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         }
         if (outcome === "complete") entry.repeats_complete = repeat;
         if (plan.repeats > 1) await writeCombined(plan, entry, modelId);
+        if (outcome === "complete" && plan.repeatsTarget) {
+          const combined = JSON.parse(await readFile(allPartsFile(plan.expDir, entry.key), "utf8"));
+          const stop = repeatsStop(repeat, plan.repeats, plan.repeatsTarget, combined);
+          if (stop) entry.repeats_stop = stop;
+        }
         setStatus(
           entry,
-          outcome === "interrupted" ? "interrupted" : repeat === plan.repeats ? "complete" : "pending",
+          outcome === "interrupted"
+            ? "interrupted"
+            : repeat === plan.repeats || entry.repeats_stop
+              ? "complete"
+              : "pending",
         );
         await writeManifest(plan.expDir, manifest);
         ran.push(label);
@@ -391,6 +403,9 @@ function withLevels(manifest: ExperimentManifest, plan: BenchPlan): ExperimentMa
       manifest.levels.push({ key, value, status: "pending", repeats_complete: 0 });
   }
   manifest.repeats = plan.repeats;
+  manifest.repeats_target = plan.repeatsTarget
+    ? { min: plan.repeatsTarget.min, target_ci: plan.repeatsTarget.targetCi }
+    : null;
   manifest.labels = { ...manifest.labels, ...plan.labels };
   return manifest;
 }

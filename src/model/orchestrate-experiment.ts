@@ -29,7 +29,15 @@ export async function readOrchestrateExperiment(dirArg: string): Promise<Experim
   for (const { entry } of entries) {
     const path = join(dir, ALL_PARTS_DIR, `${entry.key}.json`);
     if (existsSync(path)) {
-      levels.push(await readLevelFile(path, entry.key, manifest));
+      const level = await readLevelFile(path, entry.key, manifest);
+      if (entry.repeats_stop && manifest.repeats_target) {
+        level.repeatsStop = {
+          reason: entry.repeats_stop.reason,
+          ciRelative: entry.repeats_stop.ci_relative,
+          targetCi: manifest.repeats_target.target_ci,
+        };
+      }
+      levels.push(level);
     } else if (entry.status !== "complete") {
       experimentWarnings.push({
         kind: "missing_part",

@@ -105,6 +105,11 @@ export interface LevelSummary {
   interrupted?: boolean;
   /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
   repeats?: Array<RepeatSummary>;
+  /**
+   * Repeats until sure: why the level stopped repeating, the relative half-width of its
+   * throughput interval then, and the target it was held to.
+   */
+  repeatsStop?: { reason: "target_reached" | "max_reached"; ciRelative: number | null; targetCi: number };
   /** 95% Student-t interval of the mean output throughput over the repeats, as the file states it. */
   outputThroughputCi95?: [number, number];
 }

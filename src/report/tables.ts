@@ -1,3 +1,4 @@
+import type { LevelSummary } from "../model/types.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { type Comparison, formatRatio, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
 import {
@@ -114,6 +115,7 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
     { label: "Scale", numeric: false },
     { label: levelHeading(group.levels[0]?.mode ?? "concurrency"), numeric: true },
     { label: "Clients", numeric: true },
+    { label: "Repeats", numeric: false },
     { label: "Completed / requested", numeric: true },
     { label: "Output tok/s", numeric: true },
     { label: "per replica", numeric: true },
@@ -135,6 +137,7 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
       rows.push([
         ...head,
         { text: String(l.clients ?? clientsAt(group, scale)) },
+        { text: repeatsText(l) },
         value(`${formatCount(l.completed)} / ${formatCount(l.numPrompts)}`, warnings),
         value(formatThroughput(l.outputThroughput)),
         value(formatThroughput(l.outputThroughput / scale)),
@@ -159,6 +162,18 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
     rows,
     footnotes: legend(rows),
   };
+}
+
+/** "3", or with a target: "4, sure (±2.1% ≤ ±3%)" / "10, at most (±4.2% > ±3%)". */
+function repeatsText(level: LevelSummary): string {
+  const n = String(level.repeats?.length ?? 1);
+  const stop = level.repeatsStop;
+  if (!stop) return n;
+  const ci = stop.ciRelative === null ? "no interval" : formatPlusMinusPercent(stop.ciRelative);
+  const target = formatPlusMinusPercent(stop.targetCi);
+  return stop.reason === "target_reached"
+    ? `${n}, sure (${ci} ≤ ${target})`
+    : `${n}, at most (${ci} > ${target})`;
 }
 
 export function comparisonTableView(analysis: ReportAnalysis, comparison: Comparison): Table {

@@ -113,6 +113,7 @@ export const benchRunner: BenchRunner = {
       inputTokens: request.inputTokens,
       outputTokens: request.outputTokens,
       repeats: request.repeats,
+      ...(request.repeatsTarget ? { repeatsTarget: request.repeatsTarget } : {}),
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
       burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
       promptFormat: request.promptFormat,

@@ -51,8 +51,10 @@ export interface BenchRequest {
   durationS?: number;
   /** Warm-up requests per client per level; absent = one wave (the level's concurrency). */
   warmup?: number;
-  /** Runs of the whole sweep. */
+  /** Runs of the whole sweep (with a target: the most a level runs). */
   repeats: number;
+  /** Repeats until sure: a level stops once its throughput interval is within ±targetCi. */
+  repeatsTarget?: { min: number; targetCi: number };
   arrival: "poisson" | "gamma" | "constant";
   burstiness: number;
   seed?: number;
