@@ -12,6 +12,15 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
     expect(result.code, result.stderr).toBe(0);
     const dir = runFolder(cwd);
     expect(runState(dir).status).toBe("succeeded");
+    // The run ends with the answer, then where the report is.
+    const answer = result.stdout.indexOf("Does it scale? E(N) per level");
+    expect(answer).toBeGreaterThanOrEqual(0);
+    expect(result.stdout.indexOf("Report: ")).toBeGreaterThan(answer);
+    expect(result.stdout).toMatch(/oss +2x +2 +\d+\.\d%/);
+    // And the report knows the run finished.
+    const setup = JSON.parse(readFileSync(join(dir, "setup.json"), "utf8"));
+    expect(Date.parse(setup.finishedAt)).toBeGreaterThanOrEqual(Date.parse(setup.startedAt));
+    expect(readFileSync(join(dir, "report", "report.md"), "utf8")).not.toContain("(not finished)");
 
     const cells = readdirSync(join(dir, "cells"));
     expect(cells).toHaveLength(2);
