@@ -151,6 +151,8 @@ function reportJson(analysis: ReportAnalysis, generated: GeneratedBy): unknown {
       levels: g.levels.map((l) => l.key),
       experiments: [...g.experiments.values()].flat().map((e) => e.dir),
     })),
+    // Every verdict below judges a 95% interval against 1 ± this (docs/noise.md).
+    linearityTolerance: analysis.tolerance,
     scaling: analysis.scaling,
     goodputMetric: analysis.goodputMetric ?? null,
     goodput: analysis.goodput,

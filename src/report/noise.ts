@@ -2,7 +2,6 @@ import { relativeVariance, type Spread, tQuantile95, welchDf } from "./stats.js"
 import {
   formatRepeats,
   formatTolerance,
-  MIN_REPEATS,
   positionAgainstBand,
   type RepeatsEstimate,
   repeatsEstimate,
@@ -115,5 +114,3 @@ function formatShortfall(fraction: number): string {
   const p = fraction * 100;
   return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
 }
-
-export { MIN_REPEATS };

@@ -7,7 +7,6 @@ import {
   welchDf,
 } from "./stats.js";
 import {
-  MIN_REPEATS,
   type Position,
   positionAgainstBand,
   type RepeatsEstimate,
@@ -75,6 +74,5 @@ export function judgeRatio(estimate: RatioEstimate, tolerance: number): RatioJud
   // n repeats on every side would have.
   const perRepeat = parts.reduce((acc, p) => acc + p.variance * (p.df + 1), 0);
   const needed = settlingHalfWidth(log, Math.log(1 - tolerance), Math.log(1 + tolerance), 0);
-  const settle = repeatsEstimate(perRepeat, df, needed, (n) => parts.length * (n - 1));
-  return { kind, interval, settle: { ...settle, repeats: Math.max(MIN_REPEATS, settle.repeats) } };
+  return { kind, interval, settle: repeatsEstimate(perRepeat, df, needed, (n) => parts.length * (n - 1)) };
 }

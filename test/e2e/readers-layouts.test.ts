@@ -9,10 +9,10 @@ import { buildReport } from "../../src/report/build.js";
 import { loadReportSources } from "../../src/report/sources.js";
 import { showResults } from "../../src/results/results-command.js";
 import { statusCommand } from "../../src/run/status-command.js";
-import type { SimConfigInput } from "../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../src/sim/index.js";
 import { readObservations } from "../../src/twin/observations.js";
 import { writeVllmExperiment } from "../fixtures/vllm-files.js";
+import { CLOSED_FORM } from "../helpers/closed-form-sim.js";
 import { createFakeAnyscale } from "../helpers/fake-anyscale.js";
 import { orchestrate, runFolder, runState, workspace } from "../helpers/orchestrate-process.js";
 
@@ -23,17 +23,6 @@ import { orchestrate, runFolder, runState, workspace } from "../helpers/orchestr
  * reads each layout (or refuses it with a message that says why, exit 2), and where two readers
  * show the same number (clients, throughput, repeats) they agree.
  */
-
-/** Prefill and ingress cost nothing and steps are short: every level takes about a second. */
-const FAST_SIM: SimConfigInput = {
-  engine: {
-    decode_base_ms: 4,
-    decode_per_seq_ms: 0.05,
-    prefill_ms_per_token: 0,
-    stream_batching_interval_ms: 0,
-  },
-  ingress: { request_overhead_ms: 0, chunk_cost_ms: 0 },
-};
 
 type Layout = "one client" | "several clients" | "repeats" | "request rate" | "vllm bench serve";
 const dirs = {} as Record<Layout, string>;
@@ -84,7 +73,7 @@ async function reportRows(dir: string): Promise<Array<Record<string, string>>> {
 const closeTo = (a: number, b: number) => expect(Math.abs(a - b) / b).toBeLessThan(1e-9);
 
 beforeAll(async () => {
-  sim = await startSimulator(FAST_SIM);
+  sim = await startSimulator(CLOSED_FORM);
   dirs["one client"] = join(root, "rayoss-x1");
   dirs["several clients"] = join(root, "rayoss-x2");
   dirs.repeats = join(root, "rayturbo-x1");

@@ -10,6 +10,7 @@ import { verdictWords } from "../../src/report/noise.js";
 import type { ScalingPoint } from "../../src/report/scaling.js";
 import type { SimConfigInput } from "../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../src/sim/index.js";
+import { CLOSED_FORM, CLOSED_FORM_NOISY, closedFormRate } from "../helpers/closed-form-sim.js";
 
 /**
  * The verdicts on services whose answer is known in advance (the simulator in closed form: while
@@ -21,18 +22,9 @@ import { type RunningSimulator, startSimulator } from "../../src/sim/index.js";
  *     "inconclusive", with the repeats that would settle it.
  */
 
-const QUIET: SimConfigInput = {
-  engine: {
-    decode_base_ms: 4,
-    decode_per_seq_ms: 0.05,
-    prefill_ms_per_token: 0,
-    stream_batching_interval_ms: 0,
-  },
-  ingress: { request_overhead_ms: 0, chunk_cost_ms: 0 },
-  seed: 11,
-};
-const NOISY: SimConfigInput = { ...QUIET, noise: { step_jitter: 0.4, jitter_period_ms: 150 } };
-const rate = (c: number) => (c * 1000) / (4 + 0.05 * c);
+const QUIET: SimConfigInput = { ...CLOSED_FORM, seed: 11 };
+const NOISY: SimConfigInput = { ...CLOSED_FORM_NOISY, seed: 11 };
+const rate = closedFormRate;
 
 const sims: RunningSimulator[] = [];
 afterAll(async () => {

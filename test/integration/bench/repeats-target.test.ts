@@ -6,6 +6,7 @@ import { runBenchmark } from "../../../src/bench/coordinator.js";
 import type { BenchOptions } from "../../../src/bench/options.js";
 import type { SimConfigInput } from "../../../src/sim/config.js";
 import { type RunningSimulator, startSimulator } from "../../../src/sim/index.js";
+import { CLOSED_FORM, CLOSED_FORM_NOISY } from "../../helpers/closed-form-sim.js";
 
 /**
  * Repeats until sure: a level repeats until the 95% interval of its mean throughput is within the
@@ -14,17 +15,8 @@ import { type RunningSimulator, startSimulator } from "../../../src/sim/index.js
  * the finished repeats and the decisions.
  */
 
-const QUIET: SimConfigInput = {
-  engine: {
-    decode_base_ms: 4,
-    decode_per_seq_ms: 0.05,
-    prefill_ms_per_token: 0,
-    stream_batching_interval_ms: 0,
-  },
-  ingress: { request_overhead_ms: 0, chunk_cost_ms: 0 },
-  seed: 5,
-};
-const NOISY: SimConfigInput = { ...QUIET, noise: { step_jitter: 0.4, jitter_period_ms: 150 } };
+const QUIET: SimConfigInput = { ...CLOSED_FORM, seed: 5 };
+const NOISY: SimConfigInput = { ...CLOSED_FORM_NOISY, seed: 5 };
 
 let sim: RunningSimulator | undefined;
 afterEach(async () => {
