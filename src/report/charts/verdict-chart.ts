@@ -6,7 +6,7 @@ import { formatTolerance } from "../verdict.js";
 import { type ChartDef, CONFIG, PALETTE, round, SCHEMA, TIP } from "./style.js";
 
 /**
- * The chart of the report's first screen: E(N) against N, one line per per-client level, each
+ * The chart of the report's first screen: E(N) against N, one colour per per-client level, each
  * point with its 95% interval, and the band 100% ± tolerance (what the verdicts call linear)
  * shaded, one panel per image. A reader sees at once which levels stay in the band, which fall
  * below it, and which bars are too long to tell. N₀ sits at 100% by definition.
@@ -78,7 +78,7 @@ export function verdictChart(analysis: ReportAnalysis): ChartDef | undefined {
       title: {
         text: "Does it scale? E(N) against N",
         subtitle: [
-          `Grey band: 100% ± ${formatTolerance(analysis.tolerance)}, what the verdicts call linear; one line per per-client level.`,
+          `Grey band: 100% ± ${formatTolerance(analysis.tolerance)}, what the verdicts call linear; one colour per per-client level.`,
           withIntervals ? "Bars: 95% intervals from the repeats." : `No intervals: ${NOISE_NOT_MEASURED}.`,
         ],
       },
@@ -100,7 +100,9 @@ export function verdictChart(analysis: ReportAnalysis): ChartDef | undefined {
             encoding: { y: { ...y, datum: 100 } },
           },
           {
-            mark: { type: "line", point: { size: 50, filled: true }, strokeWidth: 2 },
+            // Points, not lines: the levels sit side by side at each N, and a line through
+            // dodged points would slope where nothing changed.
+            mark: { type: "point", filled: true, size: 60, opacity: 1 },
             encoding: { x, xOffset, y: { ...y, field: "efficiency" }, color, description: TIP },
           },
           ...(withIntervals
