@@ -1,10 +1,11 @@
 /**
- * The statistics of the report beyond a single spread: intervals of ratios of repeated means,
- * geometric means, and how uncertain a variance measured from a few repeats is. Spreads themselves
- * live in model/spread.ts (the benchmark needs them too).
+ * The statistics of the report beyond a single spread: the relative variances that intervals of
+ * ratios of repeated means are built from (noise.ts for E(N), ratio.ts for Turbo / OSS), and how
+ * uncertain a variance measured from a few repeats is. Spreads themselves live in model/spread.ts
+ * (the benchmark needs them too).
  */
 
-import { mean, type Spread, tQuantile95 } from "../model/spread.js";
+import type { Spread } from "../model/spread.js";
 
 export { mean, type Spread, spreadOf, tQuantile95 } from "../model/spread.js";
 
@@ -26,25 +27,6 @@ export function welchDf(parts: readonly RelativeVariance[]): number {
   const total = parts.reduce((acc, p) => acc + p.variance, 0);
   const denominator = parts.reduce((acc, p) => acc + p.variance ** 2 / p.df, 0);
   return denominator === 0 ? Number.POSITIVE_INFINITY : total ** 2 / denominator;
-}
-
-/**
- * 95% CI half-width, relative to the value, of a ratio a/b of two independent means (speed-up,
- * efficiency): the relative standard errors add in quadrature (first-order, the delta method),
- * with Welch–Satterthwaite degrees of freedom. Needs the spread of both sides: an unrepeated side
- * has an unknown variance, not a zero one. Zero when neither side varied: the caller must say so
- * instead of drawing an interval of no width.
- */
-export function ratioRelativeCi95(a: Spread | undefined, b: Spread | undefined): number | undefined {
-  if (!a || !b || a.mean === 0 || b.mean === 0) return undefined;
-  const parts = [relativeVariance(a), relativeVariance(b)];
-  const variance = parts[0]!.variance + parts[1]!.variance;
-  if (variance === 0) return 0;
-  return tQuantile95(welchDf(parts)) * Math.sqrt(variance);
-}
-
-export function geometricMean(values: readonly number[]): number {
-  return Math.exp(mean(values.map((v) => Math.log(v))));
 }
 
 /** 2.5% and 97.5% quantiles of χ² for 1…30 degrees of freedom. */

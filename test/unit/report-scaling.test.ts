@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { assembleReportInput } from "../../src/report/input.js";
+import { judgeEfficiency } from "../../src/report/noise.js";
 import { efficiency, goodputMetric, scalingTable, speedup } from "../../src/report/scaling.js";
-import { ratioRelativeCi95, spreadOf, tQuantile95 } from "../../src/report/stats.js";
+import { spreadOf, tQuantile95 } from "../../src/report/stats.js";
 import { experiment, level } from "../fixtures/report-data.js";
 
 describe("speed-up and efficiency", () => {
@@ -65,7 +66,7 @@ describe("speed-up and efficiency", () => {
 
   it("gives no interval when only one side was repeated: an unrepeated run's variance is unknown, not zero", () => {
     const spread = spreadOf([10, 11, 12]);
-    expect(ratioRelativeCi95(spread, undefined)).toBeUndefined();
+    expect(judgeEfficiency(1, spread, undefined, 0.05)).toEqual({ verdict: "unmeasured", tolerance: 0.05 });
     expect(spreadOf([10])).toBeUndefined();
     expect(tQuantile95(1)).toBe(12.706);
     expect(tQuantile95(2.9)).toBe(4.303);
