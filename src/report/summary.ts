@@ -2,7 +2,13 @@ import type { LevelId } from "../model/level-key.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { formatEfficiency, formatLevel, formatScale, imageTitle } from "./format.js";
 import type { ImageGroup } from "./input.js";
-import { type EfficiencyVerdict, NO_SPREAD, NOISE_NOT_MEASURED, verdictShort } from "./noise.js";
+import {
+  type EfficiencyJudgement,
+  type EfficiencyVerdict,
+  NO_SPREAD,
+  NOISE_NOT_MEASURED,
+  verdictWords,
+} from "./noise.js";
 import type { ScalingTable } from "./scaling.js";
 
 /** The few sentences at the top of the report: how well each image scaled, and OSS vs Turbo. */
@@ -84,23 +90,32 @@ const VERDICT_ORDER: EfficiencyVerdict[] = [
   "unmeasured",
 ];
 
+/** How a group of levels with one verdict is named in a sentence; sub-linear levels say by how much. */
+const GROUP_WORDS: Record<EfficiencyVerdict, string> = {
+  linear: "",
+  sub_linear: "sub-linear",
+  superlinear_suspect: "superlinear, suspect",
+  inconclusive: "inconclusive",
+  no_spread: "no spread measured",
+  unmeasured: "noise not measured",
+};
+
 /**
- * One sentence per scale: its levels grouped by verdict ("E(2x): linear ±5% at 4, 32; inconclusive
- * at 16"). The numbers behind them are in the verdict table; this is the sentence a reader quotes.
+ * One sentence per scale: its levels grouped by verdict ("E(2x): linear within ±5% at 4, 32;
+ * sub-linear at 16 (at least 12% below linear)"). The numbers behind them are in the verdict
+ * table; this is the sentence a reader quotes.
  */
 export function verdictLines(group: ImageGroup, table: ScalingTable): string[] {
   const lines: string[] = [];
   for (const scale of table.scales) {
-    const byVerdict = new Map<EfficiencyVerdict, { words: string; levels: LevelId[] }[]>();
+    const byVerdict = new Map<EfficiencyVerdict, Array<{ level: LevelId; judgement: EfficiencyJudgement }>>();
     for (const row of table.rows) {
       const judgement = row.points.find((p) => p.scale === scale)?.judgement;
       if (!judgement) continue;
-      const groups = byVerdict.get(judgement.verdict) ?? [];
-      const words = judgement.verdict === "sub_linear" ? "sub-linear" : verdictShort(judgement);
-      const found = groups.find((g) => g.words === words);
-      if (found) found.levels.push(row.level);
-      else groups.push({ words, levels: [row.level] });
-      byVerdict.set(judgement.verdict, groups);
+      byVerdict.set(judgement.verdict, [
+        ...(byVerdict.get(judgement.verdict) ?? []),
+        { level: row.level, judgement },
+      ]);
     }
     if (byVerdict.size === 0) continue;
     const e = `${imageTitle(group)}, E(${formatScale(scale)})`;
@@ -109,10 +124,21 @@ export function verdictLines(group: ImageGroup, table: ScalingTable): string[] {
       lines.push(`${e}: ${only[0] === "unmeasured" ? NOISE_NOT_MEASURED : NO_SPREAD}.`);
       continue;
     }
-    const parts = VERDICT_ORDER.flatMap((v) =>
-      (byVerdict.get(v) ?? []).map((g) => `${g.words} at ${g.levels.map(formatLevel).join(", ")}`),
-    );
+    const parts = VERDICT_ORDER.flatMap((verdict) => {
+      const levels = byVerdict.get(verdict);
+      if (!levels) return [];
+      const words = verdict === "linear" ? verdictWords(levels[0]!.judgement) : GROUP_WORDS[verdict];
+      const each = levels.map(({ level, judgement }) =>
+        verdict === "sub_linear" ? `${formatLevel(level)} (${subLinearBy(judgement)})` : formatLevel(level),
+      );
+      return [`${words} at ${each.join(", ")}`];
+    });
     lines.push(`${e}: ${parts.join("; ")} (95% intervals from the repeats).`);
   }
   return lines;
+}
+
+/** "at least 16% below linear", from the full words of a sub-linear verdict. */
+function subLinearBy(judgement: EfficiencyJudgement): string {
+  return verdictWords(judgement).replace(/^sub-linear, /, "");
 }

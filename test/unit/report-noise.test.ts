@@ -83,7 +83,13 @@ describe("E(N): the words follow the interval against 100% ± tolerance", () => 
     expect(point.judgement?.verdict).toBe("linear");
     expect(point.efficiencyCi95).toBeGreaterThan(0);
     expect(verdictLines(analysis.input.images[0]!, analysis.scaling[0]!)).toEqual([
-      "rayoss (open-source Ray), E(2x): linear ±5% at 4 (95% intervals from the repeats).",
+      "rayoss (open-source Ray), E(2x): linear within ±5% at 4 (95% intervals from the repeats).",
+    ]);
+    const sub = analyze([repeated(1, [990, 1000, 1010]), repeated(2, [1580, 1600, 1620])]);
+    const judgement = sub.scaling[0]!.rows[0]!.points[1]!.judgement!;
+    const gap = ((1 - judgement.interval![1]) * 100).toFixed(0);
+    expect(verdictLines(sub.input.images[0]!, sub.scaling[0]!)).toEqual([
+      `rayoss (open-source Ray), E(2x): sub-linear at 4 (at least ${gap}% below linear) (95% intervals from the repeats).`,
     ]);
     const strict = analyze([repeated(1, [990, 1000, 1010]), repeated(2, [1980, 2000, 2020])], undefined, {
       tolerance: 0.01,
