@@ -52,13 +52,16 @@ describe("repeats until sure", { timeout: 120_000 }, () => {
     await runBenchmark(warmup);
     const outcome = await runBenchmark(options(sim.url));
     const level = outcome.experiment.levels[0]!;
-    expect(level.repeats).toHaveLength(3);
+    // Sure before the maximum of 5: on an idle machine after exactly the minimum of 3.
+    const ran = level.repeats!.length;
+    expect(ran).toBeGreaterThanOrEqual(3);
+    expect(ran).toBeLessThan(5);
     expect(level.repeatsStop?.reason).toBe("target_reached");
     expect(level.repeatsStop!.ciRelative!).toBeLessThanOrEqual(0.03);
-    expect(outcome.ran).toEqual(["repeat1/conc16", "repeat2/conc16", "repeat3/conc16"]);
+    expect(outcome.ran).toEqual(Array.from({ length: ran }, (_, i) => `repeat${i + 1}/conc16`));
     const manifest = manifestOf(outcome.expDir);
     expect(manifest.repeats_target).toEqual({ min: 3, target_ci: 0.03 });
-    expect(manifest.levels[0]).toMatchObject({ status: "complete", repeats_complete: 3 });
+    expect(manifest.levels[0]).toMatchObject({ status: "complete", repeats_complete: ran });
   });
 
   it("runs to the maximum on a noisy one, and a resume neither repeats nor forgets", async () => {
