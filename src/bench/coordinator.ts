@@ -402,6 +402,13 @@ function withLevels(manifest: ExperimentManifest, plan: BenchPlan): ExperimentMa
     if (!manifest.levels.some((l) => l.key === key))
       manifest.levels.push({ key, value, status: "pending", repeats_complete: 0 });
   }
+  // A level that stopped only because it reached the old maximum goes on when a resume allows more.
+  for (const level of manifest.levels) {
+    if (level.repeats_stop?.reason === "max_reached" && (level.repeats_complete ?? 0) < plan.repeats) {
+      delete level.repeats_stop;
+      level.status = "pending";
+    }
+  }
   manifest.repeats = plan.repeats;
   manifest.repeats_target = plan.repeatsTarget
     ? { min: plan.repeatsTarget.min, target_ci: plan.repeatsTarget.targetCi }

@@ -81,6 +81,19 @@ describe("repeats until sure", { timeout: 120_000 }, () => {
     );
     expect(again.ran).toEqual([]);
     expect(again.experiment.levels[0]!.repeats).toHaveLength(5);
+    // A resume that allows more goes on from the fifth, keeping the five.
+    const more = await runBenchmark(
+      options(sim.url, {
+        promptsPerConcurrency: 2,
+        outputTokens: 24,
+        repeats: 6,
+        expDir: first.expDir,
+        overwrite: "resume",
+      }),
+    );
+    expect(more.ran).toEqual(["repeat6/conc16"]);
+    expect(more.experiment.levels[0]!.repeats).toHaveLength(6);
+    expect(more.experiment.levels[0]!.repeatsStop?.reason).toBe("max_reached");
   });
 
   it("refuses a minimum above the maximum", async () => {
