@@ -31,6 +31,8 @@ export interface BenchFlags {
   duration?: number;
   warmup?: number;
   repeats: number;
+  targetCi?: number;
+  repeatsMin?: number;
   burstiness: number;
   seed?: number;
   goodput?: Slo;
@@ -103,6 +105,12 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
     overwrite: flags.force ? "force" : flags.resume ? "resume" : "refuse",
     timeouts: { requestMs: flags.timeout * 1000, firstTokenMs: flags.ttftTimeout * 1000 },
   };
+  if (flags.targetCi !== undefined)
+    options.repeatsTarget = { min: flags.repeatsMin ?? 3, targetCi: flags.targetCi };
+  else if (flags.repeatsMin !== undefined)
+    throw new UserError("--repeats-min: only means something with --target-ci", {
+      hint: "give --target-ci 0.03 to repeat until sure, or leave --repeats-min out",
+    });
   if (env.OPENAI_API_KEY) options.token = env.OPENAI_API_KEY;
   if (flags.model) options.model = flags.model;
   if (flags.numPrompts !== undefined) options.numPrompts = flags.numPrompts;

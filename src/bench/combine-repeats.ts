@@ -60,8 +60,8 @@ export function combinedRepeatsJson(
     const values = repeats.map((r) => r.json[key]).filter((v): v is number => typeof v === "number");
     out[key] = values.length === repeats.length && values.length > 0 ? mean(values) : (out[key] ?? null);
   }
-  // Every repeat ran on the same clients; the pooled file has no part files of its own to count.
-  out.parts = numberOr(repeats[0]?.json.parts, 0);
+  // Every repeat ran the same clients; the pooled aggregate was given no part files, so take theirs.
+  out.parts = Math.max(...repeats.map((r) => numberOr(r.json.parts, 0)));
   out.max_output_tokens_per_s = Math.max(...repeats.map((r) => numberOr(r.json.max_output_tokens_per_s, 0)));
   out.method = "window_repeats";
   out.repeat_count = repeats.length;

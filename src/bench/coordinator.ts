@@ -35,6 +35,7 @@ import {
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
+import { repeatsStop } from "./repeats-target.js";
 
 /**
  * Runs a benchmark: N part processes, every level started on all of them at one barrier
@@ -107,6 +108,8 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         const entry = manifest.levels.find((l) => l.key === levelKey(plan.mode, value))!;
         const run: RepeatRun = { entry, repeat, dir: repeatDir(plan.expDir, repeat, plan.repeats) };
         const label = runLabel(plan, run);
+        // Sure already (or at its most): a level that stopped repeating is not run again.
+        if (entry.repeats_stop) continue;
         if (repeatsDone(entry, plan.repeats) >= repeat && existsSync(allPartsFile(run.dir, entry.key))) {
           skipped.push(label);
           continue;
@@ -127,9 +130,18 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         }
         if (outcome === "complete") entry.repeats_complete = repeat;
         if (plan.repeats > 1) await writeCombined(plan, entry, modelId);
+        if (outcome === "complete" && plan.repeatsTarget) {
+          const combined = JSON.parse(await readFile(allPartsFile(plan.expDir, entry.key), "utf8"));
+          const stop = repeatsStop(repeat, plan.repeats, plan.repeatsTarget, combined);
+          if (stop) entry.repeats_stop = stop;
+        }
         setStatus(
           entry,
-          outcome === "interrupted" ? "interrupted" : repeat === plan.repeats ? "complete" : "pending",
+          outcome === "interrupted"
+            ? "interrupted"
+            : repeat === plan.repeats || entry.repeats_stop
+              ? "complete"
+              : "pending",
         );
         await writeManifest(plan.expDir, manifest);
         ran.push(label);
@@ -392,7 +404,17 @@ function withLevels(manifest: ExperimentManifest, plan: BenchPlan): ExperimentMa
     if (!manifest.levels.some((l) => l.key === key))
       manifest.levels.push({ key, value, status: "pending", repeats_complete: 0 });
   }
+  // A level that stopped only because it reached the old maximum goes on when a resume allows more.
+  for (const level of manifest.levels) {
+    if (level.repeats_stop?.reason === "max_reached" && (level.repeats_complete ?? 0) < plan.repeats) {
+      delete level.repeats_stop;
+      level.status = "pending";
+    }
+  }
   manifest.repeats = plan.repeats;
+  manifest.repeats_target = plan.repeatsTarget
+    ? { min: plan.repeatsTarget.min, target_ci: plan.repeatsTarget.targetCi }
+    : null;
   manifest.labels = { ...manifest.labels, ...plan.labels };
   return manifest;
 }

@@ -56,6 +56,9 @@ export function newManifest(
     duration_s: plan.durationS ?? null,
     warmup: plan.warmup,
     repeats: plan.repeats,
+    repeats_target: plan.repeatsTarget
+      ? { min: plan.repeatsTarget.min, target_ci: plan.repeatsTarget.targetCi }
+      : null,
     burstiness: Number.isFinite(plan.burstiness) ? plan.burstiness : "inf",
     prompt_format: plan.promptFormat,
     goodput_slo: plan.goodput ? { ...plan.goodput } : null,

@@ -19,6 +19,11 @@ export interface BenchLabels {
   cell?: string;
 }
 
+export interface RepeatsTarget {
+  min: number;
+  targetCi: number;
+}
+
 export interface BenchOptions {
   /** Base URL of the OpenAI-compatible server (`http://host:8000`, with or without `/v1`). */
   baseUrl: string;
@@ -48,6 +53,11 @@ export interface BenchOptions {
   warmup?: number;
   /** Run the whole sweep this many times (repeat 1 runs every level, then repeat 2 …). */
   repeats?: number;
+  /**
+   * Repeats until sure: a level stops repeating once it has run `min` times and the 95% interval
+   * of its mean output throughput is within ±targetCi (relative); `repeats` is then the most.
+   */
+  repeatsTarget?: RepeatsTarget;
   /** Open loop: 1 = Poisson (default), other values gamma, Infinity constant spacing. */
   burstiness?: number;
   /** Run seed; a fresh one is drawn (and recorded) when absent. */
@@ -78,6 +88,7 @@ export interface BenchPlan {
   durationS: number | undefined;
   warmup: WarmupPolicy;
   repeats: number;
+  repeatsTarget: RepeatsTarget | undefined;
   burstiness: number;
   seed: number | undefined;
   goodput: Slo | undefined;
@@ -166,6 +177,19 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     problems.push(`• warmup: must be a whole number ≥ 0, got ${options.warmup}`);
   }
   positiveInt("repeats", options.repeats);
+  const target = options.repeatsTarget;
+  if (target) {
+    if (!Number.isInteger(target.min) || target.min < 2)
+      problems.push(`• repeatsTarget.min: must be a whole number ≥ 2, got ${target.min}`);
+    else if (target.min > (options.repeats ?? 1))
+      problems.push(
+        `• repeatsTarget.min: ${target.min} is more than repeats (${options.repeats ?? 1}), the most a level runs`,
+      );
+    if (!(target.targetCi > 0 && target.targetCi < 1))
+      problems.push(
+        `• repeatsTarget.targetCi: must be a fraction above 0 and below 1, got ${target.targetCi}`,
+      );
+  }
   const burstiness = options.burstiness ?? 1;
   if (!(burstiness > 0))
     problems.push(`• burstiness: must be > 0 (1 = Poisson, inf = constant), got ${burstiness}`);
@@ -197,6 +221,7 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     durationS: options.durationS,
     warmup: options.warmup ?? "one-wave",
     repeats: options.repeats ?? 1,
+    repeatsTarget: options.repeatsTarget,
     burstiness,
     seed: options.seed,
     goodput: options.goodput && Object.keys(options.goodput).length > 0 ? options.goodput : undefined,

@@ -11,7 +11,7 @@ import {
   secondsOption,
   seedOption,
 } from "./bench-options.js";
-import { folderOption, nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
+import { folderOption, fractionOption, nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
 
 /** `orchestrate bench EXP`: the load generator against OPENAI_API_URL (the seed's run_bm.sh). */
 export function register(program: Command, reporter: Reporter): void {
@@ -72,9 +72,19 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .option(
       "--repeats <n>",
-      "run the whole sweep N times (every level, then again); the report shows the spread",
+      "run the whole sweep N times (every level, then again); the report shows the spread. With --target-ci: the most a level runs",
       positiveIntOption,
       1,
+    )
+    .option(
+      "--target-ci <fraction>",
+      "repeat each level until its throughput's 95% interval is within ±this (0.03 = ±3%), or --repeats is reached",
+      fractionOption,
+    )
+    .option(
+      "--repeats-min <n>",
+      "with --target-ci: repeats every level runs before it may stop (default 3)",
+      positiveIntOption,
     )
     .option(
       "--burstiness <b>",

@@ -34,6 +34,10 @@ export function register(program: Command, reporter: Reporter): void {
         .argParser((value: string, previous: string[] = []) => [...previous, value])
         .conflicts("scaleFromName"),
     )
+    .option(
+      "--linearity-tolerance <fraction>",
+      "the difference the verdicts treat as none: 0.05 or 5% (default: the run's report.linearity_tolerance, else 5%)",
+    )
     .option("--json", "print what was written as JSON")
     .action(async (dirs: string[], options: ReportOptions) => {
       const { runReportCommand } = await import("../report/report-command.js");

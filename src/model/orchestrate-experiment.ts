@@ -29,7 +29,15 @@ export async function readOrchestrateExperiment(dirArg: string): Promise<Experim
   for (const { entry } of entries) {
     const path = join(dir, ALL_PARTS_DIR, `${entry.key}.json`);
     if (existsSync(path)) {
-      levels.push(await readLevelFile(path, entry.key, manifest));
+      const level = await readLevelFile(path, entry.key, manifest);
+      if (entry.repeats_stop && manifest.repeats_target) {
+        level.repeatsStop = {
+          reason: entry.repeats_stop.reason,
+          ciRelative: entry.repeats_stop.ci_relative,
+          targetCi: manifest.repeats_target.target_ci,
+        };
+      }
+      levels.push(level);
     } else if (entry.status !== "complete") {
       experimentWarnings.push({
         kind: "missing_part",
@@ -92,7 +100,9 @@ export async function readLevelFile(
   const level: LevelSummary = {
     key,
     mode: id.mode,
-    clients: num("parts") ?? manifest.clients,
+    // Files written before the repeats fix say `parts: 0` in the combined file: a level always had
+    // at least one client, so zero means "not recorded" and the manifest knows.
+    clients: num("parts") || manifest.clients,
     numPrompts: json.num_prompts,
     completed: json.completed,
     failed: json.failed ?? json.num_prompts - json.completed,
@@ -140,6 +150,14 @@ export async function readLevelFile(
   return level;
 }
 
+/** The per-repeat latency keys of a combined all-parts file, and their names in the model. */
+const REPEAT_LATENCY_KEYS = [
+  ["median_ttft_ms", "ttftP50Ms"],
+  ["p99_ttft_ms", "ttftP99Ms"],
+  ["median_tpot_ms", "tpotP50Ms"],
+  ["p99_tpot_ms", "tpotP99Ms"],
+] as const;
+
 /** The `repeats` list of a combined all-parts file; entries without throughputs are skipped. */
 function repeatsFrom(value: unknown): NonNullable<LevelSummary["repeats"]> {
   if (!Array.isArray(value)) return [];
@@ -152,6 +170,8 @@ function repeatsFrom(value: unknown): NonNullable<LevelSummary["repeats"]> {
     };
     if (typeof r.output_goodput === "number") repeat.outputGoodput = r.output_goodput;
     if (typeof r.request_goodput === "number") repeat.requestGoodput = r.request_goodput;
+    for (const [key, name] of REPEAT_LATENCY_KEYS)
+      if (typeof r[key] === "number") repeat[name] = r[key] as number;
     return [repeat];
   });
 }

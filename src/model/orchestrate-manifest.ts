@@ -24,6 +24,13 @@ const levelEntrySchema = z.object({
   finished_at: z.string().optional(),
   /** Repeats of this level finished so far (absent in manifests written before repeats: 1). */
   repeats_complete: z.number().int().nonnegative().optional(),
+  /** Repeats until sure: why this level stopped repeating (absent: not stopped, or a fixed count). */
+  repeats_stop: z
+    .object({
+      reason: z.enum(["target_reached", "max_reached"]),
+      ci_relative: z.number().nullable(),
+    })
+    .optional(),
 });
 
 export const manifestSchema = z.looseObject({
@@ -49,6 +56,8 @@ export const manifestSchema = z.looseObject({
   warmup: z.union([z.number().int(), z.literal("one-wave")]),
   /** How often the whole sweep runs; absent in manifests written before repeats (then 1). */
   repeats: z.number().int().positive().optional(),
+  /** Repeats until sure: the rule the run followed (absent: every level runs `repeats` times). */
+  repeats_target: z.object({ min: z.number().int(), target_ci: z.number() }).nullable().optional(),
   burstiness: z.union([z.number(), z.literal("inf")]),
   prompt_format: z.enum(["token-ids", "text"]),
   goodput_slo: z.record(z.string(), z.number()).nullable(),

@@ -107,12 +107,21 @@ export interface LevelSummary {
   /** The run was stopped during this level; the numbers cover what was measured before. */
   interrupted?: boolean;
   /** Repeats of this level (same key), when it was run more than once; the summary is their mean. */
-  repeats?: Array<
-    Pick<LevelSummary, "outputThroughput" | "requestThroughput" | "outputGoodput" | "requestGoodput">
-  >;
+  repeats?: Array<RepeatSummary>;
+  /**
+   * Repeats until sure: why the level stopped repeating, the relative half-width of its
+   * throughput interval then, and the target it was held to.
+   */
+  repeatsStop?: { reason: "target_reached" | "max_reached"; ciRelative: number | null; targetCi: number };
   /** 95% Student-t interval of the mean output throughput over the repeats, as the file states it. */
   outputThroughputCi95?: [number, number];
 }
+
+/** One repeat of a level: its window throughputs and, when the file lists them, its latency percentiles. */
+export type RepeatSummary = Pick<
+  LevelSummary,
+  "outputThroughput" | "requestThroughput" | "outputGoodput" | "requestGoodput"
+> & { ttftP50Ms?: number; ttftP99Ms?: number; tpotP50Ms?: number; tpotP99Ms?: number };
 
 export interface ExperimentSummary {
   /** Absolute path of the experiment folder. */
@@ -151,7 +160,10 @@ export interface RunSetup {
   /** What `anyscale --version` printed, for runs on Anyscale. */
   anyscaleCli?: string;
   startedAt: string;
+  /** When the last cell finished measuring (written before the run's report is built). */
   finishedAt?: string;
+  /** report.linearity_tolerance: E(N) within 100% ± this is "linear" (absent in older runs: 5%). */
+  linearityTolerance?: number;
   /** Where it ran: host name and, for anyscale, cloud/project. */
   where: string;
   model: {

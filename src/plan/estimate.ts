@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { tQuantile95 } from "../model/spread.js";
 import type { Cell } from "./expand.js";
 import { profileLocationLabel } from "./load.js";
 import type { Plan } from "./resolve.js";
@@ -28,6 +29,34 @@ export interface PlanEstimate {
   /** False when benchmark time is left out (see CellEstimate.benchmarkMinutes). */
   benchmarkKnown: boolean;
   assumptions: string;
+  /** Repeats until sure: the estimate above prices the most repeats; this, the expected count. */
+  expected?: ExpectedRepeats;
+}
+
+export interface ExpectedRepeats {
+  min: number;
+  max: number;
+  /** The repeats a level needs at the assumed spread (benchmark.repeats.expected_cv). */
+  repeats: number;
+  expectedCv: number;
+  totalMinutes: number;
+  gpuHours: number;
+  costUsd?: number;
+}
+
+/**
+ * Repeats a level needs before its throughput interval is within ±target_ci, if the between-repeat
+ * spread is `expected_cv`: the smallest n ≥ min with t(n − 1) × cv / √n ≤ target_ci, at most max.
+ * At 5% and ±3% that is 14, more than `auto`'s 10: there a level is expected to run to its maximum;
+ * at 3%, 7.
+ */
+export function expectedRepeats(b: Plan["benchmark"]): number {
+  const target = b.repeats_target;
+  if (!target) return b.repeats;
+  for (let n = target.min; n < b.repeats; n++) {
+    if ((tQuantile95(n - 1) * target.expected_cv) / Math.sqrt(n) <= target.target_ci) return n;
+  }
+  return b.repeats;
 }
 
 /** A cell's predicted benchmark time (every level and repeat). */
@@ -41,6 +70,32 @@ export function estimatePlan(
   cells: readonly Cell[],
   predicted?: readonly CellTime[],
 ): PlanEstimate {
+  const estimate = estimateAt(plan, cells, predicted, 1);
+  const target = plan.benchmark.repeats_target;
+  if (target) {
+    // Benchmark time is proportional to the repeats; start-up and teardown are not.
+    const repeats = expectedRepeats(plan.benchmark);
+    const at = estimateAt(plan, cells, predicted, repeats / plan.benchmark.repeats);
+    estimate.expected = {
+      min: target.min,
+      max: plan.benchmark.repeats,
+      repeats,
+      expectedCv: target.expected_cv,
+      totalMinutes: at.totalMinutes,
+      gpuHours: at.gpuHours,
+      ...(at.costUsd !== undefined ? { costUsd: at.costUsd } : {}),
+    };
+  }
+  return estimate;
+}
+
+/** The estimate with the benchmark time scaled by `repeatsScale` (1: the plan's repeats). */
+function estimateAt(
+  plan: Plan,
+  cells: readonly Cell[],
+  predicted: readonly CellTime[] | undefined,
+  repeatsScale: number,
+): PlanEstimate {
   const fixedMinutes = fixedBenchmarkMinutes(plan);
   // The local target simulates GPUs: nothing to pay for, and services start in a second.
   const local = plan.target === "local";
@@ -48,7 +103,8 @@ export function estimatePlan(
   const perCell = cells.map((cell): CellEstimate => {
     const gpus = local ? 0 : gpusBilled(plan, cell);
     const seconds = predicted?.find((p) => p.cellId === cell.id)?.benchmarkSeconds;
-    const benchmarkMinutes = seconds !== undefined ? seconds / 60 : fixedMinutes;
+    const full = seconds !== undefined ? seconds / 60 : fixedMinutes;
+    const benchmarkMinutes = full === undefined ? undefined : full * repeatsScale;
     const totalMinutes = overheadMinutes + (benchmarkMinutes ?? 0);
     return { cellId: cell.id, gpus, benchmarkMinutes, totalMinutes, gpuHours: (gpus * totalMinutes) / 60 };
   });

@@ -21,8 +21,28 @@ export interface ResolvedScale {
 
 export type IngressMechanism = "ingress_deployment_config" | "num_router_replicas" | "num_ingress_replicas";
 
+/**
+ * Repeats until sure (benchmark.repeats as a target, or `auto`): a level stops repeating once its
+ * throughput interval is within ±target_ci, after at least `min` repeats; `benchmark.repeats` is
+ * then the most it may run.
+ */
+export interface RepeatsTarget {
+  min: number;
+  target_ci: number;
+  /** The spread the dry run assumes to price the expected count. */
+  expected_cv: number;
+}
+
+/** What `repeats: auto` means. */
+export const AUTO_REPEATS = { min: 3, max: 10, target_ci: 0.03, expected_cv: 0.05 } as const;
+
 export interface Plan
-  extends Omit<PlanInput, "images" | "scales" | "application" | "ingress" | "deploy" | "model"> {
+  extends Omit<
+    PlanInput,
+    "images" | "scales" | "application" | "ingress" | "deploy" | "model" | "benchmark"
+  > {
+  /** `repeats` is the most a level runs; `repeats_target` says when it may stop sooner. */
+  benchmark: Omit<PlanInput["benchmark"], "repeats"> & { repeats: number; repeats_target?: RepeatsTarget };
   model: PlanInput["model"] & { model_source: string; prefix_caching: boolean };
   application: PlanInput["application"] & { name: string };
   images: ResolvedImage[];
@@ -68,7 +88,15 @@ export function resolvePlan(input: PlanInput): Plan {
     scales: input.scales.map((scale) => resolveScale(scale, input)),
     ingress: { ...input.ingress, mechanism: ingressMechanism(input) ?? "num_ingress_replicas" },
     deploy: { ...input.deploy, service_prefix: servicePrefix(input) },
+    benchmark: resolveRepeats(input.benchmark),
   };
+}
+
+function resolveRepeats(benchmark: PlanInput["benchmark"]): Plan["benchmark"] {
+  const { repeats, ...rest } = benchmark;
+  if (typeof repeats === "number") return { ...rest, repeats };
+  const { max, ...target } = repeats === "auto" ? AUTO_REPEATS : repeats;
+  return { ...rest, repeats: max, repeats_target: target };
 }
 
 /**
@@ -363,6 +391,13 @@ function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]):
     issues.push({
       path: ["benchmark", key],
       message: `repeats ${duplicates.join(", ")}; use benchmark.repeats to run levels more than once`,
+    });
+  }
+  const repeats = benchmark.repeats;
+  if (typeof repeats === "object" && repeats.min > repeats.max) {
+    issues.push({
+      path: ["benchmark", "repeats", "min"],
+      message: `is ${repeats.min}, more than max (${repeats.max})`,
     });
   }
   if (benchmark.arrival === "poisson" && benchmark.burstiness !== 1) {

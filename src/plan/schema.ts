@@ -254,6 +254,38 @@ const sloSchema = z.strictObject({
   e2el_ms: z.number().positive().optional().describe("End-to-end latency limit, ms."),
 });
 
+/**
+ * Repeats until sure: each level is repeated until the 95% interval of its mean throughput is
+ * within ±target_ci (relative) or `max` is reached; the sweep stops repeating a level once it is.
+ */
+const repeatsTargetSchema = z.strictObject({
+  min: positiveInt
+    .min(2, "must be at least 2: one repeat measures no spread")
+    .default(3)
+    .describe(
+      "Repeats every level runs before its interval is judged (two measure a spread from one degree of freedom).",
+    ),
+  max: positiveInt
+    .default(10)
+    .describe("Repeats a level runs at most, sure or not; the dry run prices this many."),
+  target_ci: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.03)
+    .describe(
+      "Stop repeating a level once the 95% interval of its mean output throughput is within ± this, relative (0.03 = ±3%: two scales at ±3% give E(N) about ±4%, inside the report's ±5% band).",
+    ),
+  expected_cv: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.05)
+    .describe(
+      "The between-repeat spread (coefficient of variation) the dry run and predict assume to price the expected count of repeats; the run measures the real one.",
+    ),
+});
+
 const benchmarkSchema = z
   .strictObject({
     mode: z
@@ -331,10 +363,11 @@ const benchmarkSchema = z
       .describe(
         "token-ids: prompts are sent as token ids, so the server sees exactly input_tokens. text: random words, for servers that take only text (the server's tokenizer decides the length; usage is checked against it).",
       ),
-    repeats: positiveInt
+    repeats: z
+      .union([positiveInt, z.literal("auto"), repeatsTargetSchema])
       .default(1)
       .describe(
-        "Run the whole sweep this many times (every level, then every level again), so the run-to-run spread is measured: the report's intervals and verdicts need at least 2, and 3 or more to mean much (docs/noise.md). 1: noise not measured.",
+        "Run the whole sweep this many times (every level, then every level again), so the run-to-run spread is measured: the report's intervals and verdicts need at least 2, and 3 or more to mean much (docs/noise.md). 1: noise not measured. Or a target, `{min, max, target_ci}`: repeat until every level's throughput interval is within ±target_ci, or max is reached; `auto` is `{min: 3, max: 10, target_ci: 0.03}`.",
       ),
     slo: sloSchema
       .optional()
@@ -423,6 +456,20 @@ const deploySchema = z
   })
   .prefault({})
   .describe("Deploying, waiting for and tearing down the services.");
+
+const reportSchema = z
+  .strictObject({
+    linearity_tolerance: z
+      .number()
+      .gt(0)
+      .max(0.5)
+      .default(0.05)
+      .describe(
+        'The difference the report\'s verdicts treat as none, as a fraction (0.05 = ±5%): E(N) whose 95% interval lies within 100% ± this is "linear", and Turbo / OSS within 1 ± this is "the same"; an interval that holds 100% but reaches beyond it is "inconclusive" (docs/noise.md). `orchestrate report --linearity-tolerance` overrides it.',
+      ),
+  })
+  .prefault({})
+  .describe("How the report judges what it measured.");
 
 /** A key that plans once had: rejected with a message that says what replaced it. */
 function removedKey(message: string) {
@@ -550,6 +597,7 @@ export const planSchema = z.strictObject({
       "When services are torn down after their cell: always (also on failure and Ctrl-C), on-success (a failed service is kept to look at), or never. `--keep-services` means never.",
     ),
   cost: costSchema,
+  report: reportSchema,
   local: localSchema
     .optional()
     .describe(

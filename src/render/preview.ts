@@ -214,6 +214,13 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
     args.push("--prompts-per-concurrency", String(b.prompts_per_concurrency));
   if (b.warmup_requests !== undefined) args.push("--warmup", String(b.warmup_requests));
   if (b.repeats > 1) args.push("--repeats", String(b.repeats));
+  if (b.repeats_target)
+    args.push(
+      "--target-ci",
+      String(b.repeats_target.target_ci),
+      "--repeats-min",
+      String(b.repeats_target.min),
+    );
   if (b.mode === "request-rate" && b.arrival !== "poisson") args.push("--arrival", b.arrival);
   if (b.arrival === "gamma") args.push("--burstiness", String(b.burstiness));
   if (b.seed !== undefined) args.push("--seed", String(b.seed));
@@ -288,6 +295,26 @@ export function formatPreview(preview: RunPreview): string {
 }
 
 export function formatEstimate(estimate: PlanEstimate): string {
+  return [
+    formatTotals(estimate),
+    ...(estimate.expected ? [formatExpected(estimate, estimate.expected)] : []),
+  ].join("\n");
+}
+
+/** Repeats until sure: the estimate prices the most; this line, what the expected count costs. */
+function formatExpected(estimate: PlanEstimate, e: NonNullable<PlanEstimate["expected"]>): string {
+  const cost = e.costUsd !== undefined ? ` ≈ $${e.costUsd.toFixed(0)}` : "";
+  const price =
+    estimate.peakGpus === 0
+      ? `about ${hours(e.totalMinutes)} of wall time`
+      : `${e.gpuHours.toFixed(1)} GPU-hours${cost}, about ${hours(e.totalMinutes)} of wall time`;
+  return (
+    `Repeats until sure: each level runs ${e.min} to ${e.max} times; the estimate above prices ${e.max}. ` +
+    `At a ${(e.expectedCv * 100).toFixed(0)}% between-repeat spread (benchmark.repeats.expected_cv) a level needs ${e.repeats}: ${price}.`
+  );
+}
+
+function formatTotals(estimate: PlanEstimate): string {
   const assumptions = `  (assumes ${estimate.assumptions}; start-up and teardown are set under cost: in the plan)`;
   if (estimate.peakGpus === 0) {
     return `Estimate: no GPUs (the simulator stands in for them), about ${hours(estimate.totalMinutes)} of wall time.\n${assumptions}`;

@@ -3,6 +3,7 @@ import { type Comparison, compareRuntimes } from "./compare.js";
 import { assembleReportInput, type ReportInput } from "./input.js";
 import { goodputMetric, type ScalingTable, scalingTable, type ThroughputMetric } from "./scaling.js";
 import { type TwinPrediction, type TwinRow, twinRows, twinWarnings } from "./twin.js";
+import { DEFAULT_TOLERANCE } from "./verdict.js";
 import { collectWarnings, type ReportWarning } from "./warnings.js";
 
 /**
@@ -11,6 +12,8 @@ import { collectWarnings, type ReportWarning } from "./warnings.js";
  */
 export interface ReportAnalysis {
   input: ReportInput;
+  /** The band 100% ± this is "linear", and Turbo / OSS within 1 ± this is "the same". */
+  tolerance: number;
   warnings: ReportWarning[];
   /** Output-throughput scaling, one table per image, in image order. */
   scaling: ScalingTable[];
@@ -22,25 +25,33 @@ export interface ReportAnalysis {
   twin?: { prediction: TwinPrediction; rows: TwinRow[] };
 }
 
+export interface AnalysisOptions {
+  twin?: TwinPrediction;
+  /** Overrides the run's report.linearity_tolerance (the `--linearity-tolerance` flag). */
+  tolerance?: number;
+}
+
 export function analyze(
   experiments: ExperimentSummary[],
   setup?: RunSetup,
-  twin?: TwinPrediction,
+  options: AnalysisOptions = {},
 ): ReportAnalysis {
-  const input = assembleReportInput(experiments, setup);
-  return analyzeInput(input, twin);
+  return analyzeInput(assembleReportInput(experiments, setup), options);
 }
 
-export function analyzeInput(input: ReportInput, twin?: TwinPrediction): ReportAnalysis {
+export function analyzeInput(input: ReportInput, options: AnalysisOptions = {}): ReportAnalysis {
+  const { twin } = options;
+  const tolerance = options.tolerance ?? input.setup?.linearityTolerance ?? DEFAULT_TOLERANCE;
   const rows = twin ? twinRows(input, twin) : [];
   const warnings = [...collectWarnings(input), ...twinWarnings(rows)];
   const metric = goodputMetric(input.images);
   const analysis: ReportAnalysis = {
     input,
+    tolerance,
     warnings,
-    scaling: input.images.map((g) => scalingTable(g, "output_throughput")),
-    goodput: metric ? input.images.map((g) => scalingTable(g, metric)) : [],
-    comparisons: compareRuntimes(input.images, warnings),
+    scaling: input.images.map((g) => scalingTable(g, "output_throughput", tolerance)),
+    goodput: metric ? input.images.map((g) => scalingTable(g, metric, tolerance)) : [],
+    comparisons: compareRuntimes(input.images, warnings, tolerance),
   };
   if (metric) analysis.goodputMetric = metric;
   if (twin && rows.length > 0) analysis.twin = { prediction: twin, rows };

@@ -11,6 +11,7 @@ import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import { type GeneratedBy, generatedBy, setupSection } from "./setup-facts.js";
 import { summaryLines } from "./summary.js";
+import { answerText } from "./text.js";
 import type { TwinPrediction } from "./twin.js";
 
 /**
@@ -23,6 +24,8 @@ export interface BuildReportOptions {
   setup?: RunSetup;
   /** What the twin predicted for the run (twin.json), to set beside the measurements. */
   twin?: TwinPrediction;
+  /** Overrides the run's report.linearity_tolerance. */
+  tolerance?: number;
   outDir: string;
   /** Overrides the title ("Scaling report: <plan>" by default). */
   title?: string;
@@ -49,6 +52,8 @@ export interface ReportFiles {
   charts: ReportChartFiles[];
   /** The report's opening sentences (efficiency per image, OSS vs Turbo, warnings), for a terminal. */
   summary: string[];
+  /** The verdict tables as plain text: what a terminal shows first. */
+  answer: string;
   warningCount: number;
   /** Anything that made the report less than it should be (no font for PNG text, chart warnings). */
   notes: string[];
@@ -56,7 +61,10 @@ export interface ReportFiles {
 
 export async function buildReport(options: BuildReportOptions): Promise<ReportFiles> {
   const outDir = resolve(options.outDir);
-  const analysis = analyze(options.experiments, options.setup, options.twin);
+  const analysis = analyze(options.experiments, options.setup, {
+    ...(options.twin ? { twin: options.twin } : {}),
+    ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+  });
   const title = options.title ?? defaultTitle(analysis);
   const generated = options.generated ?? generatedBy();
 
@@ -90,6 +98,7 @@ export async function buildReport(options: BuildReportOptions): Promise<ReportFi
       height: c.pngHeight,
     })),
     summary: summaryLines(analysis),
+    answer: answerText(analysis),
     warningCount: analysis.warnings.length,
     notes,
   };
@@ -142,6 +151,8 @@ function reportJson(analysis: ReportAnalysis, generated: GeneratedBy): unknown {
       levels: g.levels.map((l) => l.key),
       experiments: [...g.experiments.values()].flat().map((e) => e.dir),
     })),
+    // Every verdict below judges a 95% interval against 1 ± this (docs/noise.md).
+    linearityTolerance: analysis.tolerance,
     scaling: analysis.scaling,
     goodputMetric: analysis.goodputMetric ?? null,
     goodput: analysis.goodput,

@@ -1,17 +1,26 @@
 import type { LevelId } from "../model/level-key.js";
 import type { LatencyMetric, LevelSummary } from "../model/types.js";
-import { formatChange } from "./format.js";
+import { formatChange, formatLevel } from "./format.js";
 import { cellAt, type ImageGroup } from "./input.js";
-import { NOISE_NOT_MEASURED } from "./noise.js";
-import { geometricMean, ratioRelativeCi95, spreadOf } from "./stats.js";
+import { NO_SPREAD, NOISE_NOT_MEASURED } from "./noise.js";
+import {
+  geometricMeanRatio,
+  judgeRatio,
+  levelRatio,
+  type RatioEstimate,
+  type RatioJudgement,
+} from "./ratio.js";
+import { formatRepeats, formatTolerance, type RepeatsEstimate } from "./verdict.js";
 import { type ReportWarning, warningsAt } from "./warnings.js";
 
 /**
- * OSS vs Turbo: the ratio Turbo / OSS of throughput and latency at every scale and level, and one
- * plain-language verdict per scale. "Noise" is the measured one: the 95% confidence interval of the
- * ratio from repeated levels, when every compared level was repeated on both sides. Otherwise the
- * verdict gives the difference and says that its noise was not measured: one run of each cannot
- * tell its own noise, and an assumed band would be a claim nobody measured.
+ * OSS vs Turbo: the ratio Turbo / OSS of throughput and latency at every scale and level, each with
+ * its 95% interval from the repeats of both sides, and one plain-language verdict per scale. The
+ * verdict judges what it summarizes, the geometric mean of the level ratios, by that mean's own
+ * interval (ratio.ts) against 1 ± the tolerance (verdict.ts): the same within it, higher, lower,
+ * or inconclusive. Without repeats the verdict gives the difference and says that its noise was
+ * not measured: one run of each cannot tell its own noise, and an assumed band would be a claim
+ * nobody measured.
  */
 
 export type LatencyKey = "ttft_p50" | "ttft_p99" | "tpot_p50" | "tpot_p99";
@@ -30,24 +39,36 @@ export function latencyValue(level: LevelSummary, key: LatencyKey): number | und
   return percentile === "p99" ? stats.p99 : (stats.p50 ?? stats.median);
 }
 
+/** A Turbo / OSS ratio with its 95% interval (when both sides were repeated and varied). */
+export interface RatioWithInterval {
+  ratio: number;
+  interval?: [number, number];
+  /** Where the interval lies against 1 ± tolerance, or why there is none. */
+  verdict: RatioJudgement["kind"];
+}
+
 export interface ComparisonCell {
   level: LevelId;
   scale: number;
   /** Turbo / OSS output throughput; undefined when either side is missing. */
-  throughputRatio?: number;
-  /** Half-width of its 95% CI (relative), when both sides were repeated. */
-  ratioCi95?: number;
+  throughput?: RatioWithInterval;
   /** Turbo / OSS latency (below 1 = Turbo faster). */
-  latencyRatios: Partial<Record<LatencyKey, number>>;
+  latency: Partial<Record<LatencyKey, RatioWithInterval>>;
   /** Either side carries a data-quality warning at this level. */
   warned: boolean;
 }
 
 export type VerdictKind =
+  /** The interval of the geometric mean lies inside 1 ± tolerance. */
+  | "equivalent"
   | "turbo_higher"
   | "turbo_lower"
-  | "within_noise"
+  /** The interval holds 1 and reaches outside the band: more repeats would settle it. */
+  | "inconclusive"
+  /** Some levels are clearly higher and others clearly lower: the mean hides it. */
   | "mixed"
+  /** Both sides were repeated but no repeat differed from another: no interval to judge by. */
+  | "no_spread"
   /** A difference was measured, but not the noise it should be judged against (no repeats). */
   | "noise_unmeasured"
   | "no_data";
@@ -55,16 +76,16 @@ export type VerdictKind =
 export interface ScaleVerdict {
   scale: number;
   kind: VerdictKind;
+  tolerance: number;
   levelsCompared: number;
-  /** Geometric mean of the per-level throughput ratios. */
-  meanRatio?: number;
+  /** Geometric mean of the per-level throughput ratios, with its own 95% interval. */
+  throughput?: RatioWithInterval;
   minRatio?: number;
   maxRatio?: number;
-  /** The measured noise band, relative (0.03 = ±3%); undefined when it was not measured. */
-  noise?: number;
-  noiseSource: "repeats" | "unmeasured";
-  /** Geometric means of the latency ratios over the compared levels. */
-  latencyRatios: Partial<Record<LatencyKey, number>>;
+  /** Inconclusive: repeats per image that would settle it at the spread measured. */
+  settle?: RepeatsEstimate;
+  /** Geometric means of the latency ratios over the compared levels, with their intervals. */
+  latency: Partial<Record<LatencyKey, RatioWithInterval>>;
   levelsWarned: number;
   /** One line a reader can quote. */
   text: string;
@@ -77,7 +98,7 @@ export interface Comparison {
   levels: LevelId[];
   cells: ComparisonCell[];
   verdicts: ScaleVerdict[];
-  /** The verdicts in one sentence: "Turbo +4% throughput at 4x, within noise at 2x and 8x". */
+  /** The verdicts in one sentence: "Turbo +4% throughput at 4x, the same within ±5% at 2x and 8x". */
   headline: string;
 }
 
@@ -85,16 +106,18 @@ export interface Comparison {
 export function compareRuntimes(
   images: readonly ImageGroup[],
   warnings: readonly ReportWarning[],
+  tolerance: number,
 ): Comparison[] {
   const oss = images.filter((g) => g.runtime === "oss");
   const turbo = images.filter((g) => g.runtime === "turbo");
-  return oss.flatMap((o) => turbo.map((t) => compareImages(o, t, warnings)));
+  return oss.flatMap((o) => turbo.map((t) => compareImages(o, t, warnings, tolerance)));
 }
 
 export function compareImages(
   oss: ImageGroup,
   turbo: ImageGroup,
   warnings: readonly ReportWarning[],
+  tolerance: number,
 ): Comparison {
   const scales = [...new Set([...oss.scales, ...turbo.scales])].sort((a, b) => a - b);
   const levelsByKey = new Map([...oss.levels, ...turbo.levels].map((l) => [l.key, l]));
@@ -102,17 +125,18 @@ export function compareImages(
     a.mode !== b.mode ? (a.mode === "concurrency" ? -1 : 1) : a.value - b.value,
   );
   const cells: ComparisonCell[] = [];
+  const estimates = new Map<ComparisonCell, LevelEstimates>();
   for (const scale of scales) {
-    for (const level of levels) cells.push(compareCell(oss, turbo, scale, level, warnings));
+    for (const level of levels) {
+      const { cell, estimate } = compareCell(oss, turbo, scale, level, warnings, tolerance);
+      cells.push(cell);
+      if (estimate) estimates.set(cell, estimate);
+    }
   }
-  const verdicts = scales.map((scale) =>
-    scaleVerdict(
-      scale,
-      cells.filter((c) => c.scale === scale),
-      oss,
-      turbo,
-    ),
-  );
+  const verdicts = scales.map((scale) => {
+    const compared = cells.filter((c) => c.scale === scale && estimates.has(c));
+    return scaleVerdict(scale, compared, estimates, oss, turbo, tolerance);
+  });
   return {
     oss: oss.image,
     turbo: turbo.image,
@@ -120,8 +144,14 @@ export function compareImages(
     levels,
     cells,
     verdicts,
-    headline: headline(verdicts),
+    headline: headline(verdicts, tolerance),
   };
+}
+
+/** A level's ratios as estimates, kept aside so a scale's geometric mean can combine their variances. */
+interface LevelEstimates {
+  throughput: RatioEstimate;
+  latency: Partial<Record<LatencyKey, RatioEstimate>>;
 }
 
 function compareCell(
@@ -130,115 +160,178 @@ function compareCell(
   scale: number,
   level: LevelId,
   warnings: readonly ReportWarning[],
-): ComparisonCell {
+  tolerance: number,
+): { cell: ComparisonCell; estimate?: LevelEstimates } {
   const o = cellAt(oss, scale, level.key);
   const t = cellAt(turbo, scale, level.key);
-  const cell: ComparisonCell = { level, scale, latencyRatios: {}, warned: false };
-  if (!o || !t) return cell;
+  const cell: ComparisonCell = { level, scale, latency: {}, warned: false };
+  if (!o || !t || !(o.outputThroughput > 0)) return { cell };
   cell.warned =
     warningsAt(warnings, oss.image, scale, level.key).length > 0 ||
     warningsAt(warnings, turbo.image, scale, level.key).length > 0;
-  if (o.outputThroughput > 0) cell.throughputRatio = t.outputThroughput / o.outputThroughput;
-  const ci = ratioRelativeCi95(
-    spreadOf((t.repeats ?? []).map((r) => r.outputThroughput)),
-    spreadOf((o.repeats ?? []).map((r) => r.outputThroughput)),
+  const throughput = levelRatio(
+    t.outputThroughput,
+    o.outputThroughput,
+    (t.repeats ?? []).map((r) => r.outputThroughput),
+    (o.repeats ?? []).map((r) => r.outputThroughput),
   );
-  if (ci !== undefined) cell.ratioCi95 = ci;
+  cell.throughput = withInterval(throughput, tolerance);
+  const latency: LevelEstimates["latency"] = {};
   for (const key of LATENCY_KEYS) {
     const ov = latencyValue(o, key);
     const tv = latencyValue(t, key);
-    if (ov !== undefined && tv !== undefined && ov > 0) cell.latencyRatios[key] = tv / ov;
+    if (ov === undefined || tv === undefined || !(ov > 0) || !(tv > 0)) continue;
+    latency[key] = levelRatio(tv, ov, repeatLatencies(t, key), repeatLatencies(o, key));
+    cell.latency[key] = withInterval(latency[key], tolerance);
   }
-  return cell;
+  return { cell, estimate: { throughput, latency } };
+}
+
+/** A level's latency percentile in each repeat, when every repeat recorded it. */
+function repeatLatencies(level: LevelSummary, key: LatencyKey): number[] {
+  const values = (level.repeats ?? []).map((r) => r[REPEAT_LATENCY[key]]);
+  return values.every((v): v is number => typeof v === "number") ? values : [];
+}
+
+const REPEAT_LATENCY = {
+  ttft_p50: "ttftP50Ms",
+  ttft_p99: "ttftP99Ms",
+  tpot_p50: "tpotP50Ms",
+  tpot_p99: "tpotP99Ms",
+} as const;
+
+function withInterval(estimate: RatioEstimate, tolerance: number): RatioWithInterval {
+  const judged = judgeRatio(estimate, tolerance);
+  const out: RatioWithInterval = { ratio: estimate.ratio, verdict: judged.kind };
+  if ("interval" in judged) out.interval = judged.interval;
+  return out;
 }
 
 function scaleVerdict(
   scale: number,
-  cells: ComparisonCell[],
+  compared: ComparisonCell[],
+  estimates: Map<ComparisonCell, LevelEstimates>,
   oss: ImageGroup,
   turbo: ImageGroup,
+  tolerance: number,
 ): ScaleVerdict {
-  const compared = cells.filter((c) => c.throughputRatio !== undefined);
-  const withCi = compared.filter((c) => c.ratioCi95 !== undefined);
-  const fromRepeats = compared.length > 0 && withCi.length === compared.length;
-  const noise = fromRepeats
-    ? Math.sqrt(withCi.reduce((acc, c) => acc + (c.ratioCi95 as number) ** 2, 0) / withCi.length)
-    : undefined;
   const base = {
     scale,
+    tolerance,
     levelsCompared: compared.length,
-    ...(noise !== undefined ? { noise } : {}),
-    noiseSource: fromRepeats ? ("repeats" as const) : ("unmeasured" as const),
     levelsWarned: compared.filter((c) => c.warned).length,
+    latency: {},
   };
   if (compared.length === 0) {
     const missing = [oss, turbo].filter((g) => !g.experiments.has(scale)).map((g) => runtimeName(g));
     const why = missing.length > 0 ? `${missing.join(" and ")} not measured` : "no level measured on both";
-    return { ...base, kind: "no_data", latencyRatios: {}, text: `${scale}x: no comparison (${why}).` };
+    return { ...base, kind: "no_data", text: `${scale}x: no comparison (${why}).` };
   }
-  const ratios = compared.map((c) => c.throughputRatio as number);
-  const meanRatio = geometricMean(ratios);
-  const kind = verdictKind(ratios, meanRatio, noise);
-  const latencyRatios: Partial<Record<LatencyKey, number>> = {};
+  const levelEstimates = compared.map((c) => estimates.get(c) as LevelEstimates);
+  const mean = geometricMeanRatio(levelEstimates.map((e) => e.throughput));
+  const { kind, judged } = throughputVerdict(
+    levelEstimates.map((e) => e.throughput),
+    tolerance,
+  );
+  const ratios = compared.map((c) => (c.throughput as RatioWithInterval).ratio);
+  const latency: ScaleVerdict["latency"] = {};
   for (const key of LATENCY_KEYS) {
-    const values = compared.map((c) => c.latencyRatios[key]).filter((v): v is number => v !== undefined);
-    if (values.length > 0) latencyRatios[key] = geometricMean(values);
+    const each = levelEstimates.map((e) => e.latency[key]);
+    if (each.every((e): e is RatioEstimate => e !== undefined))
+      latency[key] = withInterval(geometricMeanRatio(each), tolerance);
   }
   const verdict: ScaleVerdict = {
     ...base,
     kind,
-    meanRatio,
+    throughput: withInterval(mean, tolerance),
     minRatio: Math.min(...ratios),
     maxRatio: Math.max(...ratios),
-    latencyRatios,
+    latency,
     text: "",
   };
+  if ("settle" in judged && judged.settle) verdict.settle = judged.settle;
   verdict.text = verdictText(verdict, compared);
   return verdict;
 }
 
-function verdictKind(ratios: number[], meanRatio: number, noise: number | undefined): VerdictKind {
-  if (noise === undefined) return "noise_unmeasured";
-  const above = ratios.filter((r) => r - 1 > noise).length;
-  const below = ratios.filter((r) => 1 - r > noise).length;
-  if (above > 0 && below > 0) return "mixed";
-  if (Math.abs(meanRatio - 1) <= noise) return "within_noise";
-  return meanRatio > 1 ? "turbo_higher" : "turbo_lower";
+/**
+ * A scale's verdict from its levels' Turbo / OSS estimates: the interval of their geometric mean
+ * against 1 ± tolerance, unless some levels are clearly higher and others clearly lower (mixed).
+ * Pure, so its error rates can be simulated (verdict-simulation.ts, docs/noise.md).
+ */
+export function throughputVerdict(
+  levels: readonly RatioEstimate[],
+  tolerance: number,
+): { kind: VerdictKind; judged: RatioJudgement } {
+  const judged = judgeRatio(geometricMeanRatio(levels), tolerance);
+  if (judged.kind === "unmeasured") return { kind: "noise_unmeasured", judged };
+  if (judged.kind === "no_spread") return { kind: "no_spread", judged };
+  const intervals = levels.map((l) => judgeRatio(l, tolerance)).filter((j) => "interval" in j);
+  const above = intervals.some((j) => j.interval[0] > 1);
+  const below = intervals.some((j) => j.interval[1] < 1);
+  if (above && below) return { kind: "mixed", judged };
+  const kinds = {
+    within: "equivalent",
+    above: "turbo_higher",
+    below: "turbo_lower",
+    inconclusive: "inconclusive",
+  };
+  return { kind: kinds[judged.kind] as VerdictKind, judged };
+}
+
+/** "+4.2% (95% interval +1.0% to +7.5%)", or the bare change when there is no interval. */
+export function formatRatio(r: RatioWithInterval | undefined): string {
+  if (!r) return formatChange(undefined);
+  if (!r.interval) return formatChange(r.ratio);
+  return `${formatChange(r.ratio)} (${formatChange(r.interval[0])} to ${formatChange(r.interval[1])})`;
 }
 
 function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
-  const over = `over ${v.levelsCompared} level${v.levelsCompared === 1 ? "" : "s"}`;
+  const t = v.throughput as RatioWithInterval;
+  const over = `geometric mean over ${v.levelsCompared} level${v.levelsCompared === 1 ? "" : "s"}`;
   const range =
     v.levelsCompared > 1
-      ? `, ${formatChange(v.minRatio as number)} to ${formatChange(v.maxRatio as number)}`
+      ? `; levels ${formatChange(v.minRatio as number)} to ${formatChange(v.maxRatio as number)}`
       : "";
-  const noise = noiseText(v);
+  const interval = t.interval
+    ? `95% interval ${formatChange(t.interval[0])} to ${formatChange(t.interval[1])}, `
+    : "";
+  const measured = `Turbo ${formatChange(t.ratio)} output throughput (${interval}${over}${range})`;
+  const band = `±${formatTolerance(v.tolerance)}`;
   let claim: string;
   switch (v.kind) {
+    case "equivalent":
+      claim = `the same within ${band}: ${measured}`;
+      break;
     case "turbo_higher":
+      claim = `Turbo higher, by at least ${formatChange((t.interval as [number, number])[0])}: ${measured}`;
+      break;
     case "turbo_lower":
-      claim = `Turbo ${formatChange(v.meanRatio as number)} output throughput (geometric mean ${over}${range}), beyond ${noise}`;
+      claim = `Turbo lower, by at least ${formatChange((t.interval as [number, number])[1])}: ${measured}`;
       break;
-    case "within_noise":
-      claim = `within noise: Turbo ${formatChange(v.meanRatio as number)} output throughput (geometric mean ${over}${range}), inside ${noise}`;
-      break;
-    case "noise_unmeasured":
-      claim = `Turbo ${formatChange(v.meanRatio as number)} output throughput (geometric mean ${over}${range}); ${noise}, so this cannot tell a difference from run-to-run variation`;
-      break;
-    default: {
-      const levelsAt = (pick: (r: number) => boolean) =>
-        compared
-          .filter((c) => pick(c.throughputRatio as number))
-          .map((c) => c.level.key)
-          .join(", ");
+    case "inconclusive":
       claim =
-        `mixed: Turbo higher at ${levelsAt((r) => r - 1 > (v.noise ?? 0))}, lower at ${levelsAt((r) => 1 - r > (v.noise ?? 0))} ` +
-        `(geometric mean ${formatChange(v.meanRatio as number)} ${over}; ${noise})`;
+        `inconclusive: ${measured}; the interval holds no difference and reaches beyond ${band}. ` +
+        `${formatRepeats(v.settle as RepeatsEstimate)} repeats per image would settle it at the spread measured`;
+      break;
+    case "mixed": {
+      const at = (pick: (i: [number, number]) => boolean) =>
+        compared
+          .filter((c) => c.throughput?.interval && pick(c.throughput.interval))
+          .map((c) => formatLevel(c.level))
+          .join(", ");
+      claim = `mixed: Turbo clearly higher at ${at((i) => i[0] > 1)}, clearly lower at ${at((i) => i[1] < 1)}; ${measured}`;
+      break;
     }
+    case "no_spread":
+      claim = `${measured}; ${NO_SPREAD}`;
+      break;
+    default:
+      claim = `${measured}; ${NOISE_NOT_MEASURED}, so this cannot tell a difference from run-to-run variation`;
   }
   const latency = (["ttft_p99", "tpot_p50"] as const)
-    .filter((k) => v.latencyRatios[k] !== undefined)
-    .map((k) => `${LATENCY_LABELS[k]} ${formatChange(v.latencyRatios[k] as number)}`)
+    .filter((k) => v.latency[k] !== undefined)
+    .map((k) => `${LATENCY_LABELS[k]} ${formatRatio(v.latency[k])}`)
     .join(", ");
   const caution =
     v.levelsWarned > 0
@@ -247,39 +340,39 @@ function verdictText(v: ScaleVerdict, compared: ComparisonCell[]): string {
   return `${v.scale}x: ${claim}.${latency ? ` Latency Turbo vs OSS: ${latency}.` : ""}${caution}`;
 }
 
-function noiseText(v: Pick<ScaleVerdict, "noise" | "noiseSource">): string {
-  if (v.noise === undefined) return NOISE_NOT_MEASURED;
-  const band = `±${(v.noise * 100).toFixed(1).replace(/\.0$/, "")}%`;
-  return `the ${band} noise band (95% confidence from repeats)`;
-}
+const HEADLINE_WORDS: Partial<Record<VerdictKind, (band: string) => string>> = {
+  equivalent: (band) => `the same within ${band}`,
+  inconclusive: () => "inconclusive",
+  mixed: () => "mixed",
+  no_data: () => "not compared",
+};
 
-/** "Turbo +4% throughput at 4x, within noise at 2x and 8x (noise: 95% confidence from repeats)". */
-export function headline(verdicts: readonly ScaleVerdict[]): string {
+/** "Turbo +4% throughput at 4x, the same within ±5% at 2x and 8x (95% intervals from repeats)". */
+export function headline(verdicts: readonly ScaleVerdict[], tolerance: number): string {
   const parts: string[] = [];
   const joinScales = (vs: ScaleVerdict[]) => joinAnd(vs.map((v) => `${v.scale}x`));
   // Scales with the same rounded change share one clause: "Turbo +4% throughput at 2x and 4x".
   const byChange = new Map<string, ScaleVerdict[]>();
   for (const v of verdicts) {
-    if (v.kind !== "turbo_higher" && v.kind !== "turbo_lower" && v.kind !== "noise_unmeasured") continue;
-    const change = formatChange(v.meanRatio as number, 0);
+    if (!["turbo_higher", "turbo_lower", "noise_unmeasured", "no_spread"].includes(v.kind)) continue;
+    const change = formatChange(v.throughput?.ratio, 0);
     byChange.set(change, [...(byChange.get(change) ?? []), v]);
   }
   for (const [change, vs] of byChange) parts.push(`Turbo ${change} throughput at ${joinScales(vs)}`);
-  const within = verdicts.filter((v) => v.kind === "within_noise");
-  if (within.length > 0) parts.push(`within noise at ${joinScales(within)}`);
-  const mixed = verdicts.filter((v) => v.kind === "mixed");
-  if (mixed.length > 0) parts.push(`mixed at ${joinScales(mixed)}`);
-  const none = verdicts.filter((v) => v.kind === "no_data");
-  if (none.length > 0) parts.push(`not compared at ${joinScales(none)}`);
-  if (parts.length === 0) return "No scale was measured for both OSS and Turbo.";
-  const sources = new Set(verdicts.filter((v) => v.kind !== "no_data").map((v) => v.noiseSource));
-  const noise = sources.has("unmeasured")
-    ? sources.has("repeats")
-      ? ` (noise: 95% confidence from repeats where every level was repeated; elsewhere ${NOISE_NOT_MEASURED})`
-      : ` (${NOISE_NOT_MEASURED})`
-    : sources.has("repeats")
-      ? " (noise: 95% confidence from repeats)"
-      : "";
+  for (const [kind, words] of Object.entries(HEADLINE_WORDS)) {
+    const these = verdicts.filter((v) => v.kind === kind);
+    if (these.length > 0) parts.push(`${words(`±${formatTolerance(tolerance)}`)} at ${joinScales(these)}`);
+  }
+  if (parts.length === 0 || verdicts.every((v) => v.kind === "no_data"))
+    return "No scale was measured for both OSS and Turbo.";
+  const judged = verdicts.filter((v) => v.kind !== "no_data");
+  const unmeasured = judged.filter((v) => v.kind === "noise_unmeasured" || v.kind === "no_spread");
+  const noise =
+    unmeasured.length === 0
+      ? " (95% intervals from repeats)"
+      : unmeasured.length === judged.length
+        ? ` (${unmeasured.some((v) => v.kind === "noise_unmeasured") ? NOISE_NOT_MEASURED : NO_SPREAD})`
+        : ` (95% intervals from repeats where every level was repeated; elsewhere ${NOISE_NOT_MEASURED})`;
   const sentence = parts.join(", ");
   return `${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}${noise}.`;
 }

@@ -2,7 +2,6 @@ import type { LevelSummary } from "../model/types.js";
 import type { ReportAnalysis } from "./analysis.js";
 import { latencyValue } from "./compare.js";
 import { cellAt, clientsAt } from "./input.js";
-import { efficiencyInterval, efficiencyVerdict } from "./noise.js";
 import type { ScalingPoint } from "./scaling.js";
 import { warningsAt } from "./warnings.js";
 
@@ -42,7 +41,13 @@ export const CSV_COLUMNS = [
   "efficiency_ci95_low",
   "efficiency_ci95_high",
   "efficiency_verdict",
+  "linearity_band_low",
+  "linearity_band_high",
+  "repeats_to_settle",
+  "repeats_to_settle_low",
+  "repeats_to_settle_high",
   "repeats",
+  "repeats_stop",
   "output_throughput_ci95",
   "ttft_p50_ms",
   "ttft_p99_ms",
@@ -112,6 +117,7 @@ function measured(l: LevelSummary, scale: number): Row {
     output_goodput_tok_s: goodput(l.outputGoodput),
     request_goodput_req_s: goodput(l.requestGoodput),
     repeats: l.repeats && l.repeats.length > 1 ? l.repeats.length : 1,
+    repeats_stop: l.repeatsStop?.reason,
     ttft_p50_ms: latencyValue(l, "ttft_p50"),
     ttft_p99_ms: latencyValue(l, "ttft_p99"),
     tpot_p50_ms: latencyValue(l, "tpot_p50"),
@@ -127,15 +133,17 @@ function measured(l: LevelSummary, scale: number): Row {
 
 function scaling(point: ScalingPoint | undefined, baseScale: number | undefined): Row {
   if (!point) return {};
-  const interval = efficiencyInterval(point);
+  // Only where there is an E(N) to judge: the base scale and unmeasured points have no judgement.
+  const judgement = point.judgement;
   return {
-    efficiency_ci95_low: interval?.[0],
-    efficiency_ci95_high: interval?.[1],
-    // Only where there is an E(N) to judge: the base scale and unmeasured points have none.
-    efficiency_verdict:
-      point.efficiency !== undefined && point.speedup !== undefined && point.scale !== baseScale
-        ? efficiencyVerdict(point)
-        : undefined,
+    efficiency_ci95_low: judgement?.interval?.[0],
+    efficiency_ci95_high: judgement?.interval?.[1],
+    efficiency_verdict: judgement?.verdict,
+    linearity_band_low: judgement ? 1 - judgement.tolerance : undefined,
+    linearity_band_high: judgement ? 1 + judgement.tolerance : undefined,
+    repeats_to_settle: judgement?.settle?.repeats,
+    repeats_to_settle_low: judgement?.settle?.low,
+    repeats_to_settle_high: judgement?.settle?.high,
     base_scale: point.speedup === undefined ? undefined : baseScale,
     speedup: point.speedup,
     efficiency: point.efficiency,

@@ -1,11 +1,13 @@
 import type { ReportAnalysis } from "./analysis.js";
 import type { ChartDef } from "./charts/specs.js";
+import { comparisonSummaryView, verdictTableView } from "./first-screen.js";
 import { imageTitle } from "./format.js";
 import { type QualityGroup, qualityGroups } from "./quality.js";
 import { THROUGHPUT_METRICS } from "./scaling.js";
 import type { SetupSection } from "./setup-facts.js";
 import { summaryLines } from "./summary.js";
-import { comparisonTableView, measurementsTableView, scalingTableView, slug, type Table } from "./tables.js";
+import { slug, type Table } from "./table-model.js";
+import { comparisonTableView, measurementsTableView, scalingTableView } from "./tables.js";
 import { twinTableView } from "./twin.js";
 
 /**
@@ -33,8 +35,13 @@ export function reportDocument(
     const found = charts.find((c) => c.name === name);
     return found ? [{ kind: "chart", name: found.name, title: found.title }] : [];
   };
+  // The first screen answers: the verdict table, the E(N) chart, OSS vs Turbo; prose follows.
   const blocks: Block[] = [
     { kind: "heading", level: 1, text: title, id: "top" },
+    { kind: "table", table: verdictTableView(analysis) },
+    ...chart("verdicts"),
+    ...analysis.comparisons.map((c): Block => ({ kind: "table", table: comparisonSummaryView(analysis, c) })),
+    { kind: "heading", level: 2, text: "In words", id: "summary" },
     { kind: "list", items: summaryLines(analysis) },
   ];
 

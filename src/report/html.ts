@@ -1,6 +1,6 @@
 import { inlineSvg } from "./charts/inline-svg.js";
 import type { Block } from "./document.js";
-import type { Table, TableCell } from "./tables.js";
+import type { Table, TableCell } from "./table-model.js";
 import { WARNING_KINDS, warningCodes } from "./warnings.js";
 
 /**

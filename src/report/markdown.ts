@@ -1,5 +1,5 @@
 import type { Block } from "./document.js";
-import type { Table, TableCell } from "./tables.js";
+import type { Table, TableCell } from "./table-model.js";
 import { warningCodes } from "./warnings.js";
 
 /**

@@ -1,4 +1,5 @@
 import { relative } from "node:path";
+import { UserError } from "../errors.js";
 import { buildReport, type ReportFiles } from "./build.js";
 import { loadReportSources, parseScaleFlags } from "./sources.js";
 
@@ -6,6 +7,7 @@ export interface ReportOptions {
   out?: string;
   scaleFromName?: boolean;
   scale?: string[];
+  linearityTolerance?: string;
   json?: boolean;
 }
 
@@ -27,6 +29,8 @@ export async function runReportCommand(
     experiments: sources.experiments,
     outDir: options.out ?? sources.defaultOutDir,
   };
+  if (options.linearityTolerance !== undefined)
+    build.tolerance = parseTolerance(options.linearityTolerance, "--linearity-tolerance");
   if (sources.setup) build.setup = sources.setup;
   if (sources.twin) build.twin = sources.twin;
   const files = await buildReport(build);
@@ -46,8 +50,22 @@ export function describeFiles(files: ReportFiles, cwd: string = process.cwd()): 
     `  ${show(files.json)}`,
     `  ${files.charts.length} charts in ${show(files.outDir)}/charts/ (SVG and PNG)`,
     "",
+    files.answer,
+    "",
     ...files.summary.map((s) => `• ${s}`),
   ];
   if (files.notes.length > 0) lines.push("", "Notes:", ...files.notes.map((n) => `  ${n}`));
   return `${lines.join("\n")}\n`;
+}
+
+/** "5%" or "0.05" → 0.05; anything else, or outside (0, 50%], is the user's mistake. */
+export function parseTolerance(text: string, where: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
+  const value = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+  if (!(value > 0 && value <= 0.5)) {
+    throw new UserError(`${where}: ${JSON.stringify(text)} is not a tolerance`, {
+      hint: "give a fraction or a percentage above 0 and at most 50%, e.g. 0.05 or 5%",
+    });
+  }
+  return value;
 }

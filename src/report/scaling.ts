@@ -1,7 +1,8 @@
 import type { LevelId } from "../model/level-key.js";
 import type { LevelSummary } from "../model/types.js";
 import { cellAt, type ImageGroup } from "./input.js";
-import { ratioRelativeCi95, type Spread, spreadOf } from "./stats.js";
+import { type EfficiencyJudgement, judgeEfficiency } from "./noise.js";
+import { type Spread, spreadOf } from "./stats.js";
 
 /**
  * Scaling at the same per-client load (clients scale with replicas, so the same per-replica load):
@@ -58,8 +59,10 @@ export interface ScalingPoint {
   speedup?: number;
   /** E(N) = S(N) / (N / N₀). */
   efficiency?: number;
-  /** Half-width of the 95% confidence interval of E(N), when both scales were repeated. */
+  /** Half-width of the 95% confidence interval of E(N), when both scales were repeated and varied. */
   efficiencyCi95?: number;
+  /** What the report may say about E(N), for every scale above N₀ that has one (noise.ts). */
+  judgement?: EfficiencyJudgement;
 }
 
 export interface ScalingRow {
@@ -71,6 +74,8 @@ export interface ScalingRow {
 export interface ScalingTable {
   image: string;
   metric: ThroughputMetric;
+  /** E(N) within 100% ± this is "linear" (report.linearity_tolerance). */
+  tolerance: number;
   /** N₀: the smallest scale with any measurement, or undefined when nothing was measured. */
   baseScale?: number;
   scales: number[];
@@ -92,7 +97,7 @@ export function efficiency(
   return speedup(throughput, baseThroughput) / (scale / baseScale);
 }
 
-export function scalingTable(group: ImageGroup, metric: ThroughputMetric): ScalingTable {
+export function scalingTable(group: ImageGroup, metric: ThroughputMetric, tolerance: number): ScalingTable {
   const info = THROUGHPUT_METRICS[metric];
   const measuredScales = group.scales.filter((s) => (group.cells.get(s)?.size ?? 0) > 0);
   const baseScale = measuredScales[0];
@@ -111,14 +116,17 @@ export function scalingTable(group: ImageGroup, metric: ThroughputMetric): Scali
         ) {
           point.speedup = speedup(point.throughput, base.throughput);
           point.efficiency = efficiency(point.throughput, scale, base.throughput, baseScale);
-          const relative = scale === baseScale ? undefined : ratioRelativeCi95(point.spread, base.spread);
-          if (relative !== undefined) point.efficiencyCi95 = relative * point.efficiency;
+          if (scale !== baseScale) {
+            point.judgement = judgeEfficiency(point.efficiency, point.spread, base.spread, tolerance);
+            const interval = point.judgement.interval;
+            if (interval) point.efficiencyCi95 = interval[1] - point.efficiency;
+          }
         }
         return point;
       }),
     };
   });
-  const table: ScalingTable = { image: group.image, metric, scales: group.scales, rows };
+  const table: ScalingTable = { image: group.image, metric, tolerance, scales: group.scales, rows };
   if (baseScale !== undefined) table.baseScale = baseScale;
   return table;
 }

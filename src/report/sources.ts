@@ -144,6 +144,7 @@ const runSetupSchema = z.looseObject({
   anyscaleCli: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
+  linearityTolerance: z.number().positive().lt(1).optional(),
   where: z.string(),
   model: z.looseObject({
     modelId: z.string(),

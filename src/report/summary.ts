@@ -1,6 +1,14 @@
+import type { LevelId } from "../model/level-key.js";
 import type { ReportAnalysis } from "./analysis.js";
-import { formatEfficiency, formatScale, imageTitle } from "./format.js";
-import { noiseLines } from "./noise.js";
+import { formatEfficiency, formatLevel, formatScale, imageTitle } from "./format.js";
+import type { ImageGroup } from "./input.js";
+import {
+  type EfficiencyJudgement,
+  type EfficiencyVerdict,
+  NO_SPREAD,
+  NOISE_NOT_MEASURED,
+  verdictWords,
+} from "./noise.js";
 import type { ScalingTable } from "./scaling.js";
 
 /** The few sentences at the top of the report: how well each image scaled, and OSS vs Turbo. */
@@ -60,7 +68,7 @@ export function summaryLines(analysis: ReportAnalysis): string[] {
     lines.push(
       `${imageTitle(group)}: scaling efficiency over ${formatScale(table.baseScale)}, median per scale: ${parts.join("; ")}.`,
     );
-    lines.push(...noiseLines(group, table));
+    lines.push(...verdictLines(group, table));
   });
   for (const c of analysis.comparisons) lines.push(`OSS vs Turbo (${c.oss} vs ${c.turbo}): ${c.headline}`);
   const warned = new Set(analysis.warnings.map((w) => w.kind));
@@ -70,4 +78,67 @@ export function summaryLines(analysis: ReportAnalysis): string[] {
     );
   }
   return lines;
+}
+
+/** The order verdicts are listed in: the claims first, then what could not be judged. */
+const VERDICT_ORDER: EfficiencyVerdict[] = [
+  "linear",
+  "sub_linear",
+  "superlinear_suspect",
+  "inconclusive",
+  "no_spread",
+  "unmeasured",
+];
+
+/** How a group of levels with one verdict is named in a sentence; sub-linear levels say by how much. */
+const GROUP_WORDS: Record<EfficiencyVerdict, string> = {
+  linear: "",
+  sub_linear: "sub-linear",
+  superlinear_suspect: "superlinear, suspect",
+  inconclusive: "inconclusive",
+  no_spread: "no spread measured",
+  unmeasured: "noise not measured",
+};
+
+/**
+ * One sentence per scale: its levels grouped by verdict ("E(2x): linear within ±5% at 4, 32;
+ * sub-linear at 16 (at least 12% below linear)"). The numbers behind them are in the verdict
+ * table; this is the sentence a reader quotes.
+ */
+export function verdictLines(group: ImageGroup, table: ScalingTable): string[] {
+  const lines: string[] = [];
+  for (const scale of table.scales) {
+    const byVerdict = new Map<EfficiencyVerdict, Array<{ level: LevelId; judgement: EfficiencyJudgement }>>();
+    for (const row of table.rows) {
+      const judgement = row.points.find((p) => p.scale === scale)?.judgement;
+      if (!judgement) continue;
+      byVerdict.set(judgement.verdict, [
+        ...(byVerdict.get(judgement.verdict) ?? []),
+        { level: row.level, judgement },
+      ]);
+    }
+    if (byVerdict.size === 0) continue;
+    const e = `${imageTitle(group)}, E(${formatScale(scale)})`;
+    const only = [...byVerdict.keys()];
+    if (only.length === 1 && (only[0] === "unmeasured" || only[0] === "no_spread")) {
+      lines.push(`${e}: ${only[0] === "unmeasured" ? NOISE_NOT_MEASURED : NO_SPREAD}.`);
+      continue;
+    }
+    const parts = VERDICT_ORDER.flatMap((verdict) => {
+      const levels = byVerdict.get(verdict);
+      if (!levels) return [];
+      const words = verdict === "linear" ? verdictWords(levels[0]!.judgement) : GROUP_WORDS[verdict];
+      const each = levels.map(({ level, judgement }) =>
+        verdict === "sub_linear" ? `${formatLevel(level)} (${subLinearBy(judgement)})` : formatLevel(level),
+      );
+      return [`${words} at ${each.join(", ")}`];
+    });
+    lines.push(`${e}: ${parts.join("; ")} (95% intervals from the repeats).`);
+  }
+  return lines;
+}
+
+/** "at least 16% below linear", from the full words of a sub-linear verdict. */
+function subLinearBy(judgement: EfficiencyJudgement): string {
+  return verdictWords(judgement).replace(/^sub-linear, /, "");
 }

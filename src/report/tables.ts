@@ -1,8 +1,7 @@
-import type { WarningKind } from "../model/types.js";
+import type { LevelSummary } from "../model/types.js";
 import type { ReportAnalysis } from "./analysis.js";
-import { type Comparison, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
+import { type Comparison, formatRatio, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "./compare.js";
 import {
-  formatChange,
   formatCount,
   formatEfficiency,
   formatLevel,
@@ -16,37 +15,13 @@ import {
   MISSING,
 } from "./format.js";
 import { cellAt, clientsAt, type ImageGroup } from "./input.js";
-import { efficiencyVerdict, NOISE_NOT_MEASURED, VERDICT_WORDS } from "./noise.js";
+import { NOISE_NOT_MEASURED, verdictShort } from "./noise.js";
 import { type ScalingTable, THROUGHPUT_METRICS } from "./scaling.js";
+import { type Column, legend, slug, type Table, type TableCell } from "./table-model.js";
+import { formatTolerance } from "./verdict.js";
 import { broadWarnings, type ReportWarning, WARNING_KINDS, warningsAt } from "./warnings.js";
 
-/**
- * The report's tables as plain data (text per cell, which cells are missing, which warnings sit
- * next to which number), so Markdown, HTML and the terminal render the same thing.
- */
-
-export interface TableCell {
-  text: string;
-  missing?: boolean;
-  /** Data-quality warnings about this number, shown as their codes next to it. */
-  warnings?: ReportWarning[];
-}
-
-export interface Column {
-  label: string;
-  numeric: boolean;
-}
-
-export interface Table {
-  id: string;
-  title: string;
-  /** Sentences shown above the table: how to read it, and warnings that cover all of it. */
-  notes: string[];
-  columns: Column[];
-  rows: TableCell[][];
-  /** Shown under it: the legend of the warning codes and symbols it uses. */
-  footnotes: string[];
-}
+/** The report's tables beyond the first screen: scaling per image, every measurement, OSS vs Turbo per level. */
 
 const missing = (): TableCell => ({ text: MISSING, missing: true });
 
@@ -84,8 +59,13 @@ export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable):
       if (base !== undefined && point.scale !== base) {
         cells.push(value(formatSpeedup(point.speedup)));
         let efficiency = formatEfficiency(point.efficiency);
-        if (point.efficiencyCi95 !== undefined && efficiency !== MISSING) {
-          efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)} ${VERDICT_WORDS[efficiencyVerdict(point)]}`;
+        const judgement = point.judgement;
+        if (judgement && efficiency !== MISSING && judgement.verdict !== "unmeasured") {
+          if (point.efficiencyCi95 !== undefined)
+            efficiency += ` ±${(point.efficiencyCi95 * 100).toFixed(1)}`;
+          // The short form: the verdict table above has the words in full, and three scales of
+          // full sentences would push the table past a 1200 px window.
+          efficiency += ` ${verdictShort(judgement)}`;
         }
         cells.push(value(efficiency));
       }
@@ -108,15 +88,16 @@ export function scalingTableView(analysis: ReportAnalysis, table: ScalingTable):
   notes.push(...superlinearNotes(table), ...broadNotes(analysis, group));
   const footnotes = legend(
     rows,
-    repeated
+    ...(repeated
       ? [
           "± = 95% confidence interval from repeated runs: T(N) Student's t over its repeats; E(N) the relative errors of " +
-            "T(N) and T(N₀) in quadrature (delta method, Welch degrees of freedom). The words follow E's interval: consistent " +
-            "with linear when it holds 100%, sub-linear below, superlinear (suspect) above.",
+            "T(N) and T(N₀) in quadrature (delta method, Welch degrees of freedom). The words follow E's interval against " +
+            `100% ± ${formatTolerance(table.tolerance)}: linear when it lies inside, sub-linear below 100%, superlinear ` +
+            "(suspect) above, inconclusive when it holds 100% and reaches outside.",
         ]
       : base !== undefined && table.scales.length > 1
         ? [`E(N) has no interval: ${NOISE_NOT_MEASURED}.`]
-        : [],
+        : []),
   );
   return {
     id: `${table.metric === "output_throughput" ? "scaling" : "goodput"}-${slug(table.image)}`,
@@ -134,6 +115,7 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
     { label: "Scale", numeric: false },
     { label: levelHeading(group.levels[0]?.mode ?? "concurrency"), numeric: true },
     { label: "Clients", numeric: true },
+    { label: "Repeats", numeric: false },
     { label: "Completed / requested", numeric: true },
     { label: "Output tok/s", numeric: true },
     { label: "per replica", numeric: true },
@@ -155,6 +137,7 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
       rows.push([
         ...head,
         { text: String(l.clients ?? clientsAt(group, scale)) },
+        { text: repeatsText(l) },
         value(`${formatCount(l.completed)} / ${formatCount(l.numPrompts)}`, warnings),
         value(formatThroughput(l.outputThroughput)),
         value(formatThroughput(l.outputThroughput / scale)),
@@ -177,8 +160,20 @@ export function measurementsTableView(analysis: ReportAnalysis, group: ImageGrou
     notes,
     columns,
     rows,
-    footnotes: legend(rows, []),
+    footnotes: legend(rows),
   };
+}
+
+/** "3", or with a target: "4, sure (±2.1% ≤ ±3%)" / "10, at most (±4.2% > ±3%)". */
+function repeatsText(level: LevelSummary): string {
+  const n = String(level.repeats?.length ?? 1);
+  const stop = level.repeatsStop;
+  if (!stop) return n;
+  const ci = stop.ciRelative === null ? "no interval" : formatPlusMinusPercent(stop.ciRelative);
+  const target = formatPlusMinusPercent(stop.targetCi);
+  return stop.reason === "target_reached"
+    ? `${n}, sure (${ci} ≤ ${target})`
+    : `${n}, at most (${ci} > ${target})`;
 }
 
 export function comparisonTableView(analysis: ReportAnalysis, comparison: Comparison): Table {
@@ -195,9 +190,6 @@ export function comparisonTableView(analysis: ReportAnalysis, comparison: Compar
   const rows = comparison.cells.map((cell): TableCell[] => {
     const o = cellAt(oss, cell.scale, cell.level.key);
     const t = cellAt(turbo, cell.scale, cell.level.key);
-    let change = formatChange(cell.throughputRatio);
-    if (cell.ratioCi95 !== undefined && change !== MISSING)
-      change += ` ${formatPlusMinusPercent(cell.ratioCi95)}`;
     return [
       { text: formatScale(cell.scale) },
       { text: formatLevel(cell.level) },
@@ -209,19 +201,20 @@ export function comparisonTableView(analysis: ReportAnalysis, comparison: Compar
         formatThroughput(t?.outputThroughput),
         warningsAt(analysis.warnings, turbo.image, cell.scale, cell.level.key),
       ),
-      value(change),
-      ...LATENCY_KEYS.map((k) => value(formatChange(cell.latencyRatios[k]))),
+      value(formatRatio(cell.throughput)),
+      ...LATENCY_KEYS.map((k) => value(formatRatio(cell.latency[k]))),
     ];
   });
   return {
     id: `compare-${slug(comparison.oss)}-${slug(comparison.turbo)}`,
     title: `${imageTitle(turbo)} vs ${imageTitle(oss)}`,
     notes: [
-      "Changes are Turbo relative to OSS at the same scale and level: + throughput is better for Turbo, − latency is better for Turbo.",
+      "Changes are Turbo relative to OSS at the same scale and level: + throughput is better for Turbo, − latency is better for Turbo. " +
+        "In brackets, the 95% interval from the repeats of both sides, where both were repeated.",
     ],
     columns,
     rows,
-    footnotes: legend(rows, []),
+    footnotes: legend(rows),
   };
 }
 
@@ -234,9 +227,12 @@ function superlinearNotes(table: ScalingTable): string[] {
   const notes: string[] = [];
   for (const scale of table.scales) {
     const points = table.rows.map((r) => ({ r, p: r.points.find((p) => p.scale === scale) }));
-    const suspect = points.filter(({ p }) => p && efficiencyVerdict(p) === "superlinear_suspect");
+    const suspect = points.filter(({ p }) => p?.judgement?.verdict === "superlinear_suspect");
     const unmeasuredAbove = points.filter(
-      ({ p }) => p?.efficiency !== undefined && p.efficiency > 1 && efficiencyVerdict(p) === "unmeasured",
+      ({ p }) =>
+        p?.efficiency !== undefined &&
+        p.efficiency > 1 &&
+        (p.judgement?.verdict === "unmeasured" || p.judgement?.verdict === "no_spread"),
     );
     if (table.baseScale === undefined) continue;
     const because =
@@ -268,32 +264,8 @@ function broadNotes(analysis: ReportAnalysis, group: ImageGroup): string[] {
   );
 }
 
-/** The legend of the warning codes used in these rows, and of the missing mark. */
-function legend(rows: TableCell[][], extra: string[]): string[] {
-  const kinds = new Set<WarningKind>();
-  let anyMissing = false;
-  for (const row of rows) {
-    for (const cell of row) {
-      for (const w of cell.warnings ?? []) kinds.add(w.kind);
-      anyMissing ||= cell.missing === true;
-    }
-  }
-  const lines = (Object.keys(WARNING_KINDS) as WarningKind[])
-    .filter((k) => kinds.has(k))
-    .map((k) => `⚠${WARNING_KINDS[k].code} ${WARNING_KINDS[k].title}: ${WARNING_KINDS[k].meaning}`);
-  if (anyMissing) lines.push(`${MISSING} not measured (missing from the data, not zero).`);
-  return [...lines, ...extra];
-}
-
 export function groupOf(analysis: ReportAnalysis, image: string): ImageGroup {
   const group = analysis.input.images.find((g) => g.image === image);
   if (!group) throw new Error(`no image ${image} in the report input`);
   return group;
-}
-
-export function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
 }

@@ -1,7 +1,9 @@
 import type { ReportAnalysis } from "./analysis.js";
+import { comparisonSummaryView, verdictTableView } from "./first-screen.js";
 import { qualityGroups } from "./quality.js";
 import { summaryLines } from "./summary.js";
-import { comparisonTableView, scalingTableView, type Table, type TableCell } from "./tables.js";
+import type { Table, TableCell } from "./table-model.js";
+import { comparisonTableView, scalingTableView } from "./tables.js";
 import { warningCodes } from "./warnings.js";
 
 /**
@@ -10,7 +12,7 @@ import { warningCodes } from "./warnings.js";
  * text, no colour, so it reads the same in a pipe or a CI log.
  */
 export function renderText(analysis: ReportAnalysis, chartPaths: readonly string[] = []): string {
-  const out: string[] = [...summaryLines(analysis).map((l) => `• ${l}`), ""];
+  const out: string[] = [answerText(analysis), "", ...summaryLines(analysis).map((l) => `• ${l}`), ""];
   for (const table of analysis.scaling) out.push(renderTable(scalingTableView(analysis, table)), "");
   for (const table of analysis.goodput) out.push(renderTable(scalingTableView(analysis, table)), "");
   for (const comparison of analysis.comparisons) {
@@ -28,6 +30,14 @@ export function renderText(analysis: ReportAnalysis, chartPaths: readonly string
   }
   if (chartPaths.length > 0) out.push("Charts:", ...chartPaths.map((p) => `  ${p}`), "");
   return out.join("\n");
+}
+
+/** The first screen on a terminal: the verdict table, then OSS vs Turbo per scale. */
+export function answerText(analysis: ReportAnalysis): string {
+  return [
+    renderTable(verdictTableView(analysis)),
+    ...analysis.comparisons.map((c) => renderTable(comparisonSummaryView(analysis, c))),
+  ].join("\n\n");
 }
 
 export function renderTable(table: Table): string {

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { readJsonFile } from "../json-file.js";
 import { formatChange, formatMs, formatScale, formatThroughput } from "./format.js";
 import type { ReportInput } from "./input.js";
-import type { Table, TableCell } from "./tables.js";
+import type { Table, TableCell } from "./table-model.js";
 import type { ReportWarning } from "./warnings.js";
 
 export const TWIN_FILE = "twin.json";

@@ -116,6 +116,7 @@ export const benchRunner: BenchRunner = {
       inputTokens: request.inputTokens,
       outputTokens: request.outputTokens,
       repeats: request.repeats,
+      ...(request.repeatsTarget ? { repeatsTarget: request.repeatsTarget } : {}),
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
       burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
       promptFormat: request.promptFormat,
@@ -150,6 +151,6 @@ export const reportBuilder: ReportBuilder = {
       ...(sources.twin ? { twin: sources.twin } : {}),
       outDir: sources.defaultOutDir,
     });
-    return files.outDir;
+    return { dir: files.outDir, answer: files.answer };
   },
 };

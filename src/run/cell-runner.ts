@@ -232,6 +232,9 @@ export class CellRunner {
       promptsPerConcurrency: b.prompts_per_concurrency,
       numPrompts: b.num_prompts,
       repeats: b.repeats,
+      ...(b.repeats_target
+        ? { repeatsTarget: { min: b.repeats_target.min, targetCi: b.repeats_target.target_ci } }
+        : {}),
       arrival: b.arrival,
       burstiness: b.burstiness,
       promptFormat: b.prompt_format,

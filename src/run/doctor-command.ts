@@ -16,7 +16,7 @@ export async function doctorCommand(
   if (planPath) {
     const { plan } = loadPlan(planPath);
     reporter.result(`plan ${planPath}: valid (${plan.name}, target ${plan.target})`);
-    reporter.result(repeatsAdvice(plan.benchmark.repeats));
+    reporter.result(repeatsAdvice(plan.benchmark));
     if (plan.target === "local") {
       reporter.result("target local: the simulator needs no Anyscale CLI and no credentials.");
       return;

@@ -50,6 +50,8 @@ export interface RunSummary {
   /** Benchmark levels measured and kept, finished cells or not: what a resume will not re-run. */
   levelsKept: number;
   reportDir?: string;
+  /** The report's verdict tables, printed before where the report is. */
+  answer?: string;
   warnings: string[];
 }
 
@@ -258,9 +260,13 @@ async function summarize(ctx: RunContext, tally: RunTally): Promise<RunSummary> 
   const leftRunning = servicesLeftRunning(state);
 
   let reportDir: string | undefined;
+  let answer: string | undefined;
   if (state.cells.some((c) => c.levelsDone.length > 0)) {
     try {
-      reportDir = await ctx.report.build(ctx.folder.dir);
+      await ctx.folder.markFinished(new Date(ctx.clock.toEpochMs(ctx.clock.now())));
+      const built = await ctx.report.build(ctx.folder.dir);
+      reportDir = built.dir;
+      answer = built.answer;
       await ctx.journal.append({ type: "report_written", dir: reportDir });
     } catch (error) {
       warnings.push(`the report could not be built: ${describeError(error)}`);
@@ -285,6 +291,7 @@ async function summarize(ctx: RunContext, tally: RunTally): Promise<RunSummary> 
   const levelsKept = state.cells.reduce((sum, c) => sum + c.levelsDone.length, 0);
   const summary: RunSummary = { outcome, cells, leftRunning, levelsKept, warnings };
   if (reportDir) summary.reportDir = reportDir;
+  if (answer) summary.answer = answer;
   return summary;
 }
 

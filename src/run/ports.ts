@@ -47,8 +47,10 @@ export interface BenchRequest {
   durationS?: number;
   /** Warm-up requests per client per level; absent = one wave (the level's concurrency). */
   warmup?: number;
-  /** Runs of the whole sweep. */
+  /** Runs of the whole sweep (with a target: the most a level runs). */
   repeats: number;
+  /** Repeats until sure: a level stops once its throughput interval is within ±targetCi. */
+  repeatsTarget?: { min: number; targetCi: number };
   arrival: "poisson" | "gamma" | "constant";
   burstiness: number;
   seed?: number;
@@ -77,6 +79,12 @@ export interface BenchRunner {
 }
 
 export interface ReportBuilder {
-  /** Builds the report of a run folder; returns the folder it wrote. */
-  build(runDir: string): Promise<string>;
+  /** Builds the report of a run folder: the folder it wrote, and the answer for the terminal. */
+  build(runDir: string): Promise<BuiltReport>;
+}
+
+export interface BuiltReport {
+  dir: string;
+  /** The verdict tables as plain text (E(N) per level, OSS vs Turbo per scale), printed when a run ends. */
+  answer: string;
 }

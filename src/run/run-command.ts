@@ -123,7 +123,7 @@ async function dryRun(plan: Plan, cells: Cell[], options: RunOptions, reporter: 
     reporter.result(JSON.stringify({ files: listed, preview, prediction }, null, 2));
     return;
   }
-  const lines = [formatPreview(preview), "", repeatsAdvice(plan.benchmark.repeats), ""];
+  const lines = [formatPreview(preview), "", repeatsAdvice(plan.benchmark), ""];
   lines.push(
     write
       ? "Service configs, rendered into this folder as `orchestrate render` does:"
@@ -204,6 +204,7 @@ export function finish(summary: RunSummary, folder: RunFolder, reporter: Reporte
   const lines: string[] = [""];
   const failed = summary.cells.filter((c) => c.outcome === "failed");
   const done = summary.cells.filter((c) => c.outcome === "succeeded");
+  if (summary.answer) lines.push(summary.answer, "");
   lines.push(measuredLine(summary, done.length));
   for (const cell of failed) lines.push(`  FAILED ${cell.serviceName}: ${cell.error ?? "unknown error"}`);
   if (summary.reportDir)

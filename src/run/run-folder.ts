@@ -65,6 +65,17 @@ export class RunFolder {
     return JSON.parse(readFileSync(join(this.dir, "plan.json"), "utf8")) as Plan;
   }
 
+  /**
+   * Records in setup.json when the measurements ended, so the report (built next, and rebuilt any
+   * time later) says when the run finished instead of "(not finished)". A resumed run moves it.
+   */
+  async markFinished(at: Date): Promise<void> {
+    const path = join(this.dir, "setup.json");
+    if (!existsSync(path)) return;
+    const setup = JSON.parse(readFileSync(path, "utf8")) as RunSetup;
+    await writeJsonAtomic(path, { ...setup, finishedAt: at.toISOString() });
+  }
+
   async writeFile(relative: string, content: string): Promise<void> {
     await writeFileAtomic(join(this.dir, relative), redact(content));
   }
@@ -134,6 +145,7 @@ export function runSetup(plan: Plan, startedAt: Date): RunSetup {
     target: plan.target,
     toolVersion: toolVersion(),
     startedAt: startedAt.toISOString(),
+    linearityTolerance: plan.report.linearity_tolerance,
     where,
     model: {
       modelId: plan.model.model_id,

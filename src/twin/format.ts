@@ -82,6 +82,14 @@ export function formatPrediction(prediction: Prediction): string {
     `Whole run: ${duration(prediction.duration_s)}, ${prediction.gpu_hours.toFixed(1)} GPU-hours${cost}`,
     `  (assumes ${prediction.assumptions})`,
   );
+  const r = prediction.repeats;
+  if (r) {
+    out.push(
+      `Repeats until sure: each level runs ${r.min} to ${r.max} times; the times above are for ${r.max}. ` +
+        `At a ${(r.expected_cv * 100).toFixed(0)}% between-repeat spread (benchmark.repeats.expected_cv) a level needs ${r.expected}: ` +
+        `${duration(r.expected_duration_s)}, ${r.expected_gpu_hours.toFixed(1)} GPU-hours.`,
+    );
+  }
   return out.join("\n");
 }
 

@@ -68,6 +68,7 @@ interface PartLevel {
 }
 
 const PART_DIR = /^part(\d+)$/;
+const REPEAT_DIR = /^repeat(\d+)$/;
 const CONC_FILE = /^conc(\d+)\.json$/;
 
 export async function readObservations(dirs: readonly string[]): Promise<Observations> {
@@ -105,12 +106,32 @@ async function readFolder(dir: string): Promise<PartLevel[]> {
   } catch (error) {
     throw new UserError(`${dir}: cannot read this folder`, { cause: error });
   }
-  const partDirs = entries.filter((e) => e.isDirectory() && PART_DIR.test(e.name)).map((e) => e.name);
-  if (partDirs.length === 0) {
-    throw new UserError(`${dir}: no partK/ folders with concC.json results`, {
-      hint: "calibration reads closed-loop results per client, as vllm bench serve and orchestrate bench write them",
+  // With repeats (bench --repeats N) every run of the sweep has its own repeatR/partK/ folders:
+  // each repeat's parts are observations like any other, pooled by the weighted median below.
+  const sweeps = entries.some((e) => e.isDirectory() && PART_DIR.test(e.name))
+    ? [dir]
+    : entries.filter((e) => e.isDirectory() && REPEAT_DIR.test(e.name)).map((e) => join(dir, e.name));
+  const out: PartLevel[] = [];
+  for (const sweep of sweeps) out.push(...(await readSweep(sweep, folder, runtime, scale)));
+  if (out.length === 0) {
+    // Request-rate levels (rrR.json) or levels where nothing completed say nothing about a
+    // closed loop's costs; calibrating on nothing would fit the defaults and look like an answer.
+    throw new UserError(`${dir}: no partK/ (or repeatR/partK/) folders with completed concC.json results`, {
+      hint: "calibration reads closed-loop (concurrency mode) results per client, as vllm bench serve and orchestrate bench write them",
     });
   }
+  return out;
+}
+
+/** The parts of one run of the sweep: `partK/concC.json` under `dir`. */
+async function readSweep(
+  dir: string,
+  folder: string,
+  runtime: ProfileRuntime,
+  scale: number,
+): Promise<PartLevel[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const partDirs = entries.filter((e) => e.isDirectory() && PART_DIR.test(e.name)).map((e) => e.name);
   const out: PartLevel[] = [];
   for (const part of partDirs) {
     const files = (await readdir(join(dir, part))).filter((name) => CONC_FILE.test(name));

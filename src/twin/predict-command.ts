@@ -22,5 +22,5 @@ export async function predictCommand(
     reporter.result(JSON.stringify(prediction, null, 2));
     return;
   }
-  reporter.result(`${formatPrediction(prediction)}\n\n${repeatsAdvice(plan.benchmark.repeats)}`);
+  reporter.result(`${formatPrediction(prediction)}\n\n${repeatsAdvice(plan.benchmark)}`);
 }

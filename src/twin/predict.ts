@@ -40,6 +40,18 @@ export interface Prediction {
   cost_usd?: number;
   /** What the time and cost assume besides the profile. */
   assumptions: string;
+  /**
+   * Repeats until sure: the times above are for the most repeats (`max`); these, for the count a
+   * level is expected to need at the spread the plan assumes.
+   */
+  repeats?: {
+    min: number;
+    max: number;
+    expected: number;
+    expected_cv: number;
+    expected_duration_s: number;
+    expected_gpu_hours: number;
+  };
 }
 
 /** Reads the profile the plan names (or `profilePath`) and predicts every cell. */
@@ -134,6 +146,16 @@ function withEstimate(
     assumptions: estimate.assumptions,
   };
   if (estimate.costUsd !== undefined) prediction.cost_usd = estimate.costUsd;
+  if (estimate.expected) {
+    prediction.repeats = {
+      min: estimate.expected.min,
+      max: estimate.expected.max,
+      expected: estimate.expected.repeats,
+      expected_cv: estimate.expected.expectedCv,
+      expected_duration_s: estimate.expected.totalMinutes * 60,
+      expected_gpu_hours: estimate.expected.gpuHours,
+    };
+  }
   return prediction;
 }
 

@@ -12,6 +12,15 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
     expect(result.code, result.stderr).toBe(0);
     const dir = runFolder(cwd);
     expect(runState(dir).status).toBe("succeeded");
+    // The run ends with the answer, then where the report is.
+    const answer = result.stdout.indexOf("Does it scale? E(N) per level");
+    expect(answer).toBeGreaterThanOrEqual(0);
+    expect(result.stdout.indexOf("Report: ")).toBeGreaterThan(answer);
+    expect(result.stdout).toMatch(/oss +2x +2 +\d+\.\d%/);
+    // And the report knows the run finished.
+    const setup = JSON.parse(readFileSync(join(dir, "setup.json"), "utf8"));
+    expect(Date.parse(setup.finishedAt)).toBeGreaterThanOrEqual(Date.parse(setup.startedAt));
+    expect(readFileSync(join(dir, "report", "report.md"), "utf8")).not.toContain("(not finished)");
 
     const cells = readdirSync(join(dir, "cells"));
     expect(cells).toHaveLength(2);
@@ -45,14 +54,16 @@ describe.skipIf(process.platform !== "linux")("a local plan with repeats", { tim
       const [low, high, e] = [row.efficiency_ci95_low, row.efficiency_ci95_high, row.efficiency].map(Number);
       expect(low).toBeLessThanOrEqual(e!);
       expect(high).toBeGreaterThanOrEqual(e!);
-      expect(["consistent_with_linear", "sub_linear", "superlinear_suspect"]).toContain(
+      expect(["linear", "sub_linear", "superlinear_suspect", "inconclusive"]).toContain(
         row.efficiency_verdict,
       );
     }
+    // The combined repeats file records its clients: 1x is one client, 2x two (never 0).
+    for (const row of rows) expect(row.clients).toBe(row.scale);
 
     const report = readFileSync(join(dir, "report", "report.md"), "utf8");
     expect(report).toMatch(/E\(2x\): .*\(95% intervals from the repeats\)/);
-    expect(report).toContain("What would be enough for oss (open-source Ray), E(2x)");
+    expect(report.indexOf("Does it scale? E(N) per level")).toBeLessThan(report.indexOf("In words"));
     expect(report).not.toContain("noise not measured");
   });
 });

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildReport, type ReportFiles } from "../../src/report/build.js";
 import { CHROMIUM, haveChromium, openFile } from "../fixtures/browser.js";
 import { runSetup } from "../fixtures/report-data.js";
-import { smallRun } from "../fixtures/report-run.js";
+import { repeatedRun, smallRun } from "../fixtures/report-run.js";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../../test-output/report-browser");
 
@@ -50,6 +50,39 @@ describe.skipIf(!haveChromium)(
         expect(await page.locator("figure.chart .wide svg title").count()).toBeGreaterThan(20);
 
         await page.screenshot({ path: join(SCREENSHOTS, "desktop.png"), fullPage: true });
+      } finally {
+        await opened.close();
+      }
+    });
+
+    it("opens with the answer at 1200 px: the verdict table and the E(N) chart first, nothing cut off", async () => {
+      const outDir = join(mkdtempSync(join(tmpdir(), "report-browser-")), "report");
+      const repeated = await buildReport({ experiments: repeatedRun(), setup: runSetup(), outDir });
+      const opened = await openFile(repeated.html, { width: 1200, height: 1500 });
+      try {
+        const { page } = opened;
+        expect(opened.errors).toEqual([]);
+        const verdicts = page.locator("#table-verdicts");
+        const chart = page.locator("figure.chart .wide svg.chart").first();
+        expect(await chart.getAttribute("aria-label")).toContain("E(N) against N");
+        const tableBox = (await verdicts.boundingBox())!;
+        const chartBox = (await chart.boundingBox())!;
+        // The first screen: the title, then the table, then the chart, all above the fold.
+        expect(tableBox.y).toBeLessThan(200);
+        expect(chartBox.y).toBeGreaterThan(tableBox.y + tableBox.height - 1);
+        expect(chartBox.y + chartBox.height).toBeLessThanOrEqual(1500);
+        expect(await verdicts.locator("tbody tr").count()).toBe(12);
+        expect(await verdicts.locator("tbody tr").first().textContent()).toMatch(
+          /linear ±5%|inconclusive|sub-linear/,
+        );
+        await page.screenshot({ path: join(SCREENSHOTS, "first-screen-1200.png") });
+        // Nothing is cut off: no table needs its sideways scroll, no chart is wider than its box,
+        // and the page itself is no wider than the window.
+        const cut = await page.evaluate(`[...document.querySelectorAll(".table-wrap, .chart-scroll.wide")]
+          .filter((e) => e.scrollWidth > e.clientWidth + 1)
+          .map((e) => (e.closest("section") ?? e.parentElement).id || e.innerText.slice(0, 40))`);
+        expect(cut).toEqual([]);
+        expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1200);
       } finally {
         await opened.close();
       }

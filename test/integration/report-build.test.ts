@@ -24,7 +24,7 @@ describe("buildReport", () => {
   it("writes the report, the CSV, the JSON and every chart as SVG and PNG", () => {
     for (const path of [files.markdown, files.html, files.csv, files.json])
       expect(existsSync(path), path).toBe(true);
-    expect(files.charts.length).toBe(10);
+    expect(files.charts.length).toBe(11);
     for (const chart of files.charts) {
       const png = decodePng(readFileSync(chart.png));
       expect([png.width, png.height]).toEqual([chart.width, chart.height]);

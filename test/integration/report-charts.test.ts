@@ -83,8 +83,9 @@ describe("charts", () => {
     }
   });
 
-  it("are all there for two images with two scales: throughput, efficiency, latency, comparison, seed's plot", () => {
+  it("are all there for two images with two scales: the verdicts, throughput, efficiency, latency, comparison, seed's plot", () => {
     expect(reportCharts(twoImages()).map((c) => c.name)).toEqual([
+      "verdicts",
       "throughput-per-replica-rayoss",
       "efficiency-rayoss",
       "latency-rayoss",
@@ -100,7 +101,7 @@ describe("charts", () => {
 
   it("get a phone layout: one narrow column, legend below, subtitles wrapped", () => {
     const analysis = twoImages();
-    const [, , latency] = reportCharts(analysis);
+    const latency = reportCharts(analysis).find((c) => c.name === "latency-rayoss");
     const phone = phoneLayout(latency!.spec) as unknown as {
       columns: number;
       spec: { width: number };

@@ -104,7 +104,7 @@ class MemoryBench implements BenchRunner {
   }
 }
 
-const report: ReportBuilder = { build: async (dir) => join(dir, "report") };
+const report: ReportBuilder = { build: async (dir) => ({ dir: join(dir, "report"), answer: "" }) };
 
 async function setup(planText = PLAN) {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-"));
@@ -168,6 +168,24 @@ describe("the pipeline", () => {
       ["oss-x2", "succeeded", "terminated", ["conc4", "conc8"]],
     ]);
     expect(summary.reportDir).toMatch(/report$/);
+  });
+
+  it("records when the measurements finished before building the report, so the report knows", async () => {
+    const { ctx, folder } = await setup();
+    let seen: unknown;
+    ctx.report = {
+      build: async (dir) => {
+        seen = JSON.parse(readFileSync(join(dir, "setup.json"), "utf8")).finishedAt;
+        return { dir: join(dir, "report"), answer: "the verdict table" };
+      },
+    };
+    const before = clock.toEpochMs(clock.now());
+    const summary = await executeRun(ctx);
+    const finished = Date.parse(String(seen));
+    expect(finished).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(finished).toBeLessThanOrEqual(clock.toEpochMs(clock.now()));
+    expect(JSON.parse(readFileSync(join(folder.dir, "setup.json"), "utf8")).finishedAt).toBe(seen);
+    expect(summary.answer).toBe("the verdict table");
   });
 
   it("deploys the config it rendered, with the built image", async () => {

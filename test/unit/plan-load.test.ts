@@ -109,6 +109,45 @@ ingress: { replicas_per_llm_replica: 3 }
     expect(loadPlan(planFile(MINIMAL), { env: {}, target: "local" }).plan.target).toBe("local");
   });
 
+  it("reads repeats as a count, as auto, or as a target, and prices the maximum and the expected count", async () => {
+    const { estimatePlan, expectedRepeats } = await import("../../src/plan/estimate.js");
+    const { expandCells } = await import("../../src/plan/expand.js");
+    const fixed = loadPlan(planFile(`${MINIMAL}benchmark:\n  repeats: 4\n`), { env: {} }).plan;
+    expect(fixed.benchmark.repeats).toBe(4);
+    expect(fixed.benchmark.repeats_target).toBeUndefined();
+    const auto = loadPlan(planFile(`${MINIMAL}benchmark:\n  repeats: auto\n`), { env: {} }).plan;
+    expect(auto.benchmark.repeats).toBe(10);
+    expect(auto.benchmark.repeats_target).toEqual({ min: 3, target_ci: 0.03, expected_cv: 0.05 });
+    const target = loadPlan(
+      planFile(
+        `${MINIMAL}benchmark:\n  repeats: {min: 3, max: 12, target_ci: 0.03, expected_cv: 0.03}\n  duration_s: 60\n`,
+      ),
+      { env: {} },
+    ).plan;
+    expect(target.benchmark.repeats).toBe(12);
+    // t(n − 1) × 3% / √n ≤ 3% first holds at n = 7 (t(6) = 2.447 ≤ √7 = 2.646).
+    expect(expectedRepeats(target.benchmark)).toBe(7);
+    const estimate = estimatePlan(target, expandCells(target));
+    // Three scales × two images, 60 s per level × the 7 default levels: the maximum prices 12
+    // repeats, the expected count 7, plus 25 min start-up and teardown per cell either way.
+    expect(target.benchmark.concurrency).toHaveLength(7);
+    expect(estimate.cells[0]!.benchmarkMinutes).toBeCloseTo(7 * 12, 9);
+    expect(estimate.expected?.repeats).toBe(7);
+    expect(estimate.expected!.totalMinutes).toBeCloseTo(6 * (25 + 7 * 7), 9);
+  });
+
+  it("refuses a repeats target whose minimum is above its maximum, saying where", () => {
+    const bad = planFile(`${MINIMAL}benchmark:\n  repeats: {min: 5, max: 4}\n`);
+    expect(() => loadPlan(bad, { env: {} })).toThrowError(UserError);
+    try {
+      loadPlan(bad, { env: {} });
+    } catch (error) {
+      expect((error as UserError).details.join("\n")).toMatch(
+        /benchmark\.repeats\.min.*is 5, more than max \(4\)/,
+      );
+    }
+  });
+
   it("leaves warm-up to the benchmark's default (one wave) unless the plan gives a count", () => {
     expect(loadPlan(planFile(MINIMAL), { env: {} }).plan.benchmark.warmup_requests).toBeUndefined();
     const off = planFile(`${MINIMAL}benchmark:\n  warmup_requests: 0\n`);

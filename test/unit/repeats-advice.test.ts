@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { efficiencyHalfWidth, repeatsForHalfWidth } from "../../src/report/noise.js";
-import { repeatsAdvice } from "../../src/report/repeats-advice.js";
+import { repeatsAdvice as adviceOn } from "../../src/report/repeats-advice.js";
+import { repeatsForHalfWidth } from "../../src/report/verdict.js";
+
+const repeatsAdvice = (repeats: number) => adviceOn({ repeats } as Parameters<typeof adviceOn>[0]);
+/** E's per-repeat relative variance when both scales spread by cv: cv² + cv². */
+const forHalfWidth = (cvN: number, cvBase: number, target = 0.05) =>
+  repeatsForHalfWidth(cvN ** 2 + cvBase ** 2, target, (n) => 2 * n - 2);
 
 /** What predict, the dry run and doctor say a plan's repeats buy, before anything is paid for. */
 describe("the advice on repeats", () => {
@@ -20,10 +25,9 @@ describe("the advice on repeats", () => {
     expect(repeatsAdvice(5)).toContain("the whole sweep runs 5 times");
     // t(8) · √(0.005 / 5) = 2.306 · 0.0316 = 7.3%
     expect(repeatsAdvice(5)).toContain("±7.3% if runs spread by 5%, ±15% if runs spread by 10%");
-    expect(repeatsAdvice(3)).toContain(
-      `(±5% at a 5% spread takes ${repeatsForHalfWidth(0.05, 0.05)} repeats)`,
-    );
-    expect(repeatsForHalfWidth(0.05, 0.05)).toBe(9);
+    // the smallest n with t(2n − 2) · √(0.005 / n) ≤ 5%: t(16) · √(0.005 / 9) = 2.120 · 0.0236 = 5.0%
+    expect(repeatsAdvice(3)).toContain("(±5% at a 5% spread takes 9 repeats)");
+    expect(forHalfWidth(0.05, 0.05)).toBe(9);
   });
 
   it("warns that two repeats are too few to trust", () => {
@@ -31,10 +35,13 @@ describe("the advice on repeats", () => {
     expect(repeatsAdvice(3)).not.toContain("too few");
   });
 
-  it("uses the width the report's own advice inverts", () => {
-    const n = repeatsForHalfWidth(0.08, 0.12);
-    expect(efficiencyHalfWidth(n, 0.08, 0.12)).toBeLessThanOrEqual(0.05);
-    expect(efficiencyHalfWidth(n - 1, 0.08, 0.12)).toBeGreaterThan(0.05);
-    expect(efficiencyHalfWidth(1, 0.05, 0.05)).toBe(Number.POSITIVE_INFINITY);
+  it("prices repeats until sure by the expected count, and says the bounds", () => {
+    const text = adviceOn({
+      repeats: 10,
+      repeats_target: { min: 3, target_ci: 0.03, expected_cv: 0.03 },
+    } as Parameters<typeof adviceOn>[0]);
+    expect(text).toContain("within ±3%, at least 3 and at most 10 times");
+    // t(n − 1) · 3% / √n ≤ 3% first holds at n = 7 (2.447 / 2.646 = 0.925)
+    expect(text).toContain("about 7 repeats a level");
   });
 });

@@ -15,17 +15,18 @@ describe("summary.csv", () => {
       "image,runtime,scale,clients,mode,level,concurrency_per_client,request_rate_per_client,status,requests,completed," +
       "failed,duration_s,output_throughput_tok_s,output_throughput_per_replica_tok_s,request_throughput_req_s," +
       "total_token_throughput_tok_s,output_goodput_tok_s,request_goodput_req_s,base_scale,speedup,efficiency," +
-      "efficiency_ci95,efficiency_ci95_low,efficiency_ci95_high,efficiency_verdict,repeats,output_throughput_ci95,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms," +
+      "efficiency_ci95,efficiency_ci95_low,efficiency_ci95_high,efficiency_verdict,linearity_band_low,linearity_band_high," +
+      "repeats_to_settle,repeats_to_settle_low,repeats_to_settle_high,repeats,repeats_stop,output_throughput_ci95,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,itl_p50_ms," +
       "itl_p99_ms,e2el_p50_ms,e2el_p99_ms,aggregation,client_verdict,warnings,experiment";
     const dirOne = '"/data/run ""a"",1/rayoss-x1"';
     expect(summaryCsv(analysis)).toBe(
       [
         header,
-        `rayoss,oss,1,1,concurrency,conc4,4,,measured,40,40,0,10,1000,1000,10,11000,,,1,1,1,,,,,1,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
-        `rayoss,oss,1,1,concurrency,conc8,8,,measured,80,80,0,10,1800,1800,18,19800,,,1,1,1,,,,,1,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
-        "rayoss,oss,2,2,concurrency,conc4,4,,measured,40,38,2,10,1900,950,19,20900,,,1,1.9,0.95,,,,unmeasured,1,,90,200,10,12,9,30,1000,1500,window,ok,failed_requests,/data/rayoss-x2",
+        `rayoss,oss,1,1,concurrency,conc4,4,,measured,40,40,0,10,1000,1000,10,11000,,,1,1,1,,,,,,,,,,1,,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
+        `rayoss,oss,1,1,concurrency,conc8,8,,measured,80,80,0,10,1800,1800,18,19800,,,1,1,1,,,,,,,,,,1,,,90,200,10,12,9,30,1000,1500,window,ok,,${dirOne}`,
+        "rayoss,oss,2,2,concurrency,conc4,4,,measured,40,38,2,10,1900,950,19,20900,,,1,1.9,0.95,,,,unmeasured,0.95,1.05,,,,1,,,90,200,10,12,9,30,1000,1500,window,ok,failed_requests,/data/rayoss-x2",
         // 2x never ran conc8: a row that says so, with empty numbers, never zeros.
-        `rayoss,oss,2,2,concurrency,conc8,8,,missing${",".repeat(31)}/data/rayoss-x2`,
+        `rayoss,oss,2,2,concurrency,conc8,8,,missing${",".repeat(37)}/data/rayoss-x2`,
         "",
       ].join("\r\n"),
     );
@@ -47,6 +48,7 @@ describe("summary.csv", () => {
     expect(high).toBeCloseTo(0.95 + Number(row.efficiency_ci95), 9);
     expect(high).toBeLessThan(1);
     expect(row.efficiency_verdict).toBe("sub_linear");
+    expect([row.linearity_band_low, row.linearity_band_high]).toEqual(["0.95", "1.05"]);
     expect(row.repeats).toBe("3");
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { assembleReportInput } from "../../src/report/input.js";
+import { judgeEfficiency } from "../../src/report/noise.js";
 import { efficiency, goodputMetric, scalingTable, speedup } from "../../src/report/scaling.js";
-import { ratioRelativeCi95, spreadOf, tQuantile95 } from "../../src/report/stats.js";
+import { spreadOf, tQuantile95 } from "../../src/report/stats.js";
 import { experiment, level } from "../fixtures/report-data.js";
 
 describe("speed-up and efficiency", () => {
@@ -22,7 +23,7 @@ describe("speed-up and efficiency", () => {
       experiment("rayoss", 2, [level(4, { outputThroughput: 1900 }), level(8, { outputThroughput: 3600 })]),
       experiment("rayoss", 4, [level(4, { outputThroughput: 3600 })]),
     ]);
-    const table = scalingTable(input.images[0]!, "output_throughput");
+    const table = scalingTable(input.images[0]!, "output_throughput", 0.05);
     expect(table.baseScale).toBe(1);
     expect(table.scales).toEqual([1, 2, 4]);
     const [conc4, conc8] = table.rows;
@@ -38,7 +39,7 @@ describe("speed-up and efficiency", () => {
       experiment("rayoss", 2, [level(4, { outputThroughput: 1900 })]),
       experiment("rayoss", 8, [level(4, { outputThroughput: 7000 })]),
     ]);
-    const table = scalingTable(input.images[0]!, "output_throughput");
+    const table = scalingTable(input.images[0]!, "output_throughput", 0.05);
     expect(table.baseScale).toBe(2);
     expect(table.rows[0]?.points[1]?.speedup).toBeCloseTo(3.684211, 6);
     expect(table.rows[0]?.points[1]?.efficiency).toBeCloseTo(0.921053, 6);
@@ -51,7 +52,7 @@ describe("speed-up and efficiency", () => {
       experiment("rayoss", 1, [level(4, { outputThroughput: 1000, repeats: repeats([1000, 1100, 900]) })]),
       experiment("rayoss", 2, [level(4, { outputThroughput: 1900, repeats: repeats([1900, 2000, 1800]) })]),
     ]);
-    const [base, two] = scalingTable(input.images[0]!, "output_throughput").rows[0]!.points;
+    const [base, two] = scalingTable(input.images[0]!, "output_throughput", 0.05).rows[0]!.points;
     // mean 1000, sample std 100, 95% CI half-width t(2) × 100 / √3 = 4.303 × 57.735 = 248.43
     expect(base?.spread).toMatchObject({ n: 3, mean: 1000, min: 900, max: 1100 });
     expect(base?.spread?.std).toBeCloseTo(100, 9);
@@ -65,7 +66,7 @@ describe("speed-up and efficiency", () => {
 
   it("gives no interval when only one side was repeated: an unrepeated run's variance is unknown, not zero", () => {
     const spread = spreadOf([10, 11, 12]);
-    expect(ratioRelativeCi95(spread, undefined)).toBeUndefined();
+    expect(judgeEfficiency(1, spread, undefined, 0.05)).toEqual({ verdict: "unmeasured", tolerance: 0.05 });
     expect(spreadOf([10])).toBeUndefined();
     expect(tQuantile95(1)).toBe(12.706);
     expect(tQuantile95(2.9)).toBe(4.303);
@@ -114,7 +115,7 @@ describe("speed-up and efficiency", () => {
       experiment("rayoss", 2, [level(4, { outputGoodput: 1200 })]),
     ]);
     expect(goodputMetric(input.images)).toBe("output_goodput");
-    const table = scalingTable(input.images[0]!, "output_goodput");
+    const table = scalingTable(input.images[0]!, "output_goodput", 0.05);
     // 1200 / (2 × 800) = 0.75
     expect(table.rows[0]?.points[1]?.efficiency).toBeCloseTo(0.75, 12);
     expect(goodputMetric(assembleReportInput([experiment("rayoss", 1, [level(4)])]).images)).toBeUndefined();

@@ -1,9 +1,8 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { LevelId } from "../../model/level-key.js";
 import type { ReportAnalysis } from "../analysis.js";
-import { type Comparison, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "../compare.js";
+import { type Comparison, formatRatio, LATENCY_KEYS, LATENCY_LABELS, latencyValue } from "../compare.js";
 import {
-  formatChange,
   formatEfficiency,
   formatMs,
   formatScale,
@@ -14,48 +13,30 @@ import {
 import { cellAt, type ImageGroup } from "../input.js";
 import { NOISE_NOT_MEASURED } from "../noise.js";
 import type { ScalingTable } from "../scaling.js";
-import { slug } from "../tables.js";
+import { slug } from "../table-model.js";
+import { formatTolerance } from "../verdict.js";
 import { warningsAt } from "../warnings.js";
+import {
+  type ChartDef,
+  CONFIG,
+  HEIGHT,
+  PALETTE,
+  PANEL_HEIGHT,
+  PANEL_WIDTH,
+  round,
+  SCHEMA,
+  TIP,
+  WIDTH,
+} from "./style.js";
+import { verdictChart } from "./verdict-chart.js";
+
+export { CHART_FONT, type ChartDef } from "./style.js";
 
 /**
  * The report's charts as Vega-Lite specs. Data is inline (no URLs: rendering must not touch the
  * network), missing measurements are left out or null (a gap in a line, never a zero), and every
  * scale keeps the same colour in every chart so a reader can follow "4x" across the page.
  */
-
-export interface ChartDef {
-  /** File stem under charts/: "throughput-per-replica-rayoss251". */
-  name: string;
-  /** What the chart shows, for alt text and captions. */
-  title: string;
-  spec: TopLevelSpec;
-}
-
-/** Fonts the PNG renderer finds on Debian first (DejaVu), browsers fall back along the list. */
-export const CHART_FONT = "DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif";
-
-const WIDTH = 560;
-const HEIGHT = 300;
-const PANEL_WIDTH = 300;
-const PANEL_HEIGHT = 190;
-
-const CONFIG = {
-  font: CHART_FONT,
-  background: "white",
-  padding: 12,
-  title: { fontSize: 16, subtitleFontSize: 13, subtitleColor: "#555", anchor: "start" as const, offset: 10 },
-  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: "normal" as const, gridColor: "#e6e6e6" },
-  // Panels side by side line up only if every y axis takes the same room, whatever its labels.
-  axisY: { minExtent: 44 },
-  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: "normal" as const },
-  header: { labelFontSize: 13, titleFontSize: 13 },
-  mark: { invalid: "break-paths-filter-domains" as const },
-  view: { stroke: "#ccc" },
-};
-
-const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
-
-const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d"];
 
 /**
  * One colour per scale, the same in every chart: the colour is fixed by the scale's place among all
@@ -137,7 +118,6 @@ function throughputRows(analysis: ReportAnalysis, group: ImageGroup): Throughput
 }
 
 /** Every point describes itself; Vega writes it as the point's aria-label, which the HTML page turns into a tooltip. */
-const TIP = { field: "tip", type: "nominal" as const };
 
 function levelText(level: LevelId): string {
   return level.mode === "concurrency" ? `concurrency ${level.value}/client` : `${level.value} req/s/client`;
@@ -255,7 +235,7 @@ export function efficiencyChart(analysis: ReportAnalysis, group: ImageGroup, tab
       : [
           imageTitle(group),
           `E(N) = T(N) / ((N / ${base}) × T(${formatScale(base)})) at the same per-client level.`,
-          "Dashed line: 100% = linear scaling.",
+          `Dashed line: 100% = linear scaling; grey band: 100% ± ${formatTolerance(table.tolerance)}, what counts as linear.`,
         ];
   const x = levelAxis(group, levelTitle(group));
   const shown = group.scales.filter((s) => s !== base && group.experiments.has(s));
@@ -266,7 +246,14 @@ export function efficiencyChart(analysis: ReportAnalysis, group: ImageGroup, tab
     scale: scaleColor(allScales(analysis), shown),
   };
   const y = { type: "quantitative", title: "Efficiency (%)", scale: { domain: [lo, hi] } };
+  const band = table.tolerance * 100;
   const layers: object[] = [
+    {
+      // Its own single datum: with the chart's rows it would be drawn once per row, darker each time.
+      data: { values: [{}] },
+      mark: { type: "rect", color: "#999", opacity: 0.18 },
+      encoding: { y: { ...y, datum: 100 - band }, y2: { datum: 100 + band } },
+    },
     { mark: { type: "rule", strokeDash: [4, 4], color: "#333" }, encoding: { y: { ...y, datum: 100 } } },
     {
       mark: { type: "line", point: { size: 50, filled: true }, strokeWidth: 2 },
@@ -414,25 +401,43 @@ export function sideBySideChart(analysis: ReportAnalysis, comparison: Comparison
 }
 
 /**
- * Chart 4b: Turbo's throughput relative to OSS per level and scale, with the measured noise band
- * around zero; without repeats there is no band to draw, and the subtitle says so.
+ * Chart 4b: Turbo's throughput relative to OSS per level and scale, each with its 95% interval
+ * from the repeats of both sides, and the band ±tolerance that the verdicts treat as "the same"
+ * shaded. Without repeats there are no intervals to draw, and the subtitle says so.
  */
 export function changeChart(analysis: ReportAnalysis, comparison: Comparison): ChartDef {
-  const rows = comparison.cells
-    .filter((c) => c.throughputRatio !== undefined)
-    .map((c) => ({
-      scale: formatScale(c.scale),
-      level: c.level.value,
-      change: round(((c.throughputRatio as number) - 1) * 100, 2),
-      tip: `${formatScale(c.scale)}, ${levelText(c.level)}: Turbo ${formatChange(c.throughputRatio)} output tok/s vs OSS`,
-    }));
-  const bands = comparison.verdicts.map((v) => v.noise).filter((n): n is number => n !== undefined);
-  const fromRepeats = comparison.verdicts.every((v) => v.kind === "no_data" || v.noiseSource === "repeats");
-  const noise = fromRepeats && bands.length > 0 ? Math.max(...bands) * 100 : 0;
-  const values = rows.map((r) => r.change);
-  const span = Math.max(noise * 2, ...values.map((v) => Math.abs(v) + 2));
+  const percent = (ratio: number) => round((ratio - 1) * 100, 2);
+  const rows = comparison.cells.flatMap((c) => {
+    const t = c.throughput;
+    if (!t) return [];
+    return [
+      {
+        scale: formatScale(c.scale),
+        level: c.level.value,
+        change: percent(t.ratio),
+        low: t.interval ? percent(t.interval[0]) : null,
+        high: t.interval ? percent(t.interval[1]) : null,
+        tip: `${formatScale(c.scale)}, ${levelText(c.level)}: Turbo ${formatRatio(t)} output tok/s vs OSS`,
+      },
+    ];
+  });
+  const band = analysis.tolerance * 100;
+  const withIntervals = rows.some((r) => r.low !== null);
+  const values = rows.flatMap((r) => [r.change, r.low, r.high]).filter((v): v is number => v !== null);
+  const span = Math.max(band * 2, ...values.map((v) => Math.abs(v) + 2));
   const title = "Anyscale runtime vs open-source Ray: output throughput";
   const x = levelAxis({ levels: comparison.levels }, levelTitle({ levels: comparison.levels }));
+  const y = {
+    type: "quantitative" as const,
+    title: "Turbo vs OSS, output tok/s (%)",
+    scale: { domain: [-span, span] },
+  };
+  const color = {
+    field: "scale",
+    type: "nominal" as const,
+    title: "Scale",
+    scale: scaleColor(allScales(analysis)),
+  };
   return {
     name: `turbo-vs-oss-${slug(comparison.oss)}-${slug(comparison.turbo)}`,
     title,
@@ -444,45 +449,41 @@ export function changeChart(analysis: ReportAnalysis, comparison: Comparison): C
         text: "Turbo vs OSS: output throughput",
         subtitle: [
           "Turbo relative to OSS at the same scale and level; above 0 = Turbo faster.",
-          noise > 0
-            ? `Grey band: ±${noise.toFixed(1).replace(/\.0$/, "")}% noise (95% confidence from repeats).`
-            : `No noise band: ${NOISE_NOT_MEASURED}.`,
+          `Grey band: ±${formatTolerance(analysis.tolerance)}, what the verdicts count as the same. ` +
+            (withIntervals
+              ? "Bars: 95% intervals from the repeats."
+              : `No intervals: ${NOISE_NOT_MEASURED}.`),
         ],
       },
       layer: [
-        ...(noise > 0
-          ? [
-              {
-                data: { values: [{ lo: -noise, hi: noise }] },
-                mark: { type: "rect" as const, color: "#999", opacity: 0.18 },
-                encoding: {
-                  y: { field: "lo", type: "quantitative" as const },
-                  y2: { field: "hi" },
-                },
-              },
-            ]
-          : []),
+        {
+          data: { values: [{}] },
+          mark: { type: "rect" as const, color: "#999", opacity: 0.18 },
+          encoding: { y: { ...y, datum: -band }, y2: { datum: band } },
+        },
         { mark: { type: "rule", color: "#333" }, encoding: { y: { datum: 0 } } },
         {
           data: { values: rows },
-          mark: { type: "line", point: { size: 50, filled: true }, strokeWidth: 2 },
-          encoding: {
-            x,
-            y: {
-              field: "change",
-              type: "quantitative",
-              title: "Turbo vs OSS, output tok/s (%)",
-              scale: { domain: [-span, span] },
+          layer: [
+            {
+              mark: { type: "line", point: { size: 50, filled: true }, strokeWidth: 2 },
+              encoding: {
+                x,
+                y: { ...y, field: "change" },
+                color,
+                order: { field: "level", type: "quantitative" },
+                description: TIP,
+              },
             },
-            color: {
-              field: "scale",
-              type: "nominal",
-              title: "Scale",
-              scale: scaleColor(allScales(analysis)),
-            },
-            order: { field: "level", type: "quantitative" },
-            description: TIP,
-          },
+            ...(withIntervals
+              ? [
+                  {
+                    mark: { type: "errorbar" as const, ticks: true },
+                    encoding: { x, y: { ...y, field: "low" }, y2: { field: "high" }, color },
+                  },
+                ]
+              : []),
+          ],
         },
       ],
       config: CONFIG,
@@ -492,7 +493,8 @@ export function changeChart(analysis: ReportAnalysis, comparison: Comparison): C
 
 /** Every chart of the report, in the order the report shows them. */
 export function reportCharts(analysis: ReportAnalysis): ChartDef[] {
-  const charts: ChartDef[] = [];
+  const verdicts = verdictChart(analysis);
+  const charts: ChartDef[] = verdicts ? [verdicts] : [];
   analysis.input.images.forEach((group, i) => {
     charts.push(throughputPerReplicaChart(analysis, group));
     const table = analysis.scaling[i];
@@ -507,9 +509,4 @@ export function reportCharts(analysis: ReportAnalysis): ChartDef[] {
     if (group.levels.every((l) => l.mode === "concurrency")) charts.push(seedStyleChart(analysis, group));
   }
   return charts;
-}
-
-function round(value: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }

@@ -69,6 +69,25 @@ describe("benchmark options", () => {
     expect(() => resolveOptions({ ...base, repeats: 1.5 })).toThrow(UserError);
   });
 
+  it("read repeats until sure: --target-ci with --repeats as the most and --repeats-min (default 3)", () => {
+    expect(parseBench("-c", "4", "--repeats", "10", "--target-ci", "0.03")).toMatchObject({
+      repeats: 10,
+      repeatsTarget: { min: 3, targetCi: 0.03 },
+    });
+    expect(
+      parseBench("-c", "4", "--repeats", "6", "--target-ci", "0.05", "--repeats-min", "4").repeatsTarget,
+    ).toEqual({ min: 4, targetCi: 0.05 });
+    expect(() => parseBench("-c", "4", "--repeats-min", "4")).toThrow(
+      "--repeats-min: only means something with --target-ci",
+    );
+    expect(() => resolveOptions({ ...base, repeats: 2, repeatsTarget: { min: 3, targetCi: 0.03 } })).toThrow(
+      UserError,
+    );
+    expect(() => resolveOptions({ ...base, repeats: 5, repeatsTarget: { min: 3, targetCi: 0 } })).toThrow(
+      UserError,
+    );
+  });
+
   it("take the seed's defaults from the command line, and the levels of the chosen mode", () => {
     expect(parseBench()).toMatchObject({
       clients: 1,
