@@ -62,7 +62,8 @@ export function judgeEfficiency(
     // Per-repeat relative variance of each side (cv²), so n repeats a side give variance / n.
     const perRepeat = parts[0]!.variance * spread.n + parts[1]!.variance * baseSpread.n;
     const needed = settlingHalfWidth(efficiency, 1 - tolerance, 1 + tolerance, 1) / efficiency;
-    judgement.settle = repeatsEstimate(perRepeat, welchDf(parts), needed, (n) => 2 * n - 2);
+    const ran = Math.min(spread.n, baseSpread.n);
+    judgement.settle = repeatsEstimate(perRepeat, welchDf(parts), needed, (n) => 2 * n - 2, ran);
   }
   return judgement;
 }

@@ -74,5 +74,10 @@ export function judgeRatio(estimate: RatioEstimate, tolerance: number): RatioJud
   // n repeats on every side would have.
   const perRepeat = parts.reduce((acc, p) => acc + p.variance * (p.df + 1), 0);
   const needed = settlingHalfWidth(log, Math.log(1 - tolerance), Math.log(1 + tolerance), 0);
-  return { kind, interval, settle: repeatsEstimate(perRepeat, df, needed, (n) => parts.length * (n - 1)) };
+  const ran = Math.min(...parts.map((p) => p.df + 1));
+  return {
+    kind,
+    interval,
+    settle: repeatsEstimate(perRepeat, df, needed, (n) => parts.length * (n - 1), ran),
+  };
 }

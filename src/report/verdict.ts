@@ -39,16 +39,19 @@ export interface RepeatsEstimate {
 }
 
 /**
- * The smallest n ≥ MIN_REPEATS with t(df(n)) × √(perRepeatVariance / n) ≤ halfWidth: the repeats
- * per side that bring a 95% half-width down to `halfWidth` if the spread stays as measured.
+ * The smallest n ≥ `from` (at least MIN_REPEATS) with t(df(n)) × √(perRepeatVariance / n) ≤
+ * halfWidth: the repeats per side that bring a 95% half-width down to `halfWidth` if the spread
+ * stays as measured.
  */
 export function repeatsForHalfWidth(
   perRepeatVariance: number,
   halfWidth: number,
   dfAt: (n: number) => number,
+  from = MIN_REPEATS,
 ): number {
-  if (perRepeatVariance === 0) return MIN_REPEATS;
-  for (let n = MIN_REPEATS; n < MAX_REPEATS; n++) {
+  const first = Math.max(MIN_REPEATS, from);
+  if (perRepeatVariance === 0) return first;
+  for (let n = first; n < MAX_REPEATS; n++) {
     if (tQuantile95(dfAt(n)) * Math.sqrt(perRepeatVariance / n) <= halfWidth) return n;
   }
   return MAX_REPEATS;
@@ -58,18 +61,24 @@ export function repeatsForHalfWidth(
  * The count with its uncertainty: the measured variance has `measuredDf` degrees of freedom, so the
  * true one lies (95%) within a χ² factor of it, and so does the count. From 3 repeats a side the
  * count may be a third of, or eight times, the point estimate.
+ *
+ * The count is always more than the `ran` repeats that left the verdict open: those did not settle
+ * it, whatever the formula says (it assumes 2n − 2 degrees of freedom, and the Welch interval that
+ * was judged had fewer), so "3 repeats would settle it" after 3 ran is never printed.
  */
 export function repeatsEstimate(
   perRepeatVariance: number,
   measuredDf: number,
   halfWidth: number,
   dfAt: (n: number) => number,
+  ran: number,
 ): RepeatsEstimate {
   const [lowFactor, highFactor] = varianceFactorRange95(measuredDf);
+  const count = (variance: number) => repeatsForHalfWidth(variance, halfWidth, dfAt, ran + 1);
   return {
-    repeats: repeatsForHalfWidth(perRepeatVariance, halfWidth, dfAt),
-    low: repeatsForHalfWidth(perRepeatVariance * lowFactor, halfWidth, dfAt),
-    high: repeatsForHalfWidth(perRepeatVariance * highFactor, halfWidth, dfAt),
+    repeats: count(perRepeatVariance),
+    low: count(perRepeatVariance * lowFactor),
+    high: count(perRepeatVariance * highFactor),
   };
 }
 

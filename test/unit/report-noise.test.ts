@@ -43,6 +43,15 @@ describe("E(N): the words follow the interval against 100% ± tolerance", () => 
     expect(verdictWords(j)).toMatch(/^inconclusive: \d+ \(\d+–\d+\) repeats per scale would settle it$/);
   });
 
+  it("never says the repeats that ran would settle what they left open", () => {
+    // E ≈ 100.7% with 95.9–105.5%: the formula alone (2n − 2 degrees of freedom, fewer than the
+    // Welch interval had) answers 3, the count that was just run.
+    const j = judge([1000, 1030, 970], [1990, 2010, 2040]);
+    expect(j.verdict).toBe("inconclusive");
+    expect(j.settle!.repeats).toBeGreaterThan(3);
+    expect(j.settle!.low).toBeGreaterThan(3);
+  });
+
   it("calls an interval wholly below 100% and reaching outside the band sub-linear, by at least its top's gap", () => {
     const j = judge([990, 1000, 1010], [1580, 1600, 1620]);
     expect(j.verdict).toBe("sub_linear");
