@@ -1,6 +1,7 @@
 import { execa } from "execa";
 import pRetry, { AbortError } from "p-retry";
 import { ExternalError, type ExternalErrorKind } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import { redact } from "../secrets.js";
 import { ANYSCALE_BIN } from "./anyscale-commands.js";
 import { classifyFailure, subjectsOf } from "./anyscale-failures.js";
@@ -119,8 +120,7 @@ const HINTS: Partial<Record<ExternalErrorKind, string>> = {
   auth: "set ANYSCALE_CLI_TOKEN (or run `anyscale login`), and ANYSCALE_HOST if you use a non-default control plane",
   validation:
     "the CLI rejected the command or the config; check the rendered file, and the plan's deploy.cloud and deploy.project",
-  transient:
-    "the Anyscale API had a passing problem and retries ran out; run `orchestrate resume RUN_DIR` to continue",
+  transient: `the Anyscale API had a passing problem and retries ran out; run \`${cliCommand("resume", "RUN_DIR")}\` to continue`,
 };
 
 /** The error a failed call becomes; `result` is kept for callers that look closer (not found of what?). */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type Clock, wallClock } from "../clock.js";
 import { ExternalError } from "../errors.js";
+import { cliCommand } from "../invocation.js";
 import { registerSecret } from "../secrets.js";
 import {
   type CliResult,
@@ -374,8 +375,8 @@ function buildMayStillRun(name: string, error: ExternalError, timeoutMs: number)
     {
       kind: cutOff ? "timeout" : "transient",
       hint: cutOff
-        ? "raise deploy.ready_timeout_s (the limit of a build) or use build: image-build, which builds once per image; then `orchestrate resume RUN_DIR` (a finished build is reused)"
-        : "once the build has finished, `orchestrate resume RUN_DIR` sends the deploy again and reuses the finished build",
+        ? `raise deploy.ready_timeout_s (the limit of a build) or use build: image-build, which builds once per image; then \`${cliCommand("resume", "RUN_DIR")}\` (a finished build is reused)`
+        : `once the build has finished, \`${cliCommand("resume", "RUN_DIR")}\` sends the deploy again and reuses the finished build`,
     },
   );
 }
