@@ -21,9 +21,10 @@ const which = process.argv[2] ?? "both";
 const base = process.argv[3] ?? mkdtempSync(join(tmpdir(), "local-run-"));
 if (!["plan", "long", "both"].includes(which)) throw new Error(`unknown length ${which}: plan, long or both`);
 
-const planText = readFileSync(join(root, "plans/local.yaml"), "utf8").replace(
-  /profile: (\S+)/,
-  (_, p) => `profile: ${resolve(root, "plans", p)}`,
+// The copy lives in a temporary folder: a profile given by path must point back into plans/; one
+// given by name (a shipped profile) is found wherever the plan is.
+const planText = readFileSync(join(root, "plans/local.yaml"), "utf8").replace(/profile: (\S+)/, (line, p) =>
+  p.includes("/") || p.endsWith(".json") ? `profile: ${resolve(root, "plans", p)}` : line,
 );
 const variants = {
   plan: { label: "the plan's levels (3 × concurrency, 3 repeats)", text: planText },
