@@ -31,9 +31,20 @@ export interface Slo {
 }
 
 export interface AggregateOptions {
-  inputLen: number;
-  outputLen: number;
+  /** What request i (its index in the part's sequence) asked for: its prompt and answer lengths. */
+  requested: (index: number) => { inputTokens: number; outputTokens: number };
   slo?: Slo;
+}
+
+/** The server's prompt count minus the requested length, over the requests with usage. */
+export interface PromptDeviation {
+  requests: number;
+  mean: number;
+  min: number;
+  max: number;
+  /** Mean requested length, and mean server-counted length, of those requests. */
+  requestedMean: number;
+  servedMean: number;
 }
 
 export interface Window {
@@ -104,6 +115,8 @@ export interface LevelAggregate {
   estimatedChunkTokens: number;
   promptTokenMismatches: number;
   promptTokensSeen: number[];
+  /** Undefined without usage. A chat template's tokens show up here (constant per request). */
+  promptDeviation: PromptDeviation | undefined;
   completionTokenOverruns: number;
   interrupted: boolean;
 }
@@ -188,6 +201,14 @@ export class LevelAccumulator {
   private withUsage = 0;
   private estimated = 0;
   private promptMismatches = 0;
+  private readonly deviation = {
+    requests: 0,
+    sum: 0,
+    min: Infinity,
+    max: -Infinity,
+    requested: 0,
+    served: 0,
+  };
   private overruns = 0;
   private numPrompts = 0;
   private interrupted = false;
@@ -198,6 +219,34 @@ export class LevelAccumulator {
   ) {
     this.window = sharedWindow(footers);
     this.sliceUs = (this.window.endUs - this.window.startUs) / STEADINESS_SLICES;
+  }
+
+  private addPromptDeviation(requested: number, served: number): void {
+    const d = this.deviation;
+    const delta = served - requested;
+    d.requests += 1;
+    d.sum += delta;
+    d.requested += requested;
+    d.served += served;
+    if (delta < d.min) d.min = delta;
+    if (delta > d.max) d.max = delta;
+    if (delta !== 0) {
+      this.promptMismatches += 1;
+      if (this.promptTokensSeen.size < 10) this.promptTokensSeen.add(served);
+    }
+  }
+
+  private promptDeviation(): PromptDeviation | undefined {
+    const d = this.deviation;
+    if (d.requests === 0) return undefined;
+    return {
+      requests: d.requests,
+      mean: d.sum / d.requests,
+      min: d.min,
+      max: d.max,
+      requestedMean: d.requested / d.requests,
+      servedMean: d.served / d.requests,
+    };
   }
 
   add(file: RecordsFile): void {
@@ -241,17 +290,15 @@ export class LevelAccumulator {
       const times = cursor.chunkUs;
       const tokens = cursor.chunkTokens;
       const output = cursor.outputTokens();
-      const prompt = cursor.hasUsage ? cursor.promptTokens : options.inputLen;
+      const requested = options.requested(cursor.index);
+      const prompt = cursor.hasUsage ? cursor.promptTokens : requested.inputTokens;
       this.totalInput += prompt;
       this.totalOutput += output;
       if (cursor.hasUsage) {
         this.withUsage += 1;
-        if (cursor.promptTokens !== options.inputLen) {
-          this.promptMismatches += 1;
-          if (this.promptTokensSeen.size < 10) this.promptTokensSeen.add(cursor.promptTokens);
-        }
+        this.addPromptDeviation(requested.inputTokens, cursor.promptTokens);
       }
-      if (output > options.outputLen) this.overruns += 1;
+      if (output > requested.outputTokens) this.overruns += 1;
       if (!cursor.chunkTokensExact) this.estimated += 1;
 
       const first = times[0]!;
@@ -402,6 +449,7 @@ export class LevelAccumulator {
       estimatedChunkTokens: this.estimated,
       promptTokenMismatches: this.promptMismatches,
       promptTokensSeen: [...this.promptTokensSeen],
+      promptDeviation: this.promptDeviation(),
       completionTokenOverruns: this.overruns,
       interrupted: this.interrupted,
     };

@@ -121,11 +121,12 @@ export async function smokeTest(options: SmokeOptions): Promise<SmokeResult> {
     timeouts: { firstTokenMs: timeoutMs, requestMs: timeoutMs },
   });
   const promptFormat = options.promptFormat ?? "token-ids";
+  const inputTokens = options.inputTokens ?? 16;
   const workload = new Workload({
     model,
-    inputTokens: options.inputTokens ?? 16,
-    outputTokens,
+    endpoint: "completions",
     promptFormat,
+    shapes: () => ({ inputTokens, outputTokens }),
     seed: freshSeed(),
   });
   const onAbort = () => client.cancelAll("interrupted");

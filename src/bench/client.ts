@@ -48,8 +48,10 @@ export interface ClientOptions {
   /** Most connections the pool may open; undefined means no limit. */
   connections?: number;
   timeouts?: Partial<ClientTimeouts>;
-  /** max_tokens of the requests: a stream that ends with fewer tokens is `truncated`. */
+  /** max_tokens of the requests (unless a request says its own): fewer tokens is `truncated`. */
   maxTokens?: number;
+  /** Which API the bodies are for: /v1/completions (default) or /v1/chat/completions. */
+  endpoint?: "completions" | "chat";
   /** The clock (ms); performance.now by default. */
   now?: () => number;
 }
@@ -60,6 +62,8 @@ export interface RequestSpec {
   warmup: boolean;
   scheduledAt?: number;
   body: string;
+  /** This request's max_tokens, when requests differ (length distributions). */
+  maxTokens?: number;
   /** Sent as x-request-id, which vLLM and Ray Serve log, so a request can be traced server-side. */
   requestId?: string;
 }
@@ -80,15 +84,17 @@ export function splitBaseUrl(baseUrl: string): { origin: string; prefix: string 
 
 export class CompletionClient {
   private readonly pool: Pool;
-  private readonly prefix: string;
+  private readonly path: string;
   private readonly timeouts: ClientTimeouts;
   private readonly headers: Record<string, string>;
   private readonly active = new Set<StreamHandler>();
+  private readonly modelsPath: string;
   readonly now: () => number;
 
   constructor(private readonly options: ClientOptions) {
     const { origin, prefix } = splitBaseUrl(options.baseUrl);
-    this.prefix = prefix;
+    this.path = `${prefix}/v1/${options.endpoint === "chat" ? "chat/completions" : "completions"}`;
+    this.modelsPath = `${prefix}/v1/models`;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.now = options.now ?? (() => performance.now());
     this.pool = new Pool(origin, {
@@ -106,20 +112,18 @@ export class CompletionClient {
     return this.active.size;
   }
 
-  /** Sends one streamed completion; always resolves, with the request's record. */
+  /** Sends one streamed completion (or chat completion); always resolves, with the request's record. */
   send(spec: RequestSpec): Promise<RequestRecord> {
     return new Promise((resolve) => {
-      const handler = new StreamHandler(spec, this.options.maxTokens, this.timeouts, this.now, (record) => {
+      const maxTokens = spec.maxTokens ?? this.options.maxTokens;
+      const handler = new StreamHandler(spec, maxTokens, this.timeouts, this.now, (record) => {
         this.active.delete(handler);
         resolve(record);
       });
       this.active.add(handler);
       const headers = spec.requestId ? { ...this.headers, "x-request-id": spec.requestId } : this.headers;
       handler.start();
-      this.pool.dispatch(
-        { path: `${this.prefix}/v1/completions`, method: "POST", headers, body: spec.body },
-        handler,
-      );
+      this.pool.dispatch({ path: this.path, method: "POST", headers, body: spec.body }, handler);
     });
   }
 
@@ -132,7 +136,7 @@ export class CompletionClient {
     const one = async () => {
       try {
         const response = await this.pool.request({
-          path: `${this.prefix}/v1/models`,
+          path: this.modelsPath,
           method: "GET",
           headers: auth ? { authorization: auth } : {},
         });

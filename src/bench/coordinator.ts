@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { describeError, Interrupted } from "../errors.js";
+import { describeError, Interrupted, UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { levelKey } from "../model/level-key.js";
 import { readLevelFile, readOrchestrateExperiment } from "../model/orchestrate-experiment.js";
@@ -34,8 +34,10 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
+import { TOKENIZERS, type TokenizerName, tokenizerFor } from "./prompt-words.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
 import { repeatsStop } from "./repeats-target.js";
+import { lengthSource } from "./workload.js";
 
 /**
  * Runs a benchmark: N part processes, every level started on all of them at one barrier
@@ -86,6 +88,7 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
 
   const modelId = plan.model ?? resumed?.model_id ?? (await discoverModel(plan.baseUrl, plan.token, signal));
   const seed = plan.seed ?? resumed?.seed ?? freshSeed();
+  const tokenizer = textTokenizer(plan, modelId);
   const partSeeds: Record<string, number> = {};
   for (let part = 1; part <= plan.clients; part++) partSeeds[String(part)] = deriveSeed(seed, `part${part}`);
   const manifest = resumed
@@ -100,7 +103,7 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
   let interrupted = false;
   const fleet = await PartFleet.start(plan.expDir, plan.clients);
   try {
-    await initParts(fleet, plan, modelId, seed, partSeeds);
+    await initParts(fleet, plan, modelId, seed, partSeeds, tokenizer);
     // The whole sweep, then again: a slow drift of the service spreads over every level instead
     // of landing on the levels that happened to run last.
     sweeps: for (let repeat = 1; repeat <= plan.repeats; repeat++) {
@@ -121,7 +124,7 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
         await removeLevelFiles(run.dir, entry.key);
         setStatus(entry, "running");
         await writeManifest(plan.expDir, manifest);
-        const outcome = await runLevel(fleet, plan, run, label, partSeeds, modelId, hooks);
+        const outcome = await runLevel(fleet, plan, run, label, partSeeds, modelId, seed, hooks);
         if (outcome === "not-started") {
           // Nothing of this repeat ran; finished repeats stay counted in repeats_complete.
           setStatus(entry, "pending");
@@ -129,7 +132,7 @@ export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}
           break sweeps;
         }
         if (outcome === "complete") entry.repeats_complete = repeat;
-        if (plan.repeats > 1) await writeCombined(plan, entry, modelId);
+        if (plan.repeats > 1) await writeCombined(plan, entry, modelId, seed);
         if (outcome === "complete" && plan.repeatsTarget) {
           const combined = JSON.parse(await readFile(allPartsFile(plan.expDir, entry.key), "utf8"));
           const stop = repeatsStop(repeat, plan.repeats, plan.repeatsTarget, combined);
@@ -184,6 +187,7 @@ async function initParts(
   modelId: string,
   seed: number,
   partSeeds: Record<string, number>,
+  tokenizer: TokenizerName | undefined,
 ): Promise<void> {
   const runId = `b${seed.toString(36)}`;
   for (const part of fleet.parts) {
@@ -196,7 +200,10 @@ async function initParts(
       model: modelId,
       inputTokens: plan.inputTokens,
       outputTokens: plan.outputTokens,
+      lengthSeed: lengthSeedOf(seed),
+      endpoint: plan.endpoint,
       promptFormat: plan.promptFormat,
+      ...(tokenizer ? { tokenizer } : {}),
       timeouts: plan.timeouts,
       expDir: plan.expDir,
       partSeed: partSeeds[String(part)]!,
@@ -244,6 +251,7 @@ async function runLevel(
   label: string,
   partSeeds: Record<string, number>,
   modelId: string,
+  seed: number,
   hooks: BenchHooks,
 ): Promise<LevelOutcome> {
   const { key, value } = run.entry;
@@ -303,19 +311,28 @@ async function runLevel(
     fleet.onProgress = undefined;
   }
 
-  await writeAllParts(plan, run.dir, fleet.parts, key, value, modelId, barrierEpochMs, done);
+  await writeAllParts(plan, run.dir, fleet.parts, key, value, modelId, seed, barrierEpochMs, done);
   const stopped = hooks.signal?.aborted || [...done.values()].some((d) => d.interrupted);
   return stopped ? "interrupted" : "complete";
 }
 
-function levelContext(plan: BenchPlan, key: string, value: number, modelId: string, startedAt: number) {
+function levelContext(
+  plan: BenchPlan,
+  key: string,
+  value: number,
+  modelId: string,
+  seed: number,
+  startedAt: number,
+) {
   const context: LevelContext = {
     key,
     mode: plan.mode,
     target: value,
     modelId,
-    inputLen: plan.inputTokens,
-    outputLen: plan.outputTokens,
+    inputTokens: plan.inputTokens,
+    outputTokens: plan.outputTokens,
+    lengthSeed: lengthSeedOf(seed),
+    endpoint: plan.endpoint,
     burstiness: plan.burstiness,
     startedAtEpochMs: startedAt,
     toolVersion: toolVersion(),
@@ -324,12 +341,33 @@ function levelContext(plan: BenchPlan, key: string, value: number, modelId: stri
   return context;
 }
 
-function aggregateOptions(plan: BenchPlan) {
+function aggregateOptions(plan: BenchPlan, seed: number) {
   return {
-    inputLen: plan.inputTokens,
-    outputLen: plan.outputTokens,
+    requested: lengthSource(plan.inputTokens, plan.outputTokens, lengthSeedOf(seed)),
     ...(plan.goodput ? { slo: plan.goodput } : {}),
   };
+}
+
+/**
+ * Request lengths come from the run's seed alone, not a part's or a level's: request i asks for
+ * the same lengths in every client, level and repeat, so scales are compared on the same work.
+ */
+function lengthSeedOf(seed: number): number {
+  return deriveSeed(seed, "lengths");
+}
+
+/**
+ * The tokenizer text prompts are sized with. Chat prompts are text, and a length the server
+ * would count differently is not a benchmark of that length: without a known tokenizer, refuse.
+ */
+function textTokenizer(plan: BenchPlan, modelId: string): TokenizerName | undefined {
+  const tokenizer = tokenizerFor(modelId, plan.tokenizer);
+  if (plan.endpoint === "chat" && !tokenizer) {
+    throw new UserError(`chat prompts of a set token length need the tokenizer of ${modelId}`, {
+      hint: `name it: benchmark.tokenizer in a plan, --tokenizer for bench (${TOKENIZERS.join(", ")}; gpt-oss models use o200k_harmony and need none)`,
+    });
+  }
+  return tokenizer;
 }
 
 /** The aggregate of one repeat of a level, into `dir/all-parts/` (dir: the repeat's folder). */
@@ -340,12 +378,13 @@ async function writeAllParts(
   key: string,
   value: number,
   modelId: string,
+  seed: number,
   barrierEpochMs: number,
   done: Map<number, LevelDone>,
 ): Promise<void> {
   const aggregate = await aggregateRecordFiles(
     parts.map((part) => partFiles(dir, part, key).records),
-    aggregateOptions(plan),
+    aggregateOptions(plan, seed),
   );
   const partJsons = [];
   for (const part of parts) {
@@ -355,7 +394,7 @@ async function writeAllParts(
     >;
     partJsons.push({ part, json });
   }
-  const context = levelContext(plan, key, value, modelId, barrierEpochMs);
+  const context = levelContext(plan, key, value, modelId, seed, barrierEpochMs);
   const json = allPartsResultJson(aggregate, context, partJsons);
   json.barrier_epoch_ms = barrierEpochMs;
   json.start_skew_ms = Object.fromEntries([...done].map(([part, d]) => [String(part), d.startSkewMs]));
@@ -367,7 +406,12 @@ async function writeAllParts(
  * The level's top-level `all-parts/KEY.json` over the repeats finished so far (rewritten after
  * each one, so an interrupted run still shows what it measured).
  */
-async function writeCombined(plan: BenchPlan, entry: LevelEntry, modelId: string): Promise<void> {
+async function writeCombined(
+  plan: BenchPlan,
+  entry: LevelEntry,
+  modelId: string,
+  seed: number,
+): Promise<void> {
   const repeats: RepeatResult[] = [];
   const records: string[] = [];
   for (let repeat = 1; repeat <= plan.repeats; repeat++) {
@@ -385,12 +429,12 @@ async function writeCombined(plan: BenchPlan, entry: LevelEntry, modelId: string
     await rm(combinedPath, { force: true });
     return;
   }
-  const pooled = await aggregateRecordFiles(records, aggregateOptions(plan));
+  const pooled = await aggregateRecordFiles(records, aggregateOptions(plan, seed));
   const first = repeats[0]!.json;
   const startedAt = typeof first.barrier_epoch_ms === "number" ? first.barrier_epoch_ms : Date.now();
   const json = combinedRepeatsJson(
     pooled,
-    levelContext(plan, entry.key, entry.value, modelId, startedAt),
+    levelContext(plan, entry.key, entry.value, modelId, seed, startedAt),
     repeats,
   );
   await mkdir(dirname(combinedPath), { recursive: true });

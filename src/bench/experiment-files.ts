@@ -15,6 +15,7 @@ import {
 } from "../model/orchestrate-manifest.js";
 import type { LoadMode } from "../model/types.js";
 import { redact } from "../secrets.js";
+import { meanLength } from "./lengths.js";
 import type { BenchLabels, BenchPlan } from "./options.js";
 
 /**
@@ -49,8 +50,11 @@ export function newManifest(
     model_id: context.modelId,
     mode: plan.mode,
     clients: plan.clients,
-    input_len: plan.inputTokens,
-    output_len: plan.outputTokens,
+    input_len: Math.round(meanLength(plan.inputTokens)),
+    output_len: Math.round(meanLength(plan.outputTokens)),
+    input_tokens: plan.inputTokens,
+    output_tokens: plan.outputTokens,
+    endpoint: plan.endpoint,
     num_prompts: plan.numPrompts ?? null,
     prompts_per_concurrency: plan.mode === "concurrency" ? plan.promptsPerConcurrency : null,
     duration_s: plan.durationS ?? null,
@@ -165,8 +169,11 @@ function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
   };
   same("mode", manifest.mode, plan.mode);
   same("clients", manifest.clients, plan.clients);
-  same("input tokens", manifest.input_len, plan.inputTokens);
-  same("output tokens", manifest.output_len, plan.outputTokens);
+  // Manifests from before distributions hold the length in input_len alone.
+  const spec = (recorded: unknown, len: number) => JSON.stringify(recorded ?? len);
+  same("input tokens", spec(manifest.input_tokens, manifest.input_len), JSON.stringify(plan.inputTokens));
+  same("output tokens", spec(manifest.output_tokens, manifest.output_len), JSON.stringify(plan.outputTokens));
+  same("endpoint", manifest.endpoint ?? "completions", plan.endpoint);
   same("requests per level", manifest.num_prompts, plan.numPrompts ?? null);
   if (manifest.prompts_per_concurrency !== undefined) {
     same(

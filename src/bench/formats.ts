@@ -3,6 +3,7 @@ import type { DataWarning, LatencyMetric, LatencyStats } from "../model/types.js
 import { latencyToVllm } from "../model/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
+import { describeLength, type LengthSpec, meanLength } from "./lengths.js";
 import { arrivalsFor } from "./schedulers.js";
 import {
   assessSteadiness,
@@ -48,6 +49,10 @@ export const DEFINITIONS: Record<string, string> = {
   max_concurrent_requests: "most completed requests active within one second of the level's time line",
   errors_by_kind:
     "connect, http_4xx, http_429, http_5xx, timeout_before_first_token, stream_broken (ended before [DONE]), truncated (fewer tokens than max_tokens despite ignore_eos), bad_response, cancelled (stopped by the client)",
+  lengths:
+    "the prompt (input) and answer (output) lengths asked for: a number, or a distribution drawn per request from (seed, request index); input_len / output_len are their means",
+  prompt_tokens_deviation:
+    "server-counted prompt tokens (usage.prompt_tokens) − requested prompt tokens, over requests with usage: mean, min, max (chat: the chat template's tokens)",
   tokens_per_chunk:
     "tokens carried by each token-bearing chunk (> 1 when the server batches tokens into chunks)",
   token_source:
@@ -78,8 +83,11 @@ export interface LevelContext {
   /** Per-client concurrency or request rate. */
   target: number;
   modelId: string;
-  inputLen: number;
-  outputLen: number;
+  inputTokens: LengthSpec;
+  outputTokens: LengthSpec;
+  /** The seed request lengths are drawn from (with a distribution). */
+  lengthSeed: number;
+  endpoint: "completions" | "chat";
   burstiness: number;
   startedAtEpochMs: number;
   slo?: Slo;
@@ -122,12 +130,7 @@ export function partResultJson(
     seed: extras.seed,
     client: { ...extras.health, verdict: extras.verdict.verdict, reasons: extras.verdict.reasons },
   };
-  out.warnings = levelWarnings(
-    context.key,
-    aggregate,
-    [{ part: extras.part, ...extras.verdict }],
-    context.inputLen,
-  );
+  out.warnings = levelWarnings(context.key, aggregate, [{ part: extras.part, ...extras.verdict }], context);
   out.definitions = DEFINITIONS;
   return out;
 }
@@ -200,7 +203,7 @@ export function allPartsResultJson(
     aggregate.medianRequestMs / 1000,
   );
   out.steadiness = steadiness.verdict === "not_judged" ? null : steadinessJson(steadiness);
-  const warnings = levelWarnings(context.key, aggregate, clients, context.inputLen);
+  const warnings = levelWarnings(context.key, aggregate, clients, context);
   const steadinessWarning = steadinessWarningOf(context.key, aggregate, steadiness);
   if (steadinessWarning) warnings.push(steadinessWarning);
   out.warnings = warnings;
@@ -271,8 +274,26 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
     tool_version: context.toolVersion,
     level: context.key,
     mode: context.mode,
-    input_len: context.inputLen,
-    output_len: context.outputLen,
+    // vLLM's keys hold one length; with a distribution, its mean (the spec is in `lengths`).
+    input_len: Math.round(meanLength(context.inputTokens)),
+    output_len: Math.round(meanLength(context.outputTokens)),
+    lengths: {
+      input: context.inputTokens,
+      output: context.outputTokens,
+      seed: context.lengthSeed,
+      described: `${describeLength(context.inputTokens)} in / ${describeLength(context.outputTokens)} out`,
+    },
+    endpoint: context.endpoint,
+    prompt_tokens_deviation: aggregate.promptDeviation
+      ? {
+          requests: aggregate.promptDeviation.requests,
+          requested_mean: aggregate.promptDeviation.requestedMean,
+          server_mean: aggregate.promptDeviation.servedMean,
+          mean: aggregate.promptDeviation.mean,
+          min: aggregate.promptDeviation.min,
+          max: aggregate.promptDeviation.max,
+        }
+      : null,
     warmup_requests: aggregate.warmupRequests,
     median_request_ms: aggregate.medianRequestMs,
     errors_by_kind: aggregate.errorsByKind,
@@ -348,12 +369,31 @@ function seedViewDiff(ours: Record<string, unknown>, seed: Record<string, unknow
   return diff;
 }
 
+/**
+ * A prompt the server counted differently from what was asked. Completions prompts are exact, so
+ * any difference is worth a warning. A chat template adds the same few tokens to every request,
+ * so there only a deviation that varies between requests is (the tokenizer is not the model's).
+ */
+function promptMismatchWarning(
+  aggregate: LevelAggregate,
+  endpoint: "completions" | "chat",
+): string | undefined {
+  const d = aggregate.promptDeviation;
+  if (!d || aggregate.promptTokenMismatches === 0) return undefined;
+  const by = `server − requested: mean ${d.mean.toFixed(1)}, from ${d.min} to ${d.max} tokens`;
+  if (endpoint === "chat") {
+    if (d.min === d.max) return undefined;
+    return `the server counted chat prompts ${by}: more than a fixed chat template, so prompt lengths did not follow the request (is benchmark.tokenizer the model's?).`;
+  }
+  return `${aggregate.promptTokenMismatches} requests had a prompt of another length by the server's count (${by}; seen ${aggregate.promptTokensSeen.join(", ")}).`;
+}
+
 /** The data-quality warnings a level deserves (docs/metrics.md). */
 export function levelWarnings(
   key: string,
   aggregate: LevelAggregate,
   clients: ReadonlyArray<{ part: number; verdict: "ok" | "client_bound"; reasons: string[] }>,
-  inputLen: number,
+  context: Pick<LevelContext, "endpoint">,
 ): DataWarning[] {
   const warnings: DataWarning[] = [];
   const add = (kind: DataWarning["kind"], message: string) =>
@@ -380,12 +420,8 @@ export function levelWarnings(
       );
     }
   }
-  if (aggregate.promptTokenMismatches > 0) {
-    add(
-      "token_mismatch",
-      `${aggregate.promptTokenMismatches} requests had a prompt of ${aggregate.promptTokensSeen.join(", ")} tokens by the server's count, not the intended ${inputLen}.`,
-    );
-  }
+  const mismatch = promptMismatchWarning(aggregate, context.endpoint);
+  if (mismatch) add("token_mismatch", mismatch);
   if (aggregate.completionTokenOverruns > 0) {
     add(
       "token_mismatch",

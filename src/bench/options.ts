@@ -2,7 +2,9 @@ import { UserError } from "../errors.js";
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import type { PromptFormat } from "./workload.js";
+import { type LengthSpec, lengthSpecProblems } from "./lengths.js";
+import type { TokenizerName } from "./prompt-words.js";
+import type { Endpoint, PromptFormat } from "./workload.js";
 
 /**
  * What a benchmark run is asked to do: the options of `orchestrate bench` and of the pipeline's
@@ -38,8 +40,13 @@ export interface BenchOptions {
   mode: LoadMode;
   /** Per-client concurrencies, or per-client request rates (req/s). */
   levels: number[];
-  inputTokens: number;
-  outputTokens: number;
+  /** A fixed length, or a distribution drawn per request from (seed, request index). */
+  inputTokens: LengthSpec;
+  outputTokens: LengthSpec;
+  /** /v1/completions (default) or /v1/chat/completions. */
+  endpoint?: Endpoint;
+  /** The model's tokenizer, for text prompts of an exact length (chat); see prompt-words.ts. */
+  tokenizer?: TokenizerName;
   /** Requests per client per level (default 10 × concurrency, or 500 in rate mode)… */
   numPrompts?: number;
   /** …or this many × the concurrency (closed loop; the seed's default is 10)… */
@@ -81,8 +88,10 @@ export interface BenchPlan {
   clients: number;
   mode: LoadMode;
   levels: number[];
-  inputTokens: number;
-  outputTokens: number;
+  inputTokens: LengthSpec;
+  outputTokens: LengthSpec;
+  endpoint: Endpoint;
+  tokenizer: TokenizerName | undefined;
   numPrompts: number | undefined;
   promptsPerConcurrency: number;
   durationS: number | undefined;
@@ -142,8 +151,12 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     problems.push(`• baseUrl: not a URL: ${options.baseUrl}`);
   }
   positiveInt("clients", options.clients);
-  positiveInt("inputTokens", options.inputTokens);
-  positiveInt("outputTokens", options.outputTokens);
+  for (const line of lengthSpecProblems("inputTokens", options.inputTokens)) problems.push(`• ${line}`);
+  for (const line of lengthSpecProblems("outputTokens", options.outputTokens)) problems.push(`• ${line}`);
+  if (options.endpoint === "chat" && options.promptFormat === "token-ids")
+    problems.push(
+      "• promptFormat: chat prompts are text; token-ids applies to the completions endpoint only",
+    );
   positiveInt("numPrompts", options.numPrompts);
   positiveInt("promptsPerConcurrency", options.promptsPerConcurrency);
   if (options.promptsPerConcurrency !== undefined) {
@@ -216,6 +229,8 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     levels: [...options.levels],
     inputTokens: options.inputTokens,
     outputTokens: options.outputTokens,
+    endpoint: options.endpoint ?? "completions",
+    tokenizer: options.tokenizer,
     numPrompts: options.numPrompts,
     promptsPerConcurrency: options.promptsPerConcurrency ?? PROMPTS_PER_CONCURRENCY,
     durationS: options.durationS,
@@ -225,7 +240,7 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     burstiness,
     seed: options.seed,
     goodput: options.goodput && Object.keys(options.goodput).length > 0 ? options.goodput : undefined,
-    promptFormat: options.promptFormat ?? "token-ids",
+    promptFormat: options.promptFormat ?? (options.endpoint === "chat" ? "text" : "token-ids"),
     expDir: options.expDir,
     labels: options.labels ?? {},
     overwrite: options.overwrite ?? "refuse",

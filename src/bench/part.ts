@@ -7,10 +7,11 @@ import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
+import { oneTokenWords } from "./prompt-words.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
 import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
-import { Workload } from "./workload.js";
+import { lengthSource, type ShapeSource, Workload } from "./workload.js";
 
 /**
  * One client (part) running one level: set up, wait for the barrier, issue requests on the
@@ -34,6 +35,7 @@ export class PartLevel {
   private readonly stopController = new AbortController();
   private readonly client: CompletionClient;
   private readonly workload: Workload;
+  private readonly shapes: ShapeSource;
   private readonly health = new HealthMonitor();
   private readonly progress: Progress = { done: 0, failed: 0, issued: 0 };
   private readonly files: ReturnType<typeof partFiles>;
@@ -41,6 +43,7 @@ export class PartLevel {
   private constructor(
     private readonly init: PartInit,
     private readonly level: LevelSpec,
+    words: readonly string[] | undefined,
   ) {
     this.files = partFiles(level.outDir, init.part, level.key);
     this.client = new CompletionClient({
@@ -49,19 +52,22 @@ export class PartLevel {
       // Closed loop: room for a spare connection per slot (see client.ts). Open loop: no limit.
       ...(level.mode === "concurrency" ? { connections: 2 * level.value } : {}),
       timeouts: init.timeouts,
-      maxTokens: init.outputTokens,
+      endpoint: init.endpoint,
     });
+    this.shapes = lengthSource(init.inputTokens, init.outputTokens, init.lengthSeed);
     this.workload = new Workload({
       model: init.model,
-      inputTokens: init.inputTokens,
-      outputTokens: init.outputTokens,
+      endpoint: init.endpoint,
       promptFormat: init.promptFormat,
+      shapes: this.shapes,
       seed: level.levelSeed,
+      ...(words ? { words } : {}),
     });
   }
 
   static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
-    const run = new PartLevel(init, level);
+    const words = init.tokenizer ? await wordsOf(init.tokenizer) : undefined;
+    const run = new PartLevel(init, level, words);
     await mkdir(run.files.dir, { recursive: true });
     if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
     return run;
@@ -125,10 +131,12 @@ export class PartLevel {
     const { init, level, now } = this;
     const issue = async ({ index, warmup, scheduledAt }: Issue) => {
       this.progress.issued += 1;
+      const { shape, body } = this.workload.request(index);
       const spec = {
         index,
         warmup,
-        body: this.workload.body(index),
+        body,
+        maxTokens: shape.outputTokens,
         requestId: `${init.runId}-p${init.part}-${level.key}-${index}`,
         ...(scheduledAt !== undefined ? { scheduledAt } : {}),
       };
@@ -162,8 +170,7 @@ export class PartLevel {
     const { init, level } = this;
     const file = await readRecordsFile(this.files.records);
     const aggregate = aggregateRecords([file], {
-      inputLen: init.inputTokens,
-      outputLen: init.outputTokens,
+      requested: this.shapes,
       ...(init.slo ? { slo: init.slo } : {}),
     });
     const verdict = clientVerdict({
@@ -181,8 +188,10 @@ export class PartLevel {
         mode: level.mode,
         target: level.value,
         modelId: init.model,
-        inputLen: init.inputTokens,
-        outputLen: init.outputTokens,
+        inputTokens: init.inputTokens,
+        outputTokens: init.outputTokens,
+        lengthSeed: init.lengthSeed,
+        endpoint: init.endpoint,
         burstiness: init.burstiness,
         startedAtEpochMs: file.footer.clock_origin_epoch_ms + file.footer.barrier_us / 1000,
         toolVersion: init.toolVersion,
@@ -202,4 +211,15 @@ export class PartLevel {
       startSkewMs,
     };
   }
+}
+
+/** A tokenizer's words are checked once per part process, not per level. */
+const wordLists = new Map<string, Promise<string[]>>();
+function wordsOf(name: NonNullable<PartInit["tokenizer"]>): Promise<string[]> {
+  let words = wordLists.get(name);
+  if (!words) {
+    words = oneTokenWords(name);
+    wordLists.set(name, words);
+  }
+  return words;
 }

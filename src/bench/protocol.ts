@@ -1,7 +1,9 @@
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import type { PromptFormat } from "./workload.js";
+import type { LengthSpec } from "./lengths.js";
+import type { TokenizerName } from "./prompt-words.js";
+import type { Endpoint, PromptFormat } from "./workload.js";
 
 /**
  * Messages between the coordinator and its part processes (Node IPC). A level runs in two
@@ -18,9 +20,14 @@ export interface PartInit {
   /** Travels only over IPC: never in argv or the environment, which other users can read. */
   token?: string;
   model: string;
-  inputTokens: number;
-  outputTokens: number;
+  inputTokens: LengthSpec;
+  outputTokens: LengthSpec;
+  /** Request i's lengths are drawn from this seed (the run's), the same in every part. */
+  lengthSeed: number;
+  endpoint: Endpoint;
   promptFormat: PromptFormat;
+  /** Text prompts of an exact length are built from this tokenizer's one-token words. */
+  tokenizer?: TokenizerName;
   timeouts: Partial<ClientTimeouts>;
   expDir: string;
   partSeed: number;

@@ -1,20 +1,51 @@
 import { deriveSeed, Random } from "../random.js";
+import { drawLength, type LengthSpec } from "./lengths.js";
+import { COMMON_WORDS } from "./prompt-words.js";
 
 /**
- * What each request asks for. Prompts are random token-id arrays of exactly `inputTokens` ids:
- * the completions API takes them as they are, so no tokenizer is needed and the prompt length
- * is exact; random ids also make prefix-cache hits practically impossible. Servers that refuse
- * token ids get random common words instead (`text`), whose token count the server's `usage`
- * then reports; a mismatch with the intended length is flagged in the results.
+ * What each request asks for, and its body.
+ *
+ * Two steps, so that other sources of work plug in without touching the bodies: a `ShapeSource`
+ * says what request i asks for (its lengths, and its prompt text when the source has one, as a
+ * dataset does), and `Workload` turns that into a completions or chat body.
+ *
+ * Prompts without text of their own are generated. For completions they are random token-id
+ * arrays of exactly `inputTokens` ids: the API takes them as they are, so no tokenizer is needed
+ * and the length is exact; random ids also make prefix-cache hits practically impossible. Chat
+ * (and completions with `text`) takes text: random words that are one token each under the
+ * model's tokenizer (prompt-words.ts), so the content is exactly `inputTokens` tokens; the
+ * server's count adds its chat template, and the results report by how much.
  */
 
 export type PromptFormat = "token-ids" | "text";
+export type Endpoint = "completions" | "chat";
+
+/** What request i asks for. */
+export interface RequestShape {
+  inputTokens: number;
+  outputTokens: number;
+  /** The prompt itself, when the source has one; absent: generated, `inputTokens` long. */
+  promptText?: string;
+}
+
+/** Request index → what it asks for; the same index always gives the same shape. */
+export type ShapeSource = (index: number) => RequestShape;
+
+/** Lengths drawn per request from (seed, index): the same at every scale, repeat and client. */
+export function lengthSource(input: LengthSpec, output: LengthSpec, seed: number): ShapeSource {
+  return (index) => ({
+    inputTokens: drawLength(input, seed, "input", index),
+    outputTokens: drawLength(output, seed, "output", index),
+  });
+}
 
 export interface WorkloadSpec {
   model: string;
-  inputTokens: number;
-  outputTokens: number;
+  endpoint: Endpoint;
   promptFormat: PromptFormat;
+  shapes: ShapeSource;
+  /** One-token words under the model's tokenizer; absent: common words, length not promised. */
+  words?: readonly string[];
   /** The seed of this part and level; request i's prompt depends only on it and i. */
   seed: number;
 }
@@ -24,51 +55,55 @@ export interface WorkloadSpec {
 const TOKEN_ID_MIN = 1000;
 const TOKEN_ID_MAX = 30000;
 
-/** Short, common words that most BPE vocabularies encode as one token each (with the space). */
-const WORDS = (
-  "the of and to in is was for on that with as by at from his her an be this which or are had " +
-  "not but it were they have one all their there been has when who will more no if out so said " +
-  "what up its about into than them can only other new some could time these two may then do " +
-  "first any my now such like our over man me even most made after also did many before must " +
-  "through back years where much your way well down should because each just those people how " +
-  "too little state good very make world still own see men work long get here between both life"
-).split(" ");
-
 export class Workload {
-  private readonly prefix: string;
-  private readonly suffix: string;
-  private readonly ids: number[];
+  private readonly head: string;
+  private readonly words: readonly string[];
 
   constructor(private readonly spec: WorkloadSpec) {
-    if (!Number.isInteger(spec.inputTokens) || spec.inputTokens < 1) {
-      throw new RangeError("inputTokens must be a positive integer");
-    }
-    this.ids = new Array<number>(spec.inputTokens);
-    // The fixed parts of the body, serialised once.
-    this.prefix = `{"model":${JSON.stringify(spec.model)},"prompt":`;
-    this.suffix =
-      `,"max_tokens":${spec.outputTokens},"ignore_eos":true,"stream":true,` +
+    this.words = spec.words ?? COMMON_WORDS;
+    // The fixed part of the body, serialised once.
+    this.head = `{"model":${JSON.stringify(spec.model)},`;
+  }
+
+  /** Request `index`: what it asks for and its JSON body. */
+  request(index: number): { shape: RequestShape; body: string } {
+    const shape = this.spec.shapes(index);
+    if (!Number.isInteger(shape.inputTokens) || shape.inputTokens < 1)
+      throw new RangeError(
+        `request ${index}: inputTokens must be a positive integer, got ${shape.inputTokens}`,
+      );
+    const tail =
+      `,"max_tokens":${shape.outputTokens},"ignore_eos":true,"stream":true,` +
       `"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`;
-  }
-
-  get inputTokens(): number {
-    return this.spec.inputTokens;
-  }
-
-  get outputTokens(): number {
-    return this.spec.outputTokens;
+    const rng = new Random(deriveSeed(this.spec.seed, index));
+    if (this.spec.endpoint === "chat") {
+      const content = JSON.stringify(shape.promptText ?? this.randomText(rng, shape.inputTokens));
+      return { shape, body: `${this.head}"messages":[{"role":"user","content":${content}}]${tail}` };
+    }
+    if (shape.promptText !== undefined || this.spec.promptFormat === "text") {
+      const prompt = JSON.stringify(shape.promptText ?? this.randomText(rng, shape.inputTokens));
+      return { shape, body: `${this.head}"prompt":${prompt}${tail}` };
+    }
+    const ids = new Array<number>(shape.inputTokens);
+    for (let i = 0; i < ids.length; i++) ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
+    return { shape, body: `${this.head}"prompt":[${ids.join(",")}]${tail}` };
   }
 
   /** The JSON body of request `index`. */
   body(index: number): string {
-    const rng = new Random(deriveSeed(this.spec.seed, index));
-    if (this.spec.promptFormat === "text") {
-      const words: string[] = new Array(this.spec.inputTokens);
-      for (let i = 0; i < words.length; i++) words[i] = WORDS[rng.int(WORDS.length)]!;
-      return `${this.prefix}${JSON.stringify(words.join(" "))}${this.suffix}`;
-    }
-    for (let i = 0; i < this.ids.length; i++)
-      this.ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
-    return `${this.prefix}[${this.ids.join(",")}]${this.suffix}`;
+    return this.request(index).body;
   }
+
+  /** `count` random words; the first without its leading space, as a person would type it. */
+  private randomText(rng: Random, count: number): string {
+    const words: string[] = new Array(count);
+    for (let i = 0; i < count; i++) words[i] = this.words[rng.int(this.words.length)]!;
+    return words.join(" ");
+  }
+}
+
+/** Every request asks for the same lengths. */
+export function fixedShape(inputTokens: number, outputTokens: number): ShapeSource {
+  const shape = { inputTokens, outputTokens };
+  return () => shape;
 }

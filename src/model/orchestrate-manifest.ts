@@ -48,6 +48,11 @@ export const manifestSchema = z.looseObject({
   clients: z.number().int().positive(),
   input_len: z.number().int(),
   output_len: z.number().int(),
+  /** The lengths asked for, a number or a distribution (bench/lengths.ts); absent before them. */
+  input_tokens: z.unknown().optional(),
+  output_tokens: z.unknown().optional(),
+  /** Absent in manifests written before chat (then completions). */
+  endpoint: z.enum(["completions", "chat"]).optional(),
   num_prompts: z.number().int().nullable(),
   /** Absent in manifests written before it existed (then 10, the seed's rule). */
   prompts_per_concurrency: z.number().int().nullable().optional(),

@@ -3,18 +3,21 @@ import { aggregateRecords } from "../../../src/bench/aggregate.js";
 import { allPartsResultJson, type LevelContext, partResultJson } from "../../../src/bench/formats.js";
 import { RecordCursor, type RecordsFile, recordToJson } from "../../../src/bench/records-file.js";
 import { MicrosHistogram, Samples } from "../../../src/bench/stats.js";
+import { fixedShape } from "../../../src/bench/workload.js";
 import { Random } from "../../../src/random.js";
 import { recordsFile, type TestRequest } from "../../helpers/records.js";
 
-const OPTIONS = { inputLen: 100, outputLen: 10 };
+const OPTIONS = { requested: fixedShape(100, 10) };
 
 const context = (target = 1): LevelContext => ({
   key: "conc1",
   mode: "concurrency",
   target,
   modelId: "m",
-  inputLen: 100,
-  outputLen: 10,
+  inputTokens: 100,
+  outputTokens: 10,
+  lengthSeed: 1,
+  endpoint: "completions",
   burstiness: 1,
   startedAtEpochMs: 0,
   toolVersion: "test",
@@ -52,7 +55,7 @@ describe("per-request metrics, by hand", () => {
     // Chunks at 10 (1 token), 30 (1 token), 60 (3 tokens): gaps 20 (1 token) and 30 (3 tokens).
     // Per chunk: ITL [20, 30]. Per token: [20, 10, 10, 10], mean 12.5, median 10.
     const file = await recordsFile([{ sent: 0, chunks: [10, 30, 60], tokens: [1, 1, 3] }]);
-    const a = aggregateRecords([file], { ...OPTIONS, outputLen: 5 });
+    const a = aggregateRecords([file], { requested: fixedShape(100, 5) });
     expect(a.latency.itl).toMatchObject({ mean: 25, median: 25 });
     expect(a.itlPerToken).toMatchObject({ mean: 12.5, median: 10 });
     expect(a.tokensPerChunk).toMatchObject({ mean: 5 / 3, max: 3, count: 3 });
@@ -315,7 +318,7 @@ describe("the merge's invariants, over random levels", () => {
       const files = await Promise.all(
         Array.from({ length: parts }, (_, i) => randomPart(rng, i + 1, outputLen)),
       );
-      const options = { inputLen: 100, outputLen };
+      const options = { requested: fixedShape(100, outputLen) };
       const all = aggregateRecords(files, { ...options, slo: { e2elMs: 1e9 } });
       const w = all.inWindow;
       if (w.requests > 0) expect(w.outputTokens / w.requests).toBeCloseTo(outputLen, 9);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type BenchFlags, benchOptionsFromFlags } from "../../../src/bench/bench-command.js";
 import { clientVerdict } from "../../../src/bench/client-health.js";
 import { requestsPerLevel, resolveOptions, warmupPerLevel } from "../../../src/bench/options.js";
-import { Workload } from "../../../src/bench/workload.js";
+import { fixedShape, Workload } from "../../../src/bench/workload.js";
 import { register } from "../../../src/commands/bench.js";
 import {
   burstinessOption,
@@ -204,14 +204,17 @@ describe("benchmark options", () => {
 });
 
 describe("the workload", () => {
-  it("sends exactly --input-len random token ids, the same for the same seed and index", () => {
-    const w = new Workload({
+  const tokenIds = (seed: number) =>
+    new Workload({
       model: "m",
-      inputTokens: 5000,
-      outputTokens: 250,
+      endpoint: "completions",
       promptFormat: "token-ids",
-      seed: 9,
+      shapes: fixedShape(5000, 250),
+      seed,
     });
+
+  it("sends exactly --input-len random token ids, the same for the same seed and index", () => {
+    const w = tokenIds(9);
     const body = JSON.parse(w.body(3));
     expect(body).toMatchObject({
       model: "m",
@@ -222,22 +225,52 @@ describe("the workload", () => {
     });
     expect(body.prompt).toHaveLength(5000);
     expect(body.prompt.every((id: number) => Number.isInteger(id) && id >= 1000 && id < 30000)).toBe(true);
-    expect(w.body(3)).toBe(
-      new Workload({
-        model: "m",
-        inputTokens: 5000,
-        outputTokens: 250,
-        promptFormat: "token-ids",
-        seed: 9,
-      }).body(3),
-    );
+    expect(w.body(3)).toBe(tokenIds(9).body(3));
     expect(JSON.parse(w.body(4)).prompt.slice(0, 20)).not.toEqual(body.prompt.slice(0, 20));
   });
 
   it("sends --input-len words as text when asked", () => {
-    const w = new Workload({ model: "m", inputTokens: 100, outputTokens: 5, promptFormat: "text", seed: 1 });
+    const w = new Workload({
+      model: "m",
+      endpoint: "completions",
+      promptFormat: "text",
+      shapes: fixedShape(100, 5),
+      seed: 1,
+    });
     const prompt = JSON.parse(w.body(0)).prompt as string;
     expect(prompt.split(" ")).toHaveLength(100);
+  });
+
+  it("sends chat bodies: one user message of the request's length, and its own max_tokens", () => {
+    const w = new Workload({
+      model: "m",
+      endpoint: "chat",
+      promptFormat: "text",
+      shapes: (i) => ({ inputTokens: 10 + i, outputTokens: 3 + i }),
+      words: ["a", "b"],
+      seed: 1,
+    });
+    const { shape, body } = w.request(5);
+    expect(shape).toEqual({ inputTokens: 15, outputTokens: 8 });
+    const parsed = JSON.parse(body);
+    expect(parsed).toMatchObject({ model: "m", max_tokens: 8, ignore_eos: true, stream: true });
+    expect(parsed.prompt).toBeUndefined();
+    expect(parsed.messages).toHaveLength(1);
+    expect(parsed.messages[0].role).toBe("user");
+    const words = (parsed.messages[0].content as string).split(" ");
+    expect(words).toHaveLength(15);
+    expect(words.every((word) => word === "a" || word === "b")).toBe(true);
+  });
+
+  it("sends a source's own prompt text as it is", () => {
+    const w = new Workload({
+      model: "m",
+      endpoint: "chat",
+      promptFormat: "text",
+      shapes: () => ({ inputTokens: 4, outputTokens: 2, promptText: 'what is "ray"?' }),
+      seed: 1,
+    });
+    expect(JSON.parse(w.body(0)).messages[0].content).toBe('what is "ray"?');
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aggregateRecords } from "../../../src/bench/aggregate.js";
 import { assessSteadiness } from "../../../src/bench/steadiness.js";
+import { fixedShape } from "../../../src/bench/workload.js";
 import type { Random } from "../../../src/random.js";
 import { parseSimConfig, type SimConfigInput } from "../../../src/sim/config.js";
 import { runVirtualLevel } from "../../helpers/virtual-level.js";
@@ -44,7 +45,7 @@ async function verdict(setting: Setting, seed: number, slowdown?: { factor: numb
     startSkewMs: 5,
     seed,
   });
-  const a = aggregateRecords(run.files, { inputLen: setting.inputTokens, outputLen: 128 });
+  const a = aggregateRecords(run.files, { requested: fixedShape(setting.inputTokens, 128) });
   const s = assessSteadiness(a.sliceOutputRates, a.window.seconds / 10, a.medianRequestMs / 1000);
   return { verdict: s.verdict as Verdict, middle: (a.window.startUs + a.window.endUs) / 2000 };
 }

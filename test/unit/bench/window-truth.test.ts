@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { aggregateRecords, type LevelAggregate } from "../../../src/bench/aggregate.js";
 import { allPartsResultJson, type LevelContext } from "../../../src/bench/formats.js";
+import { fixedShape } from "../../../src/bench/workload.js";
 import { expandCells } from "../../../src/plan/expand.js";
 import { loadPlan } from "../../../src/plan/load.js";
 import type { SimConfig } from "../../../src/sim/config.js";
@@ -44,7 +45,7 @@ async function measure(config: SimConfig, clients: number, concurrency: number, 
     startSkewMs: 5,
     seed: 1,
   });
-  return { run, aggregate: aggregateRecords(run.files, { inputLen: INPUT, outputLen: OUTPUT }) };
+  return { run, aggregate: aggregateRecords(run.files, { requested: fixedShape(INPUT, OUTPUT) }) };
 }
 
 /** What the service sustains: tokens emitted in the middle three fifths of a long level, per second. */
@@ -66,8 +67,10 @@ function warningKinds(a: LevelAggregate, clients: number): string[] {
     mode: "concurrency",
     target: 1,
     modelId: "m",
-    inputLen: INPUT,
-    outputLen: OUTPUT,
+    inputTokens: INPUT,
+    outputTokens: OUTPUT,
+    lengthSeed: 1,
+    endpoint: "completions",
     burstiness: 1,
     startedAtEpochMs: 0,
     toolVersion: "test",
