@@ -1,5 +1,6 @@
 import { ExternalError, UserError } from "../errors.js";
 import { listenForInterrupts } from "../interrupt.js";
+import { type LengthSpec, rangeRatio } from "../model/lengths.js";
 import { experimentDir } from "../model/load.js";
 import { renderExperiment } from "../model/render-text.js";
 import type { Reporter } from "../reporter.js";
@@ -8,8 +9,9 @@ import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import type { BenchOptions } from "./options.js";
 import { formatBenchProgress } from "./progress.js";
+import type { TokenizerName } from "./prompt-words.js";
 import { serverUrlFrom } from "./server-url.js";
-import type { PromptFormat } from "./workload.js";
+import type { Endpoint, PromptFormat } from "./workload.js";
 
 /**
  * The body of `orchestrate bench`, loaded only when the command runs: flags → BenchOptions,
@@ -22,8 +24,12 @@ export interface BenchFlags {
   type: "concurrency" | "request-rate";
   concurrency: number[];
   requestRate: number[];
-  inputLen: number;
-  outputLen: number;
+  inputLen: LengthSpec;
+  outputLen: LengthSpec;
+  /** vLLM's --random-range-ratio: both lengths uniform within ±this fraction. */
+  randomRangeRatio?: number;
+  endpoint: Endpoint;
+  tokenizer?: TokenizerName;
   baseUrl?: string;
   model?: string;
   numPrompts?: number;
@@ -36,7 +42,7 @@ export interface BenchFlags {
   burstiness: number;
   seed?: number;
   goodput?: Slo;
-  promptFormat: PromptFormat;
+  promptFormat?: PromptFormat;
   resultsDir: string;
   timeout: number;
   ttftTimeout: number;
@@ -96,11 +102,11 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
     clients: flags.clients,
     mode: flags.type,
     levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
-    inputTokens: flags.inputLen,
-    outputTokens: flags.outputLen,
+    inputTokens: withRangeRatio(flags.inputLen, flags.randomRangeRatio),
+    outputTokens: withRangeRatio(flags.outputLen, flags.randomRangeRatio),
+    endpoint: flags.endpoint,
     repeats: flags.repeats,
     burstiness: flags.burstiness,
-    promptFormat: flags.promptFormat,
     expDir: experimentDir(exp, flags.resultsDir),
     overwrite: flags.force ? "force" : flags.resume ? "resume" : "refuse",
     timeouts: { requestMs: flags.timeout * 1000, firstTokenMs: flags.ttftTimeout * 1000 },
@@ -119,8 +125,14 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
   // Without --warmup each level warms up with one wave per client (see BenchOptions.warmup).
   if (flags.warmup !== undefined) options.warmup = flags.warmup;
   if (flags.seed !== undefined) options.seed = flags.seed;
+  if (flags.promptFormat !== undefined) options.promptFormat = flags.promptFormat;
+  if (flags.tokenizer !== undefined) options.tokenizer = flags.tokenizer;
   if (flags.goodput !== undefined) options.goodput = flags.goodput;
   return options;
+}
+
+function withRangeRatio(spec: LengthSpec, ratio: number | undefined): LengthSpec {
+  return ratio === undefined || typeof spec !== "number" ? spec : rangeRatio(spec, ratio);
 }
 
 /** The rules that join several flags, every broken one reported at once. */
@@ -135,6 +147,13 @@ function validateBenchFlags(flags: BenchFlags): void {
   if (counts.length > 1) problems.push(`• ${counts.join(", ")}: give one of them, not several`);
   if (flags.promptsPerConcurrency !== undefined && flags.type !== "concurrency")
     problems.push("• --prompts-per-concurrency: only applies to -t concurrency");
+  if (
+    flags.randomRangeRatio !== undefined &&
+    (typeof flags.inputLen !== "number" || typeof flags.outputLen !== "number")
+  )
+    problems.push(
+      "• --random-range-ratio: spreads a fixed --input-len/--output-len; a length given as a distribution already says its spread",
+    );
   if (problems.length > 0) throw new UserError("the bench flags do not go together", { details: problems });
 }
 

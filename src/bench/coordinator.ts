@@ -200,7 +200,7 @@ async function initParts(
       model: modelId,
       inputTokens: plan.inputTokens,
       outputTokens: plan.outputTokens,
-      lengthSeed: lengthSeedOf(seed),
+      lengthSeed: lengthSeedOf(plan, seed),
       endpoint: plan.endpoint,
       promptFormat: plan.promptFormat,
       ...(tokenizer ? { tokenizer } : {}),
@@ -331,7 +331,7 @@ function levelContext(
     modelId,
     inputTokens: plan.inputTokens,
     outputTokens: plan.outputTokens,
-    lengthSeed: lengthSeedOf(seed),
+    lengthSeed: lengthSeedOf(plan, seed),
     endpoint: plan.endpoint,
     burstiness: plan.burstiness,
     startedAtEpochMs: startedAt,
@@ -343,7 +343,7 @@ function levelContext(
 
 function aggregateOptions(plan: BenchPlan, seed: number) {
   return {
-    requested: lengthSource(plan.inputTokens, plan.outputTokens, lengthSeedOf(seed)),
+    requested: lengthSource(plan.inputTokens, plan.outputTokens, lengthSeedOf(plan, seed)),
     ...(plan.goodput ? { slo: plan.goodput } : {}),
   };
 }
@@ -352,8 +352,8 @@ function aggregateOptions(plan: BenchPlan, seed: number) {
  * Request lengths come from the run's seed alone, not a part's or a level's: request i asks for
  * the same lengths in every client, level and repeat, so scales are compared on the same work.
  */
-function lengthSeedOf(seed: number): number {
-  return deriveSeed(seed, "lengths");
+function lengthSeedOf(plan: BenchPlan, seed: number): number {
+  return plan.lengthSeed ?? deriveSeed(seed, "lengths");
 }
 
 /**

@@ -5,6 +5,7 @@ import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { cliCommand } from "../invocation.js";
+import { meanLength } from "../model/lengths.js";
 import {
   ALL_PARTS_DIR,
   EXPERIMENT_MANIFEST,
@@ -15,7 +16,6 @@ import {
 } from "../model/orchestrate-manifest.js";
 import type { LoadMode } from "../model/types.js";
 import { redact } from "../secrets.js";
-import { meanLength } from "./lengths.js";
 import type { BenchLabels, BenchPlan } from "./options.js";
 
 /**

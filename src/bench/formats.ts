@@ -1,9 +1,9 @@
+import { describeLengths, type LengthSpec, meanLength } from "../model/lengths.js";
 import { aggregateLikeSeed } from "../model/seed-view.js";
 import type { DataWarning, LatencyMetric, LatencyStats } from "../model/types.js";
 import { latencyToVllm } from "../model/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
-import { describeLength, type LengthSpec, meanLength } from "./lengths.js";
 import { arrivalsFor } from "./schedulers.js";
 import {
   assessSteadiness,
@@ -281,7 +281,7 @@ function commonExtras(aggregate: LevelAggregate, context: LevelContext): Record<
       input: context.inputTokens,
       output: context.outputTokens,
       seed: context.lengthSeed,
-      described: `${describeLength(context.inputTokens)} in / ${describeLength(context.outputTokens)} out`,
+      described: describeLengths(context.inputTokens, context.outputTokens, context.lengthSeed),
     },
     endpoint: context.endpoint,
     prompt_tokens_deviation: aggregate.promptDeviation

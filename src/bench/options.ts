@@ -1,8 +1,8 @@
 import { UserError } from "../errors.js";
+import { type LengthSpec, lengthSpecProblems } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import { type LengthSpec, lengthSpecProblems } from "./lengths.js";
 import type { TokenizerName } from "./prompt-words.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
 
@@ -69,6 +69,11 @@ export interface BenchOptions {
   burstiness?: number;
   /** Run seed; a fresh one is drawn (and recorded) when absent. */
   seed?: number;
+  /**
+   * The seed of request lengths; absent: derived from the run seed. A pipeline passes one seed
+   * for all its cells, so every scale is asked for the same lengths.
+   */
+  lengthSeed?: number;
   goodput?: Slo;
   promptFormat?: PromptFormat;
   /** The experiment folder. */
@@ -100,6 +105,7 @@ export interface BenchPlan {
   repeatsTarget: RepeatsTarget | undefined;
   burstiness: number;
   seed: number | undefined;
+  lengthSeed: number | undefined;
   goodput: Slo | undefined;
   promptFormat: PromptFormat;
   expDir: string;
@@ -239,6 +245,7 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     repeatsTarget: options.repeatsTarget,
     burstiness,
     seed: options.seed,
+    lengthSeed: options.lengthSeed,
     goodput: options.goodput && Object.keys(options.goodput).length > 0 ? options.goodput : undefined,
     promptFormat: options.promptFormat ?? (options.endpoint === "chat" ? "text" : "token-ids"),
     expDir: options.expDir,

@@ -1,7 +1,7 @@
+import type { LengthSpec } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import type { LengthSpec } from "./lengths.js";
 import type { TokenizerName } from "./prompt-words.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
 

@@ -1,5 +1,5 @@
+import { drawLength, type LengthSpec } from "../model/lengths.js";
 import { deriveSeed, Random } from "../random.js";
-import { drawLength, type LengthSpec } from "./lengths.js";
 import { COMMON_WORDS } from "./prompt-words.js";
 
 /**

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from "commander";
 import type { Slo } from "../bench/index.js";
+import { type LengthSpec, lengthSpecProblems, parseLengthText } from "../model/lengths.js";
 
 /**
  * Value parsers of `orchestrate bench`'s flags: a bad value fails while the command line is read,
@@ -91,6 +92,27 @@ export function burstinessOption(text: string): number {
   const value = Number(text);
   if (!(value > 0)) throw new InvalidArgumentError('must be a number > 0 (1 = Poisson) or "inf" (constant)');
   return value;
+}
+
+/** "500", or a distribution: "uniform:min=100,max=500", "normal:mean=500,std=100,min=1,max=2000". */
+export function lengthOption(text: string): LengthSpec {
+  let spec: LengthSpec;
+  try {
+    spec = parseLengthText(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  const problems = lengthSpecProblems("length", spec);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join("; "));
+  return spec;
+}
+
+/** completions | chat, or the API path as vllm bench serve's --endpoint spells it. */
+export function endpointOption(text: string): "completions" | "chat" {
+  const word = text.replace(/^\/?(v1\/)?/, "").replace(/\/$/, "");
+  if (word === "completions") return "completions";
+  if (word === "chat" || word === "chat/completions") return "chat";
+  throw new InvalidArgumentError("must be completions or chat (or /v1/completions, /v1/chat/completions)");
 }
 
 /** A 32-bit run seed, as recorded in experiment.json. */

@@ -1,12 +1,15 @@
 import { type Command, Option } from "commander";
 import type { BenchFlags } from "../bench/bench-command.js";
 import { DEFAULT_CONCURRENCIES, DEFAULT_RATES } from "../bench/options.js";
+import { TOKENIZERS } from "../bench/prompt-words.js";
 import type { Reporter } from "../reporter.js";
 import {
   AliasOption,
   burstinessOption,
   concurrencyListOption,
+  endpointOption,
   goodputOption,
+  lengthOption,
   rateListOption,
   secondsOption,
   seedOption,
@@ -21,11 +24,17 @@ export function register(program: Command, reporter: Reporter): void {
   )
     .argParser(concurrencyListOption)
     .default(DEFAULT_CONCURRENCIES, DEFAULT_CONCURRENCIES.join(","));
-  const inputLen = new Option("--input-len <n>", "input tokens per request (random token ids)")
-    .argParser(positiveIntOption)
+  const inputLen = new Option(
+    "--input-len <n|dist>",
+    "input tokens per request, or a distribution drawn per request: uniform:min=A,max=B, normal:mean=M,std=S,min=A,max=B, lognormal:median=M,sigma=S,min=A,max=B",
+  )
+    .argParser(lengthOption)
     .default(5000);
-  const outputLen = new Option("--output-len <n>", "output tokens per request (max_tokens, ignore_eos)")
-    .argParser(positiveIntOption)
+  const outputLen = new Option(
+    "--output-len <n|dist>",
+    "output tokens per request (max_tokens, ignore_eos), or a distribution as --input-len",
+  )
+    .argParser(lengthOption)
     .default(250);
   program
     .command("bench")
@@ -48,6 +57,23 @@ export function register(program: Command, reporter: Reporter): void {
     )
     .addOption(inputLen)
     .addOption(outputLen)
+    .option(
+      "--random-range-ratio <r>",
+      "lengths uniform in [L·(1−r), L·(1+r)] around --input-len and --output-len, as vllm bench serve",
+      fractionOption,
+    )
+    .option(
+      "--endpoint <api>",
+      "completions (/v1/completions, token-id prompts) or chat (/v1/chat/completions, one user message of text)",
+      endpointOption,
+      "completions",
+    )
+    .addOption(
+      new Option(
+        "--tokenizer <name>",
+        "the model's tokenizer, to size chat prompts in tokens (default: o200k_harmony for gpt-oss; other models need it for chat)",
+      ).choices([...TOKENIZERS]),
+    )
     .option("-u, --base-url <url>", "server base URL (default: $OPENAI_API_URL or http://127.0.0.1:8000)")
     .option("-m, --model <id>", "model to request (default: the first of GET /v1/models)")
     .option(
@@ -97,10 +123,8 @@ export function register(program: Command, reporter: Reporter): void {
     .addOption(
       new Option(
         "--prompt-format <f>",
-        "how prompts are sent (text for servers that refuse token-id prompts)",
-      )
-        .choices(["token-ids", "text"])
-        .default("token-ids"),
+        "how prompts are sent (text for servers that refuse token-id prompts; default token-ids, text for chat)",
+      ).choices(["token-ids", "text"]),
     )
     .option(
       "--results-dir <dir>",

@@ -180,8 +180,13 @@ export interface RunSetup {
   workload: {
     mode: LoadMode;
     levels: number[];
+    /** Means, when the lengths are distributions. */
     inputTokens: number;
     outputTokens: number;
+    /** The lengths as asked for, with their seed (absent in setups from before distributions). */
+    lengths?: string;
+    /** Absent in setups from before chat: completions. */
+    endpoint?: "completions" | "chat";
     requestsPerLevel: string;
     slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
   };

@@ -89,6 +89,16 @@ function describeUnion(
   if (branches.length === 1 && branches[0]) {
     return branches[0].flatMap((inner) => describeIssue(inner, schema, input, path));
   }
+  // Every branch refused the value's type; a number that is not whole fails the number branch's
+  // "int" type, which says more than "Invalid input" does.
+  const value = valueAt(input, path);
+  const sameKind = issue.errors.find((branch) => {
+    const expected = branch[0]?.code === "invalid_type" ? String(branch[0].expected) : "";
+    return typeof value === "number" && (expected === "int" || expected === "number");
+  });
+  if (branches.length === 0 && sameKind) {
+    return sameKind.flatMap((inner) => describeIssue(inner, schema, input, path));
+  }
   return [{ path, message: `${issue.message}, not ${describeValue(valueAt(input, path))}` }];
 }
 

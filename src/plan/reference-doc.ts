@@ -20,6 +20,8 @@ interface JsonSchema {
   required?: string[];
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  /** A discriminated union (a length distribution); its members are described in the key's text. */
+  oneOf?: JsonSchema[];
   additionalProperties?: JsonSchema | boolean;
   minimum?: number;
   exclusiveMinimum?: number;
@@ -101,6 +103,7 @@ function typeName(schema: JsonSchema): string {
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
   if (schema.enum) return alternatives(schema.enum.map((value) => `\`${String(value)}\``));
   if (schema.anyOf) return alternatives([...new Set(schema.anyOf.map(typeName))]);
+  if (schema.oneOf) return "map";
   if (Array.isArray(schema.type)) return alternatives(schema.type.map((type) => typeName({ type })));
   switch (schema.type) {
     case "integer":

@@ -1,3 +1,4 @@
+import { lengthSpecProblems, maxLength } from "../model/lengths.js";
 import type { PlanIssue } from "./issues.js";
 import type { ImageInput, PlanInput, ScaleInput } from "./schema.js";
 import type { PlanPath } from "./source-map.js";
@@ -42,7 +43,12 @@ export interface Plan
     "images" | "scales" | "application" | "ingress" | "deploy" | "model" | "benchmark"
   > {
   /** `repeats` is the most a level runs; `repeats_target` says when it may stop sooner. */
-  benchmark: Omit<PlanInput["benchmark"], "repeats"> & { repeats: number; repeats_target?: RepeatsTarget };
+  benchmark: Omit<PlanInput["benchmark"], "repeats" | "prompt_format"> & {
+    repeats: number;
+    repeats_target?: RepeatsTarget;
+    /** Chat prompts are text; completions prompts token ids unless the plan says text. */
+    prompt_format: "token-ids" | "text";
+  };
   model: PlanInput["model"] & { model_source: string; prefix_caching: boolean };
   application: PlanInput["application"] & { name: string };
   images: ResolvedImage[];
@@ -88,12 +94,16 @@ export function resolvePlan(input: PlanInput): Plan {
     scales: input.scales.map((scale) => resolveScale(scale, input)),
     ingress: { ...input.ingress, mechanism: ingressMechanism(input) ?? "num_ingress_replicas" },
     deploy: { ...input.deploy, service_prefix: servicePrefix(input) },
-    benchmark: resolveRepeats(input.benchmark),
+    benchmark: resolveBenchmark(input.benchmark),
   };
 }
 
-function resolveRepeats(benchmark: PlanInput["benchmark"]): Plan["benchmark"] {
-  const { repeats, ...rest } = benchmark;
+function resolveBenchmark(benchmark: PlanInput["benchmark"]): Plan["benchmark"] {
+  const { repeats, prompt_format, ...given } = benchmark;
+  const rest = {
+    ...given,
+    prompt_format: prompt_format ?? (benchmark.endpoint === "chat" ? "text" : "token-ids"),
+  } as const;
   if (typeof repeats === "number") return { ...rest, repeats };
   const { max, ...target } = repeats === "auto" ? AUTO_REPEATS : repeats;
   return { ...rest, repeats: max, repeats_target: target };
@@ -130,6 +140,7 @@ export function checkPlan(input: Partial<PlanInput>): PlanIssue[] {
   if (compute) checkComputeShape(compute, issues);
   if (compute && model) checkFit(compute, model, scales ?? [], issues);
   if (benchmark) checkBenchmark(benchmark, issues);
+  if (benchmark) checkLengths(benchmark, model, issues);
   if (images && application) checkNoSecretsBakedIn(images, application, issues);
   if (input.local !== undefined && input.target !== undefined && input.target !== "local") {
     issues.push({
@@ -410,6 +421,40 @@ function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]):
     issues.push({
       path: ["benchmark", "slo"],
       message: "give at least one of ttft_ms, tpot_ms, e2el_ms, or remove it",
+    });
+  }
+}
+
+/**
+ * Length distributions whose fields disagree (min above max, a lognormal with both median and
+ * mean), and lengths the model cannot hold: the longest prompt plus the longest answer must fit
+ * max_model_len, or requests would fail with HTTP 400 mid-run.
+ */
+function checkLengths(
+  benchmark: PlanInput["benchmark"],
+  model: PlanInput["model"] | undefined,
+  issues: PlanIssue[],
+): void {
+  for (const key of ["input_tokens", "output_tokens"] as const) {
+    for (const problem of lengthSpecProblems(key, benchmark[key])) {
+      const [, message] = /^[^:]*: (.*)$/.exec(problem) ?? [problem, problem];
+      issues.push({ path: ["benchmark", key], message: message ?? problem });
+    }
+  }
+  if (benchmark.endpoint === "chat" && benchmark.prompt_format === "token-ids") {
+    issues.push({
+      path: ["benchmark", "prompt_format"],
+      message:
+        "token-ids applies to the completions endpoint; chat prompts are text (leave prompt_format out)",
+    });
+  }
+  const limit = model?.engine_kwargs.max_model_len;
+  if (typeof limit !== "number") return;
+  const longest = maxLength(benchmark.input_tokens) + maxLength(benchmark.output_tokens);
+  if (longest > limit) {
+    issues.push({
+      path: ["benchmark", "input_tokens"],
+      message: `the longest request is ${maxLength(benchmark.input_tokens)} prompt + ${maxLength(benchmark.output_tokens)} answer = ${longest} tokens, more than model.engine_kwargs.max_model_len ${limit}; lower the lengths (a distribution's max) or raise max_model_len`,
     });
   }
 }

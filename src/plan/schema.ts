@@ -258,6 +258,39 @@ const sloSchema = z.strictObject({
  * Repeats until sure: each level is repeated until the 95% interval of its mean throughput is
  * within ±target_ci (relative) or `max` is reached; the sweep stops repeating a level once it is.
  */
+/**
+ * A request length: a number, or a distribution drawn per request (src/bench/lengths.ts). Bounds
+ * are required where a tail is unbounded, so the longest prompt is known before a run starts.
+ */
+const bound = (what: string) => positiveInt.describe(what);
+const lengthDistributionSchema = z.discriminatedUnion("distribution", [
+  z.strictObject({
+    distribution: z.literal("fixed"),
+    value: positiveInt.describe("Every request has this length."),
+  }),
+  z.strictObject({
+    distribution: z.literal("uniform"),
+    min: bound("Shortest length."),
+    max: bound("Longest length; every whole number from min to max is equally likely."),
+  }),
+  z.strictObject({
+    distribution: z.literal("normal"),
+    mean: z.number().positive().describe("Mean length."),
+    std: nonNegative.describe("Standard deviation."),
+    min: bound("Draws below are raised to this (required: a normal has no floor)."),
+    max: bound("Draws above are cut to this (required: it must fit the model's context)."),
+  }),
+  z.strictObject({
+    distribution: z.literal("lognormal"),
+    median: z.number().positive().optional().describe("Median length (give this or mean)."),
+    mean: z.number().positive().optional().describe("Mean length (give this or median)."),
+    sigma: nonNegative.describe("Standard deviation of the length's logarithm (0.5 is a moderate tail)."),
+    min: bound("Draws below are raised to this."),
+    max: bound("Draws above are cut to this (required: the tail is unbounded)."),
+  }),
+]);
+const lengthSchema = z.union([positiveInt, lengthDistributionSchema]);
+
 const repeatsTargetSchema = z.strictObject({
   min: positiveInt
     .min(2, "must be at least 2: one repeat measures no spread")
@@ -306,11 +339,27 @@ const benchmarkSchema = z
       .min(1)
       .default([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       .describe("Request-rate mode: the levels, as requests per second per client."),
-    input_tokens: positiveInt.default(5000).describe("Prompt length of every request, tokens."),
-    output_tokens: positiveInt
+    input_tokens: lengthSchema
+      .default(5000)
+      .describe(
+        "Prompt length, tokens: a number, or a distribution ({distribution: uniform, min, max}; normal {mean, std, min, max}; lognormal {median or mean, sigma, min, max}; fixed {value}) drawn per request from the seed and the request's index, so request i asks for the same at every scale and repeat.",
+      ),
+    output_tokens: lengthSchema
       .default(250)
       .describe(
-        "Answer length of every request, tokens (sent as max_tokens with ignore_eos, so every answer has it).",
+        "Answer length, tokens, a number or a distribution as input_tokens (sent as max_tokens with ignore_eos, so every answer has it).",
+      ),
+    endpoint: z
+      .enum(["completions", "chat"])
+      .default("completions")
+      .describe(
+        "completions: POST /v1/completions (prompts as token ids by default, exact lengths). chat: POST /v1/chat/completions with one user message of random words, each one token under benchmark.tokenizer; the server's count adds its chat template, reported as prompt_tokens_deviation.",
+      ),
+    tokenizer: z
+      .enum(["o200k_harmony", "o200k_base", "cl100k_base"])
+      .optional()
+      .describe(
+        "The model's tokenizer, to size text prompts (chat) in tokens; bundled, no download. Absent: o200k_harmony for gpt-oss models; for any other model chat is refused until this is set, rather than sending prompts of unknown length.",
       ),
     prompts_per_concurrency: positiveInt
       .default(10)
@@ -359,9 +408,9 @@ const benchmarkSchema = z
       ),
     prompt_format: z
       .enum(["token-ids", "text"])
-      .default("token-ids")
+      .optional()
       .describe(
-        "token-ids: prompts are sent as token ids, so the server sees exactly input_tokens. text: random words, for servers that take only text (the server's tokenizer decides the length; usage is checked against it).",
+        "token-ids: prompts are sent as token ids, so the server sees exactly input_tokens (completions only). text: random words, for servers that take only text (the server's tokenizer decides the length; usage is checked against it). Absent: token-ids for completions, text for chat.",
       ),
     repeats: z
       .union([positiveInt, z.literal("auto"), repeatsTargetSchema])

@@ -1,3 +1,4 @@
+import { lengthText } from "../model/lengths.js";
 import { type CellTime, estimatePlan, type PlanEstimate } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
@@ -207,7 +208,9 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
   args.push("-s", String(cell.scale.clients), "-t", b.mode);
   if (b.mode === "concurrency") args.push("-c", b.concurrency.join(","));
   else args.push("-r", b.request_rates.join(","));
-  args.push("--input-len", String(b.input_tokens), "--output-len", String(b.output_tokens));
+  args.push("--input-len", lengthText(b.input_tokens), "--output-len", lengthText(b.output_tokens));
+  if (b.endpoint !== "completions") args.push("--endpoint", b.endpoint);
+  if (b.tokenizer) args.push("--tokenizer", b.tokenizer);
   if (b.duration_s !== undefined) args.push("--duration", String(b.duration_s));
   else if (b.mode === "request-rate") args.push("--num-prompts", String(b.num_prompts));
   else if (b.prompts_per_concurrency !== 10)
@@ -224,7 +227,8 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
   if (b.mode === "request-rate" && b.arrival !== "poisson") args.push("--arrival", b.arrival);
   if (b.arrival === "gamma") args.push("--burstiness", String(b.burstiness));
   if (b.seed !== undefined) args.push("--seed", String(b.seed));
-  if (b.prompt_format !== "token-ids") args.push("--prompt-format", b.prompt_format);
+  if (b.prompt_format !== (b.endpoint === "chat" ? "text" : "token-ids"))
+    args.push("--prompt-format", b.prompt_format);
   if (b.slo) {
     const slo = Object.entries({ ttft: b.slo.ttft_ms, tpot: b.slo.tpot_ms, e2el: b.slo.e2el_ms })
       .filter(([, v]) => v !== undefined)

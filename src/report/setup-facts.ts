@@ -114,7 +114,8 @@ function factsFromSetup(setup: RunSetup): SetupFact[] {
       value:
         `${w.mode === "concurrency" ? "closed loop, concurrency per client" : "open loop, request rate per client"} ` +
         `${w.levels.map((v) => formatLevel({ mode: w.mode, value: v, key: "" })).join(", ")}; ` +
-        `${w.inputTokens} input / ${w.outputTokens} output tokens; ${w.requestsPerLevel} per level`,
+        `${w.lengths ?? `${w.inputTokens} input / ${w.outputTokens} output tokens`}; ` +
+        `${w.requestsPerLevel} per level${w.endpoint === "chat" ? "; chat endpoint (/v1/chat/completions)" : ""}`,
     },
     { label: "SLOs (goodput)", value: slo || "none" },
     { label: "Target", value: setup.target },

@@ -169,6 +169,8 @@ const runSetupSchema = z.looseObject({
     levels: z.array(z.number()),
     inputTokens: z.number(),
     outputTokens: z.number(),
+    lengths: z.string().optional(),
+    endpoint: z.enum(["completions", "chat"]).optional(),
     requestsPerLevel: z.string(),
     slo: z
       .looseObject({

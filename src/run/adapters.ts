@@ -115,6 +115,8 @@ export const benchRunner: BenchRunner = {
       levels: request.levels,
       inputTokens: request.inputTokens,
       outputTokens: request.outputTokens,
+      endpoint: request.apiEndpoint,
+      ...(request.tokenizer ? { tokenizer: request.tokenizer } : {}),
       repeats: request.repeats,
       ...(request.repeatsTarget ? { repeatsTarget: request.repeatsTarget } : {}),
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
@@ -130,6 +132,7 @@ export const benchRunner: BenchRunner = {
     else if (request.mode === "request-rate") options.numPrompts = request.numPrompts;
     else options.promptsPerConcurrency = request.promptsPerConcurrency;
     if (request.seed !== undefined) options.seed = request.seed;
+    options.lengthSeed = request.lengthSeed;
     if (request.warmup !== undefined) options.warmup = request.warmup;
     if (request.slo) options.goodput = request.slo;
     await runBenchmark(options, {

@@ -21,7 +21,7 @@ import {
   ownerOf,
 } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
-import type { RunFolder } from "./run-folder.js";
+import { lengthSeedOfRun, type RunFolder } from "./run-folder.js";
 
 /**
  * One cell's steps — render, deploy, wait, ready, bench, teardown — each journaled before and
@@ -229,6 +229,9 @@ export class CellRunner {
       levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
       inputTokens: b.input_tokens,
       outputTokens: b.output_tokens,
+      apiEndpoint: b.endpoint,
+      lengthSeed: lengthSeedOfRun(b.seed, folder.runId),
+      ...(b.tokenizer ? { tokenizer: b.tokenizer } : {}),
       promptsPerConcurrency: b.prompts_per_concurrency,
       numPrompts: b.num_prompts,
       repeats: b.repeats,

@@ -1,4 +1,5 @@
 import type { BenchProgress } from "../bench/progress.js";
+import type { LengthSpec } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
 import type { ServiceEndpoint, ServiceIdentity, Target } from "../targets/target.js";
 
@@ -40,8 +41,11 @@ export interface BenchRequest {
   clients: number;
   mode: LoadMode;
   levels: number[];
-  inputTokens: number;
-  outputTokens: number;
+  inputTokens: LengthSpec;
+  outputTokens: LengthSpec;
+  /** completions or chat (whose prompts are sized with `tokenizer`). */
+  apiEndpoint: "completions" | "chat";
+  tokenizer?: "o200k_harmony" | "o200k_base" | "cl100k_base";
   promptsPerConcurrency: number;
   numPrompts: number;
   durationS?: number;
@@ -54,6 +58,8 @@ export interface BenchRequest {
   arrival: "poisson" | "gamma" | "constant";
   burstiness: number;
   seed?: number;
+  /** The seed of request lengths, shared by every cell of the run. */
+  lengthSeed: number;
   promptFormat: "token-ids" | "text";
   requestTimeoutS: number;
   slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };

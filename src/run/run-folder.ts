@@ -6,9 +6,11 @@ import { UserError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../fs-atomic.js";
 import { existingFolder } from "../inputs.js";
 import { cliCommand } from "../invocation.js";
+import { describeLengths, meanLength } from "../model/lengths.js";
 import type { RunSetup } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import type { Plan } from "../plan/resolve.js";
+import { hashString } from "../random.js";
 import { redact, redactValue } from "../secrets.js";
 import { JOURNAL_FILE } from "./journal.js";
 
@@ -123,13 +125,21 @@ export async function createRunFolder(
   const folder = new RunFolder(dir);
   await writeJsonAtomic(join(folder.dir, "plan.json"), redactValue(plan));
   await folder.writeFile("plan.source.yaml", planSource);
-  const setup = runSetup(plan, now);
+  const setup = runSetup(plan, now, folder.runId);
   if (facts.anyscaleCli) setup.anyscaleCli = facts.anyscaleCli;
   await writeJsonAtomic(join(folder.dir, "setup.json"), setup);
   return folder;
 }
 
-export function runSetup(plan: Plan, startedAt: Date): RunSetup {
+/**
+ * Every cell of a run draws request lengths from one seed (the plan's, else one from the run's
+ * id, which a resume keeps), so request i asks for the same lengths at 1x, 2x and 4x.
+ */
+export function lengthSeedOfRun(planSeed: number | undefined, runId: string): number {
+  return planSeed ?? hashString(0, `lengths/${runId}`);
+}
+
+export function runSetup(plan: Plan, startedAt: Date, runId: string): RunSetup {
   const b = plan.benchmark;
   const where =
     plan.target === "local"
@@ -164,8 +174,10 @@ export function runSetup(plan: Plan, startedAt: Date): RunSetup {
     workload: {
       mode: b.mode,
       levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
-      inputTokens: b.input_tokens,
-      outputTokens: b.output_tokens,
+      inputTokens: Math.round(meanLength(b.input_tokens)),
+      outputTokens: Math.round(meanLength(b.output_tokens)),
+      lengths: describeLengths(b.input_tokens, b.output_tokens, lengthSeedOfRun(b.seed, runId)),
+      endpoint: b.endpoint,
       requestsPerLevel:
         b.duration_s !== undefined
           ? `${b.duration_s} s per level`

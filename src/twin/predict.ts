@@ -4,6 +4,7 @@
  * level, warm-up, repeats, one client process per `clients`), plus the time and money around them.
  */
 import { UserError } from "../errors.js";
+import { meanLength } from "../model/lengths.js";
 import { type CellTime, estimatePlan, type PlanEstimate, warmupRequestsAt } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
@@ -101,8 +102,9 @@ function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: s
       concurrency,
       requestsPerClient: b.prompts_per_concurrency * concurrency,
       warmupPerClient: warmupRequestsAt(b, concurrency),
-      inputTokens: b.input_tokens,
-      outputTokens: b.output_tokens,
+      // The twin runs one length per level: a distribution's mean (its spread is not modelled).
+      inputTokens: Math.round(meanLength(b.input_tokens)),
+      outputTokens: Math.round(meanLength(b.output_tokens)),
     });
     return {
       concurrency,

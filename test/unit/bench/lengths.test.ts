@@ -1,5 +1,7 @@
 import { encode } from "gpt-tokenizer/encoding/o200k_harmony";
 import { describe, expect, it } from "vitest";
+import { oneTokenWords, TOKENIZERS, tokenizerFor } from "../../../src/bench/prompt-words.js";
+import { lengthSource, Workload } from "../../../src/bench/workload.js";
 import {
   drawLength,
   type LengthSpec,
@@ -7,9 +9,7 @@ import {
   maxLength,
   meanLength,
   rangeRatio,
-} from "../../../src/bench/lengths.js";
-import { oneTokenWords, TOKENIZERS, tokenizerFor } from "../../../src/bench/prompt-words.js";
-import { lengthSource, Workload } from "../../../src/bench/workload.js";
+} from "../../../src/model/lengths.js";
 
 const N = 20_000;
 

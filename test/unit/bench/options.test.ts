@@ -44,7 +44,7 @@ describe("benchmark options", () => {
       warmup: "one-wave",
       repeats: 1,
       burstiness: 1,
-      promptFormat: "token-ids",
+      endpoint: "completions",
       overwrite: "refuse",
     });
     expect(requestsPerLevel(plan, 16)).toBe(160);
@@ -97,10 +97,12 @@ describe("benchmark options", () => {
       outputTokens: 250,
       repeats: 1,
       burstiness: 1,
-      promptFormat: "token-ids",
+      endpoint: "completions",
       overwrite: "refuse",
       timeouts: { requestMs: 600_000, firstTokenMs: 300_000 },
     });
+    expect(resolveOptions({ ...base, endpoint: "chat" }).promptFormat).toBe("text");
+    expect(resolveOptions(base).promptFormat).toBe("token-ids");
     expect(parseBench("-t", "request-rate", "-c", "2", "--burstiness", "inf")).toMatchObject({
       mode: "request-rate",
       levels: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
@@ -200,6 +202,51 @@ describe("benchmark options", () => {
     expect(burstinessOption("inf")).toBe(Number.POSITIVE_INFINITY);
     expect(burstinessOption("0.5")).toBe(0.5);
     expect(() => burstinessOption("0")).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("lengths, endpoint and tokenizer on the command line", () => {
+  it("takes a length as a number or a distribution, and vLLM's --random-range-ratio", () => {
+    expect(
+      parseBench(
+        "--input-len",
+        "uniform:min=100,max=500",
+        "--output-len",
+        "lognormal:median=80,sigma=0.5,min=1,max=400",
+      ),
+    ).toMatchObject({
+      inputTokens: { distribution: "uniform", min: 100, max: 500 },
+      outputTokens: { distribution: "lognormal", median: 80, sigma: 0.5, min: 1, max: 400 },
+    });
+    expect(
+      parseBench("--random-input-len", "1000", "--random-output-len", "100", "--random-range-ratio", "0.5"),
+    ).toMatchObject({
+      inputTokens: { distribution: "uniform", min: 500, max: 1500 },
+      outputTokens: { distribution: "uniform", min: 50, max: 150 },
+    });
+    expect(() => parseBench("--input-len", "uniform:min=100")).toThrow(/uniform needs max/);
+    expect(() => parseBench("--input-len", "normal:mean=5,std=1,min=9,max=3")).toThrow(
+      /min 9 is more than max 3/,
+    );
+    expect(() => parseBench("--input-len", "zipf:s=1")).toThrow(/neither a token count/);
+    try {
+      parseBench("--input-len", "uniform:min=1,max=9", "--random-range-ratio", "0.1");
+      expect.unreachable();
+    } catch (error) {
+      expect((error as UserError).details.join("\n")).toMatch(/already says its spread/);
+    }
+  });
+
+  it("takes --endpoint as a word or as vLLM's path, and a tokenizer by name", () => {
+    expect(parseBench("--endpoint", "chat", "--tokenizer", "o200k_base")).toMatchObject({
+      endpoint: "chat",
+      tokenizer: "o200k_base",
+    });
+    expect(parseBench("--endpoint", "/v1/chat/completions").endpoint).toBe("chat");
+    expect(parseBench("--endpoint", "/v1/completions").endpoint).toBe("completions");
+    expect(() => parseBench("--endpoint", "embeddings")).toThrow(/completions or chat/);
+    expect(() => parseBench("--tokenizer", "llama")).toThrow();
+    expect(() => resolveOptions({ ...base, endpoint: "chat", promptFormat: "token-ids" })).toThrow(UserError);
   });
 });
 

@@ -130,3 +130,57 @@ function lognormalMu(spec: { median?: number; mean?: number; sigma: number }): n
 function clampRound(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.round(value)));
 }
+
+/** Both lengths in a line; the seed is named only where a length is drawn. */
+export function describeLengths(input: LengthSpec, output: LengthSpec, seed: number): string {
+  const drawn = [input, output].some((spec) => typeof spec !== "number" && spec.distribution !== "fixed");
+  const text = `${describeLength(input)} input / ${describeLength(output)} output tokens`;
+  return drawn ? `${text}, drawn per request from seed ${seed}` : text;
+}
+
+const FIELDS = {
+  fixed: ["value"],
+  uniform: ["min", "max"],
+  normal: ["mean", "std", "min", "max"],
+  lognormal: ["median", "mean", "sigma", "min", "max"],
+} as const;
+
+/**
+ * A length as one command-line word: `500`, or `NAME:key=value,…` with the plan's keys
+ * (`uniform:min=100,max=500`, `lognormal:median=800,sigma=0.5,min=1,max=4000`). Throws a
+ * RangeError saying what is wrong; the spec's own rules are `lengthSpecProblems`'.
+ */
+export function parseLengthText(text: string): LengthSpec {
+  if (/^\d+$/.test(text.trim())) return Number(text);
+  const match = /^(\w+):(.+)$/.exec(text.trim());
+  const name = match?.[1] as keyof typeof FIELDS | undefined;
+  if (!match || !name || !(name in FIELDS))
+    throw new RangeError(
+      `"${text}" is neither a token count nor NAME:key=value,… with NAME one of ${Object.keys(FIELDS).join(", ")} (e.g. uniform:min=100,max=500)`,
+    );
+  const allowed: readonly string[] = FIELDS[name];
+  const spec: Record<string, unknown> = { distribution: name };
+  for (const pair of match[2]!.split(",")) {
+    const [key, value, extra] = pair.split("=").map((s) => s.trim());
+    if (!key || value === undefined || extra !== undefined || !allowed.includes(key))
+      throw new RangeError(`"${pair}" in ${text}: ${name} takes ${allowed.join(", ")} as key=number`);
+    const number = Number(value);
+    if (value === "" || !Number.isFinite(number))
+      throw new RangeError(`${name}.${key}: "${value}" is not a number`);
+    spec[key] = number;
+  }
+  const missing = allowed.filter((key) => !(key in spec) && key !== "median" && key !== "mean");
+  if (name === "normal" && !("mean" in spec)) missing.unshift("mean");
+  if (missing.length > 0) throw new RangeError(`${text}: ${name} needs ${missing.join(", ")}`);
+  return spec as LengthSpec;
+}
+
+/** The command-line word of a spec (what parseLengthText reads back). */
+export function lengthText(spec: LengthSpec): string {
+  if (typeof spec === "number") return String(spec);
+  const { distribution, ...fields } = spec;
+  const pairs = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  return `${distribution}:${pairs.join(",")}`;
+}
