@@ -34,7 +34,7 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
-import { TOKENIZERS, type TokenizerName, tokenizerFor } from "./prompt-words.js";
+import { oneTokenWords, TOKENIZERS, type TokenizerName, tokenizerFor } from "./prompt-words.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
 import { repeatsStop } from "./repeats-target.js";
 import { lengthSource } from "./workload.js";
@@ -189,6 +189,7 @@ async function initParts(
   partSeeds: Record<string, number>,
   tokenizer: TokenizerName | undefined,
 ): Promise<void> {
+  const words = tokenizer ? await oneTokenWords(tokenizer) : undefined;
   const runId = `b${seed.toString(36)}`;
   for (const part of fleet.parts) {
     fleet.send(part, {
@@ -203,7 +204,7 @@ async function initParts(
       lengthSeed: lengthSeedOf(plan, seed),
       endpoint: plan.endpoint,
       promptFormat: plan.promptFormat,
-      ...(tokenizer ? { tokenizer } : {}),
+      ...(words ? { words } : {}),
       timeouts: plan.timeouts,
       expDir: plan.expDir,
       partSeed: partSeeds[String(part)]!,

@@ -12,7 +12,11 @@
 
 export interface CompletionEvent {
   kind: "done" | "data" | "error";
-  /** A non-empty `choices[0].text` (completions) or `choices[0].delta.content` (chat). */
+  /**
+   * A non-empty `choices[0].text` (completions) or, in chat, `choices[0].delta.content` or the
+   * reasoning a reasoning model streams before its answer (`reasoning_content`, or `reasoning`
+   * in newer vLLM): those are generated tokens too, so the first of them is the first token.
+   */
   hasText: boolean;
   /** UTF-8 bytes of that text as sent (escapes counted as written): only a relative weight. */
   textBytes: number;
@@ -34,6 +38,8 @@ const key = (name: string) => Buffer.from(name);
 const KEY_CHOICES = key("choices");
 const KEY_TEXT = key("text");
 const KEY_CONTENT = key("content");
+const KEY_REASONING = key("reasoning");
+const KEY_REASONING_CONTENT = key("reasoning_content");
 const KEY_FINISH = key("finish_reason");
 const KEY_PROMPT_TOKENS = key("prompt_tokens");
 const KEY_COMPLETION_TOKENS = key("completion_tokens");
@@ -74,7 +80,6 @@ export function scanEvent(bytes: Uint8Array, start: number, end: number): Comple
     return out;
   }
   let sawChoices = false;
-  let sawText = false;
   let i = start;
   while (i < end) {
     if (bytes[i] !== QUOTE) {
@@ -94,16 +99,11 @@ export function scanEvent(bytes: Uint8Array, start: number, end: number): Comple
     i = v;
     if (length === 7 && equalAt(bytes, nameStart, KEY_CHOICES)) {
       sawChoices = true;
-    } else if (
-      !sawText &&
-      ((length === 4 && equalAt(bytes, nameStart, KEY_TEXT)) ||
-        (length === 7 && equalAt(bytes, nameStart, KEY_CONTENT)))
-    ) {
-      sawText = true;
+    } else if (isTextKey(bytes, nameStart, length)) {
       if (bytes[v] === QUOTE) {
         const close = stringEnd(bytes, v + 1, end);
         if (close < 0) return parseEvent(bytes, start, end);
-        out.textBytes = close - v - 1;
+        out.textBytes += close - v - 1;
         out.hasText = out.textBytes > 0;
         i = close + 1;
       } else if (bytes[v] !== 0x6e /* null */) {
@@ -129,6 +129,15 @@ export function scanEvent(bytes: Uint8Array, start: number, end: number): Comple
   if (!sawChoices) return parseEvent(bytes, start, end);
   if (!out.hasUsage) out.promptTokens = 0;
   return out;
+}
+
+function isTextKey(bytes: Uint8Array, at: number, length: number): boolean {
+  return (
+    (length === 4 && equalAt(bytes, at, KEY_TEXT)) ||
+    (length === 7 && equalAt(bytes, at, KEY_CONTENT)) ||
+    (length === 9 && equalAt(bytes, at, KEY_REASONING)) ||
+    (length === 17 && equalAt(bytes, at, KEY_REASONING_CONTENT))
+  );
 }
 
 /** The slow path, and the reference the fast path is tested against. */
@@ -166,11 +175,11 @@ export function parseEvent(bytes: Uint8Array, start: number, end: number): Compl
   const choice = Array.isArray(choices) && isObject(choices[0]) ? choices[0] : undefined;
   if (choice) {
     const delta = isObject(choice.delta) ? choice.delta : undefined;
-    const piece = typeof choice.text === "string" ? choice.text : delta?.content;
-    if (typeof piece === "string" && piece.length > 0) {
-      out.hasText = true;
-      out.textBytes = JSON.stringify(piece).length - 2;
+    const pieces = [choice.text, delta?.content, delta?.reasoning_content, delta?.reasoning];
+    for (const piece of pieces) {
+      if (typeof piece === "string") out.textBytes += JSON.stringify(piece).length - 2;
     }
+    out.hasText = out.textBytes > 0;
     if (typeof choice.finish_reason === "string") out.finishReason = choice.finish_reason;
   }
   const usage = value.usage;

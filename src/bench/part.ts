@@ -7,7 +7,6 @@ import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
-import { oneTokenWords } from "./prompt-words.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
 import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
@@ -43,7 +42,6 @@ export class PartLevel {
   private constructor(
     private readonly init: PartInit,
     private readonly level: LevelSpec,
-    words: readonly string[] | undefined,
   ) {
     this.files = partFiles(level.outDir, init.part, level.key);
     this.client = new CompletionClient({
@@ -61,13 +59,12 @@ export class PartLevel {
       promptFormat: init.promptFormat,
       shapes: this.shapes,
       seed: level.levelSeed,
-      ...(words ? { words } : {}),
+      ...(init.words ? { words: init.words } : {}),
     });
   }
 
   static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
-    const words = init.tokenizer ? await wordsOf(init.tokenizer) : undefined;
-    const run = new PartLevel(init, level, words);
+    const run = new PartLevel(init, level);
     await mkdir(run.files.dir, { recursive: true });
     if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
     return run;
@@ -211,15 +208,4 @@ export class PartLevel {
       startSkewMs,
     };
   }
-}
-
-/** A tokenizer's words are checked once per part process, not per level. */
-const wordLists = new Map<string, Promise<string[]>>();
-function wordsOf(name: NonNullable<PartInit["tokenizer"]>): Promise<string[]> {
-  let words = wordLists.get(name);
-  if (!words) {
-    words = oneTokenWords(name);
-    wordLists.set(name, words);
-  }
-  return words;
 }

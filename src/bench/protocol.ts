@@ -2,7 +2,6 @@ import type { LengthSpec } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import type { TokenizerName } from "./prompt-words.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
 
 /**
@@ -26,8 +25,12 @@ export interface PartInit {
   lengthSeed: number;
   endpoint: Endpoint;
   promptFormat: PromptFormat;
-  /** Text prompts of an exact length are built from this tokenizer's one-token words. */
-  tokenizer?: TokenizerName;
+  /**
+   * Words that are one token each under the model's tokenizer, for text prompts of an exact
+   * length. Checked by the coordinator, so a part never loads a tokenizer (megabytes of tables
+   * whose garbage collection would pause the part's measurements).
+   */
+  words?: string[];
   timeouts: Partial<ClientTimeouts>;
   expDir: string;
   partSeed: number;

@@ -20,6 +20,12 @@ const PAYLOADS: Record<string, string> = {
   nullText: `{"id":"c","choices":[{"index":0,"text":null,"finish_reason":null}]}`,
   chatRoleOnly: `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
   chatContent: `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`,
+  // vLLM's first chat event with continuous usage: the role, no content, zero completion tokens.
+  chatRoleWithUsage: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],${usage(40, 0)}}`,
+  chatContentWithUsage: `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null}],${usage(40, 1)}}`,
+  // A reasoning model (gpt-oss) streams its analysis first: tokens, though not content.
+  chatReasoningContent: `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"reasoning_content":"We"},"logprobs":null,"finish_reason":null}]}`,
+  chatReasoning: `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":null,"reasoning":"need"},"logprobs":null,"finish_reason":null}]}`,
   prettyPrinted: `{\n  "choices" : [ { "text" : "x y" , "finish_reason" : "stop" } ],\n  "usage" : { "prompt_tokens" : 3 , "completion_tokens" : 7 }\n}`,
   trickyText: `{"choices":[{"text":"say \\"text\\": \\"usage\\":{\\"completion_tokens\\":9} \\\\","finish_reason":null}],"usage":null}`,
   unicodeEscaped: `{"choices":[{"text":"\\u00e9\\ud83c\\udf89","finish_reason":null}]}`,
@@ -62,6 +68,18 @@ describe("scanning completion events in place", () => {
     expect(run(scanEvent, PAYLOADS.lastToken!)).toMatchObject({ finishReason: "length" });
     expect(run(scanEvent, PAYLOADS.finalUsage!)).toMatchObject({ hasText: false, completionTokens: 250 });
     expect(run(scanEvent, PAYLOADS.chatRoleOnly!)).toMatchObject({ hasText: false });
+    expect(run(scanEvent, PAYLOADS.chatRoleWithUsage!)).toMatchObject({
+      hasText: false,
+      hasUsage: true,
+      promptTokens: 40,
+      completionTokens: 0,
+    });
+    expect(run(scanEvent, PAYLOADS.chatContentWithUsage!)).toMatchObject({
+      hasText: true,
+      completionTokens: 1,
+    });
+    expect(run(scanEvent, PAYLOADS.chatReasoningContent!)).toMatchObject({ hasText: true, textBytes: 2 });
+    expect(run(scanEvent, PAYLOADS.chatReasoning!)).toMatchObject({ hasText: true, textBytes: 4 });
     expect(run(scanEvent, PAYLOADS.trickyText!)).toMatchObject({ hasText: true, hasUsage: false });
     expect(run(scanEvent, PAYLOADS.errorObject!)).toMatchObject({
       kind: "error",
