@@ -96,6 +96,28 @@ export function completionEvent(
   });
 }
 
+/**
+ * A vLLM-style chat stream event (serving_chat.py): the first carries only the assistant's role
+ * and empty content, the others a content delta; with continuous usage, each carries usage.
+ */
+export function chatEvent(
+  delta: { role?: string; content: string },
+  options: { finish?: string | null; usage?: { prompt: number; completion: number } } = {},
+): string {
+  const event: Record<string, unknown> = {
+    id: "chatcmpl-test",
+    object: "chat.completion.chunk",
+    created: 0,
+    model: "test-model",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: options.finish ?? null }],
+  };
+  if (options.usage) {
+    const { prompt, completion } = options.usage;
+    event.usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+  return JSON.stringify(event);
+}
+
 export function usageEvent(prompt: number, completion: number): string {
   return JSON.stringify({
     id: "cmpl-test",

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import {
   at,
+  chatEvent,
   completionEvent,
   type Handler,
   type ReceivedRequest,
@@ -14,7 +15,12 @@ import {
  * A server that streams every request on a fixed schedule: the first chunk `firstMs` after the
  * request arrived, then one chunk every `gapMs`, each carrying `tokensPerChunk` tokens (with
  * continuous usage), until max_tokens. It records when it wrote each chunk, per x-request-id.
+ *
+ * It serves /v1/completions and /v1/chat/completions alike. A chat stream starts, as vLLM's
+ * does, with a role-only event (no token) written on arrival, and its prompt counts one token per
+ * word of the messages plus CHAT_TEMPLATE_TOKENS, a fixed template as real chat templates are.
  */
+export const CHAT_TEMPLATE_TOKENS = 7;
 export interface ScheduleOptions {
   firstMs: number;
   gapMs: number;
@@ -27,6 +33,7 @@ export interface Written {
   arrivedAt: number;
   chunks: number[];
   arrivedEpochMs: number;
+  url: string;
 }
 
 export function scheduledStream(options: ScheduleOptions): {
@@ -41,21 +48,35 @@ export function scheduledStream(options: ScheduleOptions): {
       res.end(JSON.stringify({ error: { message: "missing or wrong bearer token" } }));
       return;
     }
-    const body = JSON.parse(req.body) as { max_tokens: number; prompt: unknown };
-    const prompt = Array.isArray(body.prompt) ? body.prompt.length : 0;
+    const body = JSON.parse(req.body) as {
+      max_tokens: number;
+      prompt?: unknown;
+      messages?: Array<{ content: string }>;
+    };
+    const chat = req.url === "/v1/chat/completions";
+    const prompt = chat
+      ? (body.messages ?? []).reduce((n, m) => n + m.content.split(" ").length, CHAT_TEMPLATE_TOKENS)
+      : Array.isArray(body.prompt)
+        ? body.prompt.length
+        : 0;
     const record: Written = {
       arrivedAt: req.arrivedAt,
       chunks: [],
       arrivedEpochMs: performance.timeOrigin + req.arrivedAt,
+      url: req.url,
     };
     written.set(String(req.headers["x-request-id"] ?? written.size), record);
     startStream(res);
+    if (chat)
+      res.write(sse(chatEvent({ role: "assistant", content: "" }, { usage: { prompt, completion: 0 } })));
     let tokens = 0;
     for (let i = 0; tokens < body.max_tokens; i++) {
       await at(req.arrivedAt, options.firstMs + i * options.gapMs);
       if (res.destroyed) return;
       tokens = Math.min(body.max_tokens, tokens + perChunk);
-      res.write(sse(completionEvent("x".repeat(perChunk), { usage: { prompt, completion: tokens } })));
+      const usage = { prompt, completion: tokens };
+      const text = "x".repeat(perChunk);
+      res.write(sse(chat ? chatEvent({ content: text }, { usage }) : completionEvent(text, { usage })));
       record.chunks.push(performance.now());
     }
     res.end(sse(usageEvent(prompt, tokens), "[DONE]"));

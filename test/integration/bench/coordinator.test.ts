@@ -16,7 +16,7 @@ import {
   sampleBenchParts,
   watchLoopLag,
 } from "../../helpers/timing-margin.js";
-import { scheduledStream } from "../../helpers/token-stream.js";
+import { CHAT_TEMPLATE_TOKENS, scheduledStream } from "../../helpers/token-stream.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -42,78 +42,95 @@ function options(url: string, overrides: Partial<BenchOptions> = {}): BenchOptio
 }
 
 describe("runBenchmark against a server that emits tokens at known times", () => {
-  it("measures each metric as computed by hand", async () => {
-    // Every request: first chunk 80 ms after it arrives, then a chunk every 20 ms, 2 tokens each,
-    // 10 tokens in all: chunks at 80, 100, 120, 140, 160 ms.
-    // By hand: TTFT 80, E2EL 160, TPOT (160 − 80) / 9 = 8.89, ITL 20 per chunk, 10 per token,
-    // tokens per chunk 2, output 10 tokens per request.
-    const { handler, written } = scheduledStream({ firstMs: 80, gapMs: 20, tokensPerChunk: 2 });
-    server = await startTestServer(handler);
-    // No warm-up wave: every request here is one the hand calculation counts.
-    const opts = options(server.url, { clients: 1, levels: [2], numPrompts: 6, warmup: 0 });
-    const lag = watchLoopLag();
-    const outcome = await runBenchmark(opts);
-    lag.stop();
-    const all = json(join(opts.expDir, "all-parts", "conc2.json"));
-    const partJson = json(join(opts.expDir, "part1", "conc2.json"));
-    // The server (this process) and the client (the part process) can each fall behind by as much
-    // as their loops lagged, which the test measures here and the part measures itself.
-    const serverLag = lag.maxMs();
-    const clientLag = partLagMs(partJson);
-    // The premise: the server wrote on schedule, late by no more than its own loop lagged.
-    for (const w of written.values()) {
-      w.chunks.forEach((t, k) => {
-        expect(t - w.arrivedAt).toBeGreaterThanOrEqual(80 + 20 * k);
-        expect(t - w.arrivedAt - (80 + 20 * k)).toBeLessThanOrEqual(lagMargin(serverLag));
+  // Chat is measured as completions are, within the same margins: the role-only first event is
+  // no token, and the prompt is what the server counted (the words plus its template).
+  it.each(["completions", "chat"] as const)(
+    "measures each metric as computed by hand (%s)",
+    async (endpoint) => {
+      // Every request: first chunk 80 ms after it arrives, then a chunk every 20 ms, 2 tokens each,
+      // 10 tokens in all: chunks at 80, 100, 120, 140, 160 ms.
+      // By hand: TTFT 80, E2EL 160, TPOT (160 − 80) / 9 = 8.89, ITL 20 per chunk, 10 per token,
+      // tokens per chunk 2, output 10 tokens per request.
+      const { handler, written } = scheduledStream({ firstMs: 80, gapMs: 20, tokensPerChunk: 2 });
+      server = await startTestServer(handler);
+      // No warm-up wave: every request here is one the hand calculation counts.
+      const opts = options(server.url, {
+        clients: 1,
+        levels: [2],
+        numPrompts: 6,
+        warmup: 0,
+        endpoint,
+        ...(endpoint === "chat" ? { tokenizer: "o200k_base" as const } : {}),
       });
-    }
-    expect(all.completed).toBe(6);
-    expect(all.failed).toBe(0);
-    expect(all.total_output_tokens).toBe(60);
-    expect(all.total_input_tokens).toBe(60);
-    expect(all.token_source).toBe("usage");
-    expect(all.tokens_per_chunk).toMatchObject({ mean: 2, max: 2 });
+      const lag = watchLoopLag();
+      const outcome = await runBenchmark(opts);
+      lag.stop();
+      const all = json(join(opts.expDir, "all-parts", "conc2.json"));
+      const partJson = json(join(opts.expDir, "part1", "conc2.json"));
+      // The server (this process) and the client (the part process) can each fall behind by as much
+      // as their loops lagged, which the test measures here and the part measures itself.
+      const serverLag = lag.maxMs();
+      const clientLag = partLagMs(partJson);
+      // The premise: the server wrote on schedule, late by no more than its own loop lagged.
+      for (const w of written.values()) {
+        w.chunks.forEach((t, k) => {
+          expect(t - w.arrivedAt).toBeGreaterThanOrEqual(80 + 20 * k);
+          expect(t - w.arrivedAt - (80 + 20 * k)).toBeLessThanOrEqual(lagMargin(serverLag));
+        });
+      }
+      expect(all.completed).toBe(6);
+      expect(all.failed).toBe(0);
+      expect(all.total_output_tokens).toBe(60);
+      expect(all.total_input_tokens).toBe(endpoint === "chat" ? 6 * (10 + CHAT_TEMPLATE_TOKENS) : 60);
+      const path = endpoint === "chat" ? "/v1/chat/completions" : "/v1/completions";
+      expect([...written.values()].every((w) => w.url === path)).toBe(true);
+      expect(all.endpoint).toBe(endpoint);
+      const template = endpoint === "chat" ? CHAT_TEMPLATE_TOKENS : 0;
+      expect(all.prompt_tokens_deviation).toMatchObject({ requests: 6, min: template, max: template });
+      expect(all.token_source).toBe("usage");
+      expect(all.tokens_per_chunk).toMatchObject({ mean: 2, max: 2 });
 
-    // Each chunk the client timed, beside the server's write of it (the client reads each write
-    // of a chunked response on its own, even when several arrive together): it arrived after the
-    // write, and no later than the client's loop lagged.
-    const records = await epochRecords(join(opts.expDir, "part1", "conc2.records.bin"));
-    expect(records).toHaveLength(6);
-    for (const r of records) {
-      const [, w] = [...written].find(([id]) => id.endsWith(r.idSuffix))!;
-      expect(r.chunkTokens).toEqual([2, 2, 2, 2, 2]);
-      r.chunkTimes.forEach((arrived, j) => {
-        const wrote = performance.timeOrigin + w.chunks[j]!;
-        expect(arrived).toBeGreaterThanOrEqual(wrote - CROSS_PROCESS_CLOCK_MS);
-        expect(arrived - wrote).toBeLessThanOrEqual(lagMargin(clientLag) + CROSS_PROCESS_CLOCK_MS);
-      });
-    }
+      // Each chunk the client timed, beside the server's write of it (the client reads each write
+      // of a chunked response on its own, even when several arrive together): it arrived after the
+      // write, and no later than the client's loop lagged.
+      const records = await epochRecords(join(opts.expDir, "part1", "conc2.records.bin"));
+      expect(records).toHaveLength(6);
+      for (const r of records) {
+        const [, w] = [...written].find(([id]) => id.endsWith(r.idSuffix))!;
+        expect(r.chunkTokens).toEqual([2, 2, 2, 2, 2]);
+        r.chunkTimes.forEach((arrived, j) => {
+          const wrote = performance.timeOrigin + w.chunks[j]!;
+          expect(arrived).toBeGreaterThanOrEqual(wrote - CROSS_PROCESS_CLOCK_MS);
+          expect(arrived - wrote).toBeLessThanOrEqual(lagMargin(clientLag) + CROSS_PROCESS_CLOCK_MS);
+        });
+      }
 
-    // The metrics against the hand-computed figures. Lower bounds are exact: no timer fires early.
-    // Upper bounds allow for every lag on the way: the request reaching the server (its loop), the
-    // server writing late (its loop), the chunk reaching the client (the client's loop).
-    const path = lagMargin(serverLag, serverLag, clientLag);
-    expect(all.median_ttft_ms).toBeGreaterThanOrEqual(80);
-    expect(all.median_ttft_ms).toBeLessThanOrEqual(80 + path);
-    expect(all.median_e2el_ms).toBeGreaterThanOrEqual(160);
-    expect(all.median_e2el_ms).toBeLessThanOrEqual(160 + path);
-    // Between two chunks of one request only the server's lateness and the client's delivery can
-    // move either end (the request's transit is common to both).
-    const between = lagMargin(serverLag, clientLag);
-    expect(Math.abs(all.median_tpot_ms - 80 / 9)).toBeLessThanOrEqual(between / 9);
-    expect(Math.abs(all.median_itl_ms - 20)).toBeLessThanOrEqual(between);
-    expect(all.median_itl_per_token_ms).toBeCloseTo(all.median_itl_ms / 2, 0);
-    // Two slots, three requests each: a slot idles only between a request's end and the next send
-    // in the client (at most 2 hand-overs per slot inside the window, each within its lag).
-    const windowMs = all.window.length_s * 1000;
-    expect(all.achieved_concurrency_per_client).toBeGreaterThanOrEqual(
-      2 - (4 * lagMargin(clientLag)) / windowMs,
-    );
-    expect(all.achieved_concurrency_per_client).toBeLessThanOrEqual(2);
-    // Client and server agree on each request's first chunk within loopback delivery time.
-    expect(partJson.mean_ttft_ms).toBeCloseTo(all.mean_ttft_ms, 9);
-    expect(outcome.experiment.levels[0]).toMatchObject({ key: "conc2", method: "window", completed: 6 });
-  });
+      // The metrics against the hand-computed figures. Lower bounds are exact: no timer fires early.
+      // Upper bounds allow for every lag on the way: the request reaching the server (its loop), the
+      // server writing late (its loop), the chunk reaching the client (the client's loop).
+      const transit = lagMargin(serverLag, serverLag, clientLag);
+      expect(all.median_ttft_ms).toBeGreaterThanOrEqual(80);
+      expect(all.median_ttft_ms).toBeLessThanOrEqual(80 + transit);
+      expect(all.median_e2el_ms).toBeGreaterThanOrEqual(160);
+      expect(all.median_e2el_ms).toBeLessThanOrEqual(160 + transit);
+      // Between two chunks of one request only the server's lateness and the client's delivery can
+      // move either end (the request's transit is common to both).
+      const between = lagMargin(serverLag, clientLag);
+      expect(Math.abs(all.median_tpot_ms - 80 / 9)).toBeLessThanOrEqual(between / 9);
+      expect(Math.abs(all.median_itl_ms - 20)).toBeLessThanOrEqual(between);
+      expect(all.median_itl_per_token_ms).toBeCloseTo(all.median_itl_ms / 2, 0);
+      // Two slots, three requests each: a slot idles only between a request's end and the next send
+      // in the client (at most 2 hand-overs per slot inside the window, each within its lag).
+      const windowMs = all.window.length_s * 1000;
+      expect(all.achieved_concurrency_per_client).toBeGreaterThanOrEqual(
+        2 - (4 * lagMargin(clientLag)) / windowMs,
+      );
+      expect(all.achieved_concurrency_per_client).toBeLessThanOrEqual(2);
+      // Client and server agree on each request's first chunk within loopback delivery time.
+      expect(partJson.mean_ttft_ms).toBeCloseTo(all.mean_ttft_ms, 9);
+      expect(outcome.experiment.levels[0]).toMatchObject({ key: "conc2", method: "window", completed: 6 });
+    },
+  );
 
   it("starts every part of a level at the same barrier instant", async () => {
     const { handler, written } = scheduledStream({ firstMs: 5, gapMs: 5 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
 import { startTestServer, type TestServer } from "../../helpers/http-server.js";
 import { lagMargin, partLagMs, watchLoopLag } from "../../helpers/timing-margin.js";
-import { scheduledStream } from "../../helpers/token-stream.js";
+import { CHAT_TEMPLATE_TOKENS, scheduledStream } from "../../helpers/token-stream.js";
 
 /**
  * The window's rates against a server whose answer is known: the first token 30 ms after a
@@ -32,54 +32,62 @@ afterAll(() => server.close());
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
 
 describe("rates over the window against a deterministic server", { timeout: 60_000 }, () => {
-  for (const clients of [1, 4]) {
-    for (const perStream of [3, 10]) {
-      it(`${clients} client(s), ${perStream} × concurrency: 64 tokens per request, goodput = throughput`, async () => {
-        const expDir = join(mkdtempSync(join(tmpdir(), "known-answer-")), "exp");
-        const lag = watchLoopLag();
-        await runBenchmark({
-          baseUrl: server.url,
-          clients,
-          mode: "concurrency",
-          levels: [STREAMS],
-          inputTokens: 16,
-          outputTokens: TOKENS,
-          promptsPerConcurrency: perStream,
-          // Every request meets these: goodput must then be the throughput, to the last digit.
-          goodput: { ttftMs: 60_000, e2elMs: 60_000 },
-          expDir,
-          seed: 16,
-        });
-        lag.stop();
-        const all = json(join(expDir, "all-parts", `conc${STREAMS}.json`));
-        expect(all.window.disjoint).toBe(false);
-        expect(all.completed).toBe(clients * perStream * STREAMS);
-        expect(all.output_throughput / all.request_throughput).toBeCloseTo(TOKENS, 6);
-        expect(all.output_goodput).toBeCloseTo(all.output_throughput, 6);
-        expect(all.request_goodput).toBeCloseTo(all.request_throughput, 9);
-        expect(all.total_token_throughput / all.request_throughput).toBeCloseTo(16 + TOKENS, 6);
-        // The clients' shares of the window add up to the level.
-        const shares = all.clients as Array<{ output_throughput: number; request_throughput: number }>;
-        const sum = (pick: (c: (typeof shares)[number]) => number) => shares.reduce((s, c) => s + pick(c), 0);
-        expect(sum((c) => c.output_throughput)).toBeCloseTo(all.output_throughput, 6);
-        expect(sum((c) => c.request_throughput)).toBeCloseTo(all.request_throughput, 9);
-        // No request is faster than the server's schedule, so no slot can do better than the closed
-        // form; each is slower only by the lag of the server's loop and the client's on the way.
-        const closedForm = clients * CLOSED_FORM_PER_CLIENT;
-        const clientLag = Math.max(
-          ...Array.from({ length: clients }, (_, i) =>
-            partLagMs(json(join(expDir, `part${i + 1}`, `conc${STREAMS}.json`))),
-          ),
-        );
-        const slowest = REQUEST_MS + 2 * lagMargin(lag.maxMs(), clientLag);
-        if (process.env.ORCHESTRATE_PRINT_TABLES) {
-          console.log(
-            `| ${clients} | ${perStream} × concurrency | ${((all.output_throughput / closedForm - 1) * 100).toFixed(1)}% | ${(all.output_throughput / all.request_throughput).toFixed(2)} | ${(all.output_goodput / all.output_throughput).toFixed(4)} | (loop lag ${clientLag.toFixed(0)} ms) |`,
-          );
-        }
-        expect(all.output_throughput).toBeLessThanOrEqual(closedForm * (1 + 1e-9));
-        expect(all.output_throughput).toBeGreaterThanOrEqual((closedForm * REQUEST_MS) / slowest);
+  // The grid on completions, and its hardest corner again on chat (a role-only event first).
+  const cases = [
+    ...[1, 4].flatMap((clients) =>
+      [3, 10].map((perStream) => ({ clients, perStream, endpoint: "completions" as const })),
+    ),
+    { clients: 4, perStream: 3, endpoint: "chat" as const },
+  ];
+  for (const { clients, perStream, endpoint } of cases) {
+    it(`${clients} client(s), ${perStream} × concurrency, ${endpoint}: 64 tokens per request, goodput = throughput`, async () => {
+      const expDir = join(mkdtempSync(join(tmpdir(), "known-answer-")), "exp");
+      const lag = watchLoopLag();
+      await runBenchmark({
+        baseUrl: server.url,
+        clients,
+        mode: "concurrency",
+        levels: [STREAMS],
+        inputTokens: 16,
+        outputTokens: TOKENS,
+        promptsPerConcurrency: perStream,
+        // Every request meets these: goodput must then be the throughput, to the last digit.
+        goodput: { ttftMs: 60_000, e2elMs: 60_000 },
+        expDir,
+        seed: 16,
+        endpoint,
+        ...(endpoint === "chat" ? { tokenizer: "o200k_base" as const } : {}),
       });
-    }
+      lag.stop();
+      const all = json(join(expDir, "all-parts", `conc${STREAMS}.json`));
+      expect(all.window.disjoint).toBe(false);
+      expect(all.completed).toBe(clients * perStream * STREAMS);
+      expect(all.output_throughput / all.request_throughput).toBeCloseTo(TOKENS, 6);
+      expect(all.output_goodput).toBeCloseTo(all.output_throughput, 6);
+      expect(all.request_goodput).toBeCloseTo(all.request_throughput, 9);
+      const prompt = 16 + (endpoint === "chat" ? CHAT_TEMPLATE_TOKENS : 0);
+      expect(all.total_token_throughput / all.request_throughput).toBeCloseTo(prompt + TOKENS, 6);
+      // The clients' shares of the window add up to the level.
+      const shares = all.clients as Array<{ output_throughput: number; request_throughput: number }>;
+      const sum = (pick: (c: (typeof shares)[number]) => number) => shares.reduce((s, c) => s + pick(c), 0);
+      expect(sum((c) => c.output_throughput)).toBeCloseTo(all.output_throughput, 6);
+      expect(sum((c) => c.request_throughput)).toBeCloseTo(all.request_throughput, 9);
+      // No request is faster than the server's schedule, so no slot can do better than the closed
+      // form; each is slower only by the lag of the server's loop and the client's on the way.
+      const closedForm = clients * CLOSED_FORM_PER_CLIENT;
+      const clientLag = Math.max(
+        ...Array.from({ length: clients }, (_, i) =>
+          partLagMs(json(join(expDir, `part${i + 1}`, `conc${STREAMS}.json`))),
+        ),
+      );
+      const slowest = REQUEST_MS + 2 * lagMargin(lag.maxMs(), clientLag);
+      if (process.env.ORCHESTRATE_PRINT_TABLES) {
+        console.log(
+          `| ${clients} | ${perStream} × concurrency | ${((all.output_throughput / closedForm - 1) * 100).toFixed(1)}% | ${(all.output_throughput / all.request_throughput).toFixed(2)} | ${(all.output_goodput / all.output_throughput).toFixed(4)} | (loop lag ${clientLag.toFixed(0)} ms) |`,
+        );
+      }
+      expect(all.output_throughput).toBeLessThanOrEqual(closedForm * (1 + 1e-9));
+      expect(all.output_throughput).toBeGreaterThanOrEqual((closedForm * REQUEST_MS) / slowest);
+    });
   }
 });
