@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A deliberately simple OpenAI-style streaming server for the client benchmarks: every stream
 // gets one token every --gap-ms (after --first-ms), as one SSE event with continuous usage, then
-// a usage event and [DONE]. It records its own write times per request (x-request-id), served at
+// a usage event and [DONE]. /v1/chat/completions streams vLLM's chat shape: a role-only event
+// first, then content deltas. It records its own write times per request (x-request-id), served at
 // GET /stats, so the client's measurements can be checked against the server's clock. It runs in
 // its own process (`node bench/token-server.mjs --port 0`) and prints {"port":N} once listening.
 import { createServer } from "node:http";
@@ -35,19 +36,22 @@ let eventsWritten = 0;
 let activeStreams = 0;
 let maxActiveStreams = 0;
 
+function usage(prompt, completion) {
+  return `"usage":{"prompt_tokens":${prompt},"total_tokens":${prompt + completion},"completion_tokens":${completion}}`;
+}
+
 function event(text, completion, prompt) {
-  return `data: {"id":"cmpl-b","object":"text_completion","created":0,"model":"bench-model","choices":[{"index":0,"text":"${text}","logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":{"prompt_tokens":${prompt},"total_tokens":${prompt + completion},"completion_tokens":${completion}}}\n\n`;
+  return `data: {"id":"cmpl-b","object":"text_completion","created":0,"model":"bench-model","choices":[{"index":0,"text":"${text}","logprobs":null,"finish_reason":null,"stop_reason":null}],${usage(prompt, completion)}}\n\n`;
+}
+
+function chatEvent(delta, completion, prompt) {
+  return `data: {"id":"chatcmpl-b","object":"chat.completion.chunk","created":0,"model":"bench-model","choices":[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}],${usage(prompt, completion)}}\n\n`;
 }
 
 const server = createServer((req, res) => {
   if (req.url === "/v1/models") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ object: "list", data: [{ id: "bench-model", object: "model" }] }));
-    return;
-  }
-  if (req.url === "/clock") {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ epoch: epoch() }));
     return;
   }
   if (req.url === "/clock") {
@@ -90,9 +94,9 @@ const server = createServer((req, res) => {
       return;
     }
     const maxTokens = body.max_tokens ?? 16;
-    const prompt = Array.isArray(body.prompt)
-      ? body.prompt.length
-      : String(body.prompt ?? "").split(" ").length;
+    const chat = req.url === "/v1/chat/completions";
+    const text = chat ? (body.messages ?? []).map((m) => m.content).join(" ") : body.prompt;
+    const prompt = Array.isArray(text) ? text.length : String(text ?? "").split(" ").length;
     const id = req.headers["x-request-id"] ?? "";
     const record = recordTimes ? { arrived, writes: [] } : undefined;
     if (record) stats.set(id, record);
@@ -117,9 +121,10 @@ const server = createServer((req, res) => {
         res.write(data);
       }
     };
+    if (chat) write(chatEvent('{"role":"assistant","content":""}', 0, prompt));
     const tick = () => {
       sent += 1;
-      write(event("tok", sent, prompt));
+      write(chat ? chatEvent('{"content":"tok"}', sent, prompt) : event("tok", sent, prompt));
       eventsWritten += 1;
       if (record) record.writes.push(epoch());
       if (sent >= maxTokens) {
