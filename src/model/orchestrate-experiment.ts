@@ -123,6 +123,11 @@ export async function readLevelFile(
     level.clientVerdict = json.client_verdict;
   const chunks = json.tokens_per_chunk as { mean?: unknown } | null | undefined;
   if (chunks && typeof chunks.mean === "number") level.tokensPerChunkMean = chunks.mean;
+  const deviation = json.prompt_tokens_deviation as Record<string, unknown> | null | undefined;
+  if (deviation && ["mean", "min", "max"].every((k) => typeof deviation[k] === "number")) {
+    const { mean, min, max } = deviation as { mean: number; min: number; max: number };
+    level.promptTokensDeviation = { mean, min, max };
+  }
   const perClient = num("achieved_concurrency_per_client");
   if (perClient !== undefined && id.mode === "concurrency") level.achievedConcurrency = perClient;
   const rate = num("achieved_rate");

@@ -94,6 +94,8 @@ export interface LevelSummary {
   clientVerdict?: "ok" | "client_bound";
   /** Tokens per SSE chunk (mean), when known. */
   tokensPerChunkMean?: number;
+  /** Server-counted − requested prompt tokens per request (a chat template's tokens), when known. */
+  promptTokensDeviation?: { mean: number; min: number; max: number };
   warnings: DataWarning[];
   /** The same level under the seed's arithmetic (sums and means), for comparison. */
   seedView?: Pick<

@@ -40,9 +40,33 @@ export function generatedBy(now: Date = new Date()): GeneratedBy {
   return { toolVersion: toolVersion(), host: hostname(), at: now.toISOString() };
 }
 
+/**
+ * How far the server's prompt count landed from the requested length, over every level: a chat
+ * template's few tokens, or (when it varies) a tokenizer that is not the model's. Absent when
+ * every count matched, as token-id prompts do.
+ */
+function promptDeviationFact(input: ReportInput): SetupFact | undefined {
+  const deviations = input.experiments.flatMap((e) =>
+    e.levels.flatMap((l) => (l.promptTokensDeviation ? [l.promptTokensDeviation] : [])),
+  );
+  if (deviations.length === 0 || deviations.every((d) => d.min === 0 && d.max === 0)) return undefined;
+  const min = Math.min(...deviations.map((d) => d.min));
+  const max = Math.max(...deviations.map((d) => d.max));
+  const mean = deviations.reduce((s, d) => s + d.mean, 0) / deviations.length;
+  const signed = (n: number) => `${n >= 0 ? "+" : ""}${Number.isInteger(n) ? n : n.toFixed(1)}`;
+  const spread = min === max ? "the same for every request" : `from ${signed(min)} to ${signed(max)}`;
+  const chat = input.setup?.workload.endpoint === "chat";
+  return {
+    label: "Prompt tokens, server − requested",
+    value: `${signed(mean)} per request, ${spread}${chat && min === max ? " (the chat template)" : ""}`,
+  };
+}
+
 export function setupSection(input: ReportInput, generated: GeneratedBy): SetupSection {
   const setup = input.setup ? redactValue(input.setup) : undefined;
   const facts = setup ? factsFromSetup(setup) : factsFromExperiments(input);
+  const deviation = promptDeviationFact(input);
+  if (deviation) facts.push(deviation);
   facts.push(
     { label: "Experiments", value: input.experiments.map((e) => `${e.name} (${e.format})`).join(", ") },
     {
