@@ -11,6 +11,26 @@ const ROOT = resolve(import.meta.dirname, "../../..");
 const SCALING = join(ROOT, "plans/scaling.yaml");
 
 describe("predict", () => {
+  it("predicts a length distribution as its mean length (the twin runs one length per level)", async () => {
+    const { plan } = loadPlan(SCALING, { env: {} });
+    const drawn = {
+      ...plan,
+      benchmark: {
+        ...plan.benchmark,
+        concurrency: [8],
+        input_tokens: { distribution: "uniform" as const, min: 4000, max: 6000 },
+        output_tokens: { distribution: "normal" as const, mean: 250, std: 50, min: 1, max: 1000 },
+      },
+    };
+    const fixed = { ...drawn, benchmark: { ...drawn.benchmark, input_tokens: 5000, output_tokens: 250 } };
+    const cells = expandCells(plan).slice(0, 1);
+    const [a, b] = await Promise.all([
+      predictPlanFromFiles(drawn, cells),
+      predictPlanFromFiles(fixed, cells),
+    ]);
+    expect(a.cells[0]!.levels).toEqual(b.cells[0]!.levels);
+  });
+
   it("predicts every cell and level of the seed plan, with time and cost", async () => {
     const { plan } = loadPlan(SCALING, { env: {} });
     const prediction = await predictPlanFromFiles(plan, expandCells(plan));
