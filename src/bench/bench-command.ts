@@ -3,13 +3,13 @@ import { listenForInterrupts } from "../interrupt.js";
 import { type LengthSpec, rangeRatio } from "../model/lengths.js";
 import { experimentDir } from "../model/load.js";
 import { renderExperiment } from "../model/render-text.js";
+import type { TokenizerName } from "../model/tokenizers.js";
 import type { Reporter } from "../reporter.js";
 import type { Slo } from "./aggregate.js";
 import type { BenchProgress } from "./coordinator.js";
 import { runBenchmark } from "./coordinator.js";
 import type { BenchOptions } from "./options.js";
 import { formatBenchProgress } from "./progress.js";
-import type { TokenizerName } from "./prompt-words.js";
 import { serverUrlFrom } from "./server-url.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
 

@@ -7,6 +7,7 @@ import { writeJsonAtomic } from "../fs-atomic.js";
 import { levelKey } from "../model/level-key.js";
 import { readLevelFile, readOrchestrateExperiment } from "../model/orchestrate-experiment.js";
 import { type ExperimentManifest, type LevelEntry, readManifest } from "../model/orchestrate-manifest.js";
+import { TOKENIZERS, type TokenizerName, tokenizerFor } from "../model/tokenizers.js";
 import type { ExperimentSummary, LevelSummary } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import { deriveSeed, freshSeed } from "../random.js";
@@ -34,7 +35,7 @@ import {
   warmupPerLevel,
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
-import { oneTokenWords, TOKENIZERS, type TokenizerName, tokenizerFor } from "./prompt-words.js";
+import { oneTokenWords } from "./prompt-words.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
 import { repeatsStop } from "./repeats-target.js";
 import { lengthSource } from "./workload.js";

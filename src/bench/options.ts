@@ -1,9 +1,9 @@
 import { UserError } from "../errors.js";
 import { type LengthSpec, lengthSpecProblems } from "../model/lengths.js";
+import type { TokenizerName } from "../model/tokenizers.js";
 import type { LoadMode } from "../model/types.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
-import type { TokenizerName } from "./prompt-words.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
 
 /**

@@ -14,11 +14,10 @@
  *
  * The tokenizers are gpt-tokenizer's bundled encodings (no download at run time). A model whose
  * tokenizer is not one of them gets no chat prompts of a promised length: the plan or the command
- * line must name the tokenizer, or the run is refused (see `tokenizerFor`).
+ * line must name the tokenizer, or the run is refused (model/tokenizers.ts).
  */
 
-export const TOKENIZERS = ["o200k_harmony", "o200k_base", "cl100k_base"] as const;
-export type TokenizerName = (typeof TOKENIZERS)[number];
+import type { TokenizerName } from "../model/tokenizers.js";
 
 /** Common words of at most 4 characters: the candidates, and the text prompts' words without a tokenizer. */
 export const COMMON_WORDS: readonly string[] = (
@@ -33,15 +32,6 @@ export const COMMON_WORDS: readonly string[] = (
 
 /** The vocabulary must be large enough that two random prompts share no long prefix. */
 const MIN_WORDS = 50;
-
-/**
- * The tokenizer of a model: the one named, or o200k_harmony for gpt-oss (its published
- * tokenizer). Undefined when neither says: the caller refuses text prompts of a set length.
- */
-export function tokenizerFor(modelId: string, named: TokenizerName | undefined): TokenizerName | undefined {
-  if (named) return named;
-  return /gpt-oss/i.test(modelId) ? "o200k_harmony" : undefined;
-}
 
 type Encode = (text: string) => number[];
 

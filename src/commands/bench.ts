@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { BenchFlags } from "../bench/bench-command.js";
 import { DEFAULT_CONCURRENCIES, DEFAULT_RATES } from "../bench/options.js";
-import { TOKENIZERS } from "../bench/prompt-words.js";
+import { TOKENIZERS } from "../model/tokenizers.js";
 import type { Reporter } from "../reporter.js";
 import {
   AliasOption,

@@ -1,4 +1,5 @@
 import { lengthSpecProblems, maxLength } from "../model/lengths.js";
+import { TOKENIZERS, tokenizerFor } from "../model/tokenizers.js";
 import type { PlanIssue } from "./issues.js";
 import type { ImageInput, PlanInput, ScaleInput } from "./schema.js";
 import type { PlanPath } from "./source-map.js";
@@ -446,6 +447,12 @@ function checkLengths(
       path: ["benchmark", "prompt_format"],
       message:
         "token-ids applies to the completions endpoint; chat prompts are text (leave prompt_format out)",
+    });
+  }
+  if (benchmark.endpoint === "chat" && model && !tokenizerFor(model.model_id, benchmark.tokenizer)) {
+    issues.push({
+      path: ["benchmark", "endpoint"],
+      message: `chat prompts of a set token length need the tokenizer of ${model.model_id}: set benchmark.tokenizer (${TOKENIZERS.join(", ")}); gpt-oss models need none`,
     });
   }
   const limit = model?.engine_kwargs.max_model_len;

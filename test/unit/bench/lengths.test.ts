@@ -1,6 +1,6 @@
 import { encode } from "gpt-tokenizer/encoding/o200k_harmony";
 import { describe, expect, it } from "vitest";
-import { oneTokenWords, TOKENIZERS, tokenizerFor } from "../../../src/bench/prompt-words.js";
+import { oneTokenWords } from "../../../src/bench/prompt-words.js";
 import { lengthSource, Workload } from "../../../src/bench/workload.js";
 import {
   drawLength,
@@ -10,6 +10,7 @@ import {
   meanLength,
   rangeRatio,
 } from "../../../src/model/lengths.js";
+import { TOKENIZERS, tokenizerFor } from "../../../src/model/tokenizers.js";
 
 const N = 20_000;
 
