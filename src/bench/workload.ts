@@ -58,6 +58,8 @@ const TOKEN_ID_MAX = 30000;
 export class Workload {
   private readonly head: string;
   private readonly words: readonly string[];
+  /** Reused between requests: prompts of thousands of ids would otherwise be garbage each time. */
+  private readonly ids: number[] = [];
 
   constructor(private readonly spec: WorkloadSpec) {
     this.words = spec.words ?? COMMON_WORDS;
@@ -84,7 +86,8 @@ export class Workload {
       const prompt = JSON.stringify(shape.promptText ?? this.randomText(rng, shape.inputTokens));
       return { shape, body: `${this.head}"prompt":${prompt}${tail}` };
     }
-    const ids = new Array<number>(shape.inputTokens);
+    const ids = this.ids;
+    ids.length = shape.inputTokens;
     for (let i = 0; i < ids.length; i++) ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
     return { shape, body: `${this.head}"prompt":[${ids.join(",")}]${tail}` };
   }
