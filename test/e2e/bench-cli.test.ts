@@ -71,6 +71,57 @@ describe("orchestrate bench, results", () => {
     expect(typo.stderr).toContain("(Did you mean --input-len?)");
   });
 
+  it("sends chat with lengths spread by vLLM's --random-range-ratio, and refuses chat it cannot size", async () => {
+    const dir = resultsDir();
+    const before = server.requests.length;
+    const run = await runCli(
+      [
+        "bench",
+        "chat",
+        "--endpoint",
+        "/v1/chat/completions",
+        "--tokenizer",
+        "o200k_base",
+        "--random-input-len",
+        "40",
+        "--random-output-len",
+        "8",
+        "--random-range-ratio",
+        "0.5",
+        "-c",
+        "4",
+        "-n",
+        "12",
+        "--results-dir",
+        dir,
+      ],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const chats = server.requests.slice(before).filter((r) => r.url === "/v1/chat/completions");
+    // One warm-up wave of 4, then 12 measured.
+    expect(chats).toHaveLength(16);
+    const bodies = chats.map((r) => JSON.parse(r.body));
+    const words = bodies.map((b) => (b.messages[0].content as string).split(" ").length);
+    const answers = bodies.map((b) => b.max_tokens as number);
+    expect(Math.min(...words)).toBeGreaterThanOrEqual(20);
+    expect(Math.max(...words)).toBeLessThanOrEqual(60);
+    expect(Math.min(...answers)).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...answers)).toBeLessThanOrEqual(12);
+    expect(new Set(words).size).toBeGreaterThan(1);
+    const manifest = JSON.parse(readFileSync(join(dir, "chat", "experiment.json"), "utf8"));
+    expect(manifest).toMatchObject({
+      endpoint: "chat",
+      input_tokens: { distribution: "uniform", min: 20, max: 60 },
+      output_tokens: { distribution: "uniform", min: 4, max: 12 },
+    });
+
+    const unsized = await runCli(["bench", "unsized", "--endpoint", "chat", "--results-dir", dir], env);
+    expect(unsized.code).toBe(2);
+    expect(unsized.stderr).toContain("need the tokenizer of e2e-model");
+    expect(unsized.stderr).toContain("--tokenizer");
+  });
+
   it("benchmarks, prints the table, and the results command reads it back", async () => {
     const dir = resultsDir();
     const args = [
