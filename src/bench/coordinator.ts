@@ -190,7 +190,8 @@ async function initParts(
   partSeeds: Record<string, number>,
   tokenizer: TokenizerName | undefined,
 ): Promise<void> {
-  const words = tokenizer ? await oneTokenWords(tokenizer) : undefined;
+  // Token-id prompts need no words; loading a tokenizer for them would only cost time.
+  const words = tokenizer && plan.promptFormat === "text" ? await oneTokenWords(tokenizer) : undefined;
   const runId = `b${seed.toString(36)}`;
   for (const part of fleet.parts) {
     fleet.send(part, {
