@@ -33,6 +33,12 @@ export interface Slo {
 export interface AggregateOptions {
   inputLen: number;
   outputLen: number;
+  /**
+   * Given when every request has its own lengths (a dataset or a trace; inputLen and outputLen
+   * are then their means): the longest answer asked for. A prompt's length is then not checked
+   * against inputLen (the client checks each answer against its own max_tokens).
+   */
+  maxOutputLen?: number;
   slo?: Slo;
 }
 
@@ -246,12 +252,12 @@ export class LevelAccumulator {
       this.totalOutput += output;
       if (cursor.hasUsage) {
         this.withUsage += 1;
-        if (cursor.promptTokens !== options.inputLen) {
+        if (options.maxOutputLen === undefined && cursor.promptTokens !== options.inputLen) {
           this.promptMismatches += 1;
           if (this.promptTokensSeen.size < 10) this.promptTokensSeen.add(cursor.promptTokens);
         }
       }
-      if (output > options.outputLen) this.overruns += 1;
+      if (output > (options.maxOutputLen ?? options.outputLen)) this.overruns += 1;
       if (!cursor.chunkTokensExact) this.estimated += 1;
 
       const first = times[0]!;

@@ -62,6 +62,8 @@ export interface RequestSpec {
   body: string;
   /** Sent as x-request-id, which vLLM and Ray Serve log, so a request can be traced server-side. */
   requestId?: string;
+  /** This request's max_tokens, where requests differ (a dataset, a trace); else the client's. */
+  maxTokens?: number;
 }
 
 /** `http://host:8000`, `http://host:8000/`, `http://host:8000/v1` → origin + path prefix. */
@@ -109,10 +111,16 @@ export class CompletionClient {
   /** Sends one streamed completion; always resolves, with the request's record. */
   send(spec: RequestSpec): Promise<RequestRecord> {
     return new Promise((resolve) => {
-      const handler = new StreamHandler(spec, this.options.maxTokens, this.timeouts, this.now, (record) => {
-        this.active.delete(handler);
-        resolve(record);
-      });
+      const handler = new StreamHandler(
+        spec,
+        spec.maxTokens ?? this.options.maxTokens,
+        this.timeouts,
+        this.now,
+        (record) => {
+          this.active.delete(handler);
+          resolve(record);
+        },
+      );
       this.active.add(handler);
       const headers = spec.requestId ? { ...this.headers, "x-request-id": spec.requestId } : this.headers;
       handler.start();

@@ -32,6 +32,7 @@ import {
   requestsPerLevel,
   resolveOptions,
   warmupPerLevel,
+  withWorkloadFile,
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
 import type { LevelDone, LevelSpec } from "./protocol.js";
@@ -75,7 +76,7 @@ const SETUP_TIMEOUT_MS = 60_000;
 const epochNow = () => performance.timeOrigin + performance.now();
 
 export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchOutcome> {
-  const plan = resolveOptions({ ...options, expDir: resolve(options.expDir) });
+  const plan = await withWorkloadFile(resolveOptions({ ...options, expDir: resolve(options.expDir) }));
   registerSecret(plan.token);
   const signal = hooks.signal;
   if (signal?.aborted) throw new Interrupted("benchmark interrupted before it started");
@@ -193,9 +194,12 @@ async function initParts(
       runId,
       baseUrl: plan.baseUrl,
       ...(plan.token ? { token: plan.token } : {}),
+      clients: plan.clients,
       model: modelId,
       inputTokens: plan.inputTokens,
       outputTokens: plan.outputTokens,
+      ...(plan.workloadRecord ? { workloadFile: plan.workloadRecord } : {}),
+      defaultOutputTokens: plan.defaultOutputTokens,
       promptFormat: plan.promptFormat,
       timeouts: plan.timeouts,
       expDir: plan.expDir,
@@ -247,7 +251,9 @@ async function runLevel(
   hooks: BenchHooks,
 ): Promise<LevelOutcome> {
   const { key, value } = run.entry;
-  const perClient = plan.durationS === undefined ? requestsPerLevel(plan, value) : undefined;
+  // A replay sends its share of the trace, however many rows that is.
+  const perClient =
+    plan.durationS === undefined && plan.mode !== "replay" ? requestsPerLevel(plan, value) : undefined;
   const warmup = warmupPerLevel(plan, value);
   for (const part of fleet.parts) {
     const level: LevelSpec = {
@@ -266,7 +272,12 @@ async function runLevel(
   if (hooks.signal?.aborted) return "not-started";
 
   const progress = new Map<number, { done: number; failed: number; issued: number }>();
-  const planned = perClient === undefined ? undefined : (perClient + warmup) * fleet.parts.length;
+  const planned =
+    plan.mode === "replay"
+      ? plan.workloadRecord?.rows
+      : perClient === undefined
+        ? undefined
+        : (perClient + warmup) * fleet.parts.length;
   const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
   const place = {
     position: plan.levels.indexOf(value) + 1,
@@ -328,6 +339,7 @@ function aggregateOptions(plan: BenchPlan) {
   return {
     inputLen: plan.inputTokens,
     outputLen: plan.outputTokens,
+    ...(plan.workloadRecord ? { maxOutputLen: plan.workloadRecord.max_output_tokens } : {}),
     ...(plan.goodput ? { slo: plan.goodput } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { UserError } from "../errors.js";
 import type { LoadMode } from "../model/types.js";
+import type { WorkloadFileRecord, WorkloadFileSpec } from "../workloads/workload-file.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { PromptFormat } from "./workload.js";
@@ -36,10 +37,18 @@ export interface BenchOptions {
   /** Client processes (parts); levels are per client. */
   clients: number;
   mode: LoadMode;
-  /** Per-client concurrencies, or per-client request rates (req/s). */
+  /** Per-client concurrencies, per-client request rates (req/s), or replay speeds (mode replay). */
   levels: number[];
   inputTokens: number;
+  /** Answer length; with a dataset, of the rows that give none. */
   outputTokens: number;
+  /**
+   * Prompts from a dataset (concurrency or request-rate mode), or the trace a replay plays
+   * (mode replay, where it is required). Absent: synthetic prompts of inputTokens/outputTokens.
+   */
+  workloadFile?: WorkloadFileSpec;
+  /** The model's context length: a dataset or trace row that does not fit is refused up front. */
+  maxModelLen?: number;
   /** Requests per client per level (default 10 × concurrency, or 500 in rate mode)… */
   numPrompts?: number;
   /** …or this many × the concurrency (closed loop; the seed's default is 10)… */
@@ -83,6 +92,12 @@ export interface BenchPlan {
   levels: number[];
   inputTokens: number;
   outputTokens: number;
+  workloadFile: WorkloadFileSpec | undefined;
+  maxModelLen: number | undefined;
+  /** The workload file as checked before the run (set by the coordinator's scan). */
+  workloadRecord: WorkloadFileRecord | undefined;
+  /** The answer length of dataset rows that give none (outputTokens becomes the rows' mean). */
+  defaultOutputTokens: number;
   numPrompts: number | undefined;
   promptsPerConcurrency: number;
   durationS: number | undefined;
@@ -153,6 +168,8 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
       problems.push("• promptsPerConcurrency: only applies to the concurrency mode");
   }
   if (options.levels.length === 0) problems.push("• levels: at least one level is needed");
+  problems.push(...workloadFileProblems(options));
+  positiveInt("maxModelLen", options.maxModelLen);
   for (const level of options.levels) {
     const ok =
       options.mode === "concurrency"
@@ -162,7 +179,9 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
       problems.push(
         options.mode === "concurrency"
           ? `• levels: concurrency must be a whole number ≥ 1, got ${level}`
-          : `• levels: request rate must be a number > 0, got ${level}`,
+          : options.mode === "replay"
+            ? `• levels: replay speed must be a number > 0, got ${level}`
+            : `• levels: request rate must be a number > 0, got ${level}`,
       );
     }
   }
@@ -216,6 +235,10 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     levels: [...options.levels],
     inputTokens: options.inputTokens,
     outputTokens: options.outputTokens,
+    workloadFile: options.workloadFile,
+    maxModelLen: options.maxModelLen,
+    workloadRecord: undefined,
+    defaultOutputTokens: options.outputTokens,
     numPrompts: options.numPrompts,
     promptsPerConcurrency: options.promptsPerConcurrency ?? PROMPTS_PER_CONCURRENCY,
     durationS: options.durationS,
@@ -231,5 +254,43 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     overwrite: options.overwrite ?? "refuse",
     timeouts: options.timeouts ?? {},
     stopGraceMs: options.stopGraceMs ?? 3000,
+  };
+}
+
+/**
+ * A replay plays its trace whole, once per level: it needs the trace, and takes no request count
+ * or duration; a dataset gives prompts to the other modes.
+ */
+function workloadFileProblems(options: BenchOptions): string[] {
+  const problems: string[] = [];
+  const file = options.workloadFile;
+  if (options.mode === "replay") {
+    if (file?.kind !== "trace") problems.push("• mode replay: needs a trace to replay (--trace FILE)");
+    if (options.numPrompts !== undefined)
+      problems.push("• numPrompts: a replay sends every row of its trace; leave it out");
+    if (options.durationS !== undefined)
+      problems.push("• durationS: a replay lasts as long as its trace at the speed; leave it out");
+  } else if (file?.kind === "trace") {
+    problems.push(`• trace: only mode replay plays a trace; mode is ${options.mode}`);
+  }
+  return problems;
+}
+
+/**
+ * Reads the plan's dataset or trace whole (streamed) and checks every row, before anything
+ * starts; the plan then carries the file's record and its rows' mean lengths.
+ */
+export async function withWorkloadFile(plan: BenchPlan): Promise<BenchPlan> {
+  if (!plan.workloadFile) return plan;
+  const { scanWorkloadFile } = await import("../workloads/workload-file.js");
+  const record = await scanWorkloadFile(plan.workloadFile, {
+    outputTokens: plan.defaultOutputTokens,
+    ...(plan.maxModelLen !== undefined ? { maxModelLen: plan.maxModelLen } : {}),
+  });
+  return {
+    ...plan,
+    workloadRecord: record,
+    inputTokens: Math.max(1, Math.round(record.mean_input_tokens)),
+    outputTokens: Math.max(1, Math.round(record.mean_output_tokens)),
   };
 }

@@ -2,6 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { Random } from "../random.js";
+import { replayTimes } from "../workloads/trace.js";
+import type { LoadedWorkload } from "../workloads/workload-file.js";
 import { aggregateRecords } from "./aggregate.js";
 import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
@@ -9,7 +11,7 @@ import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
-import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
+import { closedLoop, type Issue, type LoopTimes, openLoop, replayLoop, sleepUntil } from "./schedulers.js";
 import { Workload } from "./workload.js";
 
 /**
@@ -41,6 +43,7 @@ export class PartLevel {
   private constructor(
     private readonly init: PartInit,
     private readonly level: LevelSpec,
+    private readonly loaded: LoadedWorkload | undefined,
   ) {
     this.files = partFiles(level.outDir, init.part, level.key);
     this.client = new CompletionClient({
@@ -57,11 +60,16 @@ export class PartLevel {
       outputTokens: init.outputTokens,
       promptFormat: init.promptFormat,
       seed: level.levelSeed,
+      ...(loaded
+        ? { shapes: loaded.kind === "dataset" ? loaded.shapes : (i) => loaded.part.shapes[i]! }
+        : {}),
     });
   }
 
-  static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
-    const run = new PartLevel(init, level);
+  static async prepare(init: PartInit, level: LevelSpec, loaded?: LoadedWorkload): Promise<PartLevel> {
+    if (level.mode === "replay" && loaded?.kind !== "trace")
+      throw new Error("a replay level without its trace");
+    const run = new PartLevel(init, level, loaded);
     await mkdir(run.files.dir, { recursive: true });
     if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
     return run;
@@ -129,6 +137,7 @@ export class PartLevel {
         index,
         warmup,
         body: this.workload.body(index),
+        ...(this.loaded ? { maxTokens: this.workload.shape(index).outputTokens } : {}),
         requestId: `${init.runId}-p${init.part}-${level.key}-${index}`,
         ...(scheduledAt !== undefined ? { scheduledAt } : {}),
       };
@@ -146,6 +155,10 @@ export class PartLevel {
       ...(level.durationS !== undefined ? { deadline: barrier + level.durationS * 1000 } : {}),
     };
     if (level.mode === "concurrency") return closedLoop({ ...common, concurrency: level.value });
+    if (level.mode === "replay" && this.loaded?.kind === "trace") {
+      const sendAtMs = replayTimes(this.loaded.part, level.value, init.clients);
+      return replayLoop({ ...common, sendAtMs, start: barrier });
+    }
     return openLoop({
       ...common,
       rate: level.value,
@@ -164,6 +177,7 @@ export class PartLevel {
     const aggregate = aggregateRecords([file], {
       inputLen: init.inputTokens,
       outputLen: init.outputTokens,
+      ...(init.workloadFile ? { maxOutputLen: init.workloadFile.max_output_tokens } : {}),
       ...(init.slo ? { slo: init.slo } : {}),
     });
     const verdict = clientVerdict({

@@ -1,4 +1,5 @@
 import type { LoadMode } from "../model/types.js";
+import type { WorkloadFileRecord } from "../workloads/workload-file.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { PromptFormat } from "./workload.js";
@@ -17,9 +18,16 @@ export interface PartInit {
   baseUrl: string;
   /** Travels only over IPC: never in argv or the environment, which other users can read. */
   token?: string;
+  /** Parts in the run: how dataset rows and trace rows are dealt (src/workloads/). */
+  clients: number;
   model: string;
+  /** With a workload file: its mean lengths (answer length: of dataset rows that give none). */
   inputTokens: number;
   outputTokens: number;
+  /** A dataset or a trace, checked by the coordinator; each part reads the rows it sends. */
+  workloadFile?: WorkloadFileRecord;
+  /** The answer length of dataset rows that give none. */
+  defaultOutputTokens: number;
   promptFormat: PromptFormat;
   timeouts: Partial<ClientTimeouts>;
   expDir: string;
@@ -35,7 +43,7 @@ export interface LevelSpec {
   mode: LoadMode;
   /** Per-client concurrency or rate. */
   value: number;
-  /** Measured requests; undefined for duration runs. */
+  /** Measured requests; undefined for duration runs and replays (every row of the part's share). */
   numPrompts?: number;
   durationS?: number;
   warmup: number;

@@ -1,11 +1,14 @@
 import { deriveSeed, Random } from "../random.js";
+import type { RequestShape, ShapeSource } from "../workloads/request-shape.js";
 
 /**
  * What each request asks for. Prompts are random token-id arrays of exactly `inputTokens` ids:
  * the completions API takes them as they are, so no tokenizer is needed and the prompt length
  * is exact; random ids also make prefix-cache hits practically impossible. Servers that refuse
  * token ids get random common words instead (`text`), whose token count the server's `usage`
- * then reports; a mismatch with the intended length is flagged in the results.
+ * then reports; a mismatch with the intended length is flagged in the results. A dataset or a
+ * trace (src/workloads/) gives each request its own shape instead: a dataset's prompt text as it
+ * is, a trace's lengths as random token ids.
  */
 
 export type PromptFormat = "token-ids" | "text";
@@ -17,6 +20,8 @@ export interface WorkloadSpec {
   promptFormat: PromptFormat;
   /** The seed of this part and level; request i's prompt depends only on it and i. */
   seed: number;
+  /** Each request's own shape (a dataset or a trace); absent: every request is inputTokens/outputTokens. */
+  shapes?: ShapeSource;
 }
 
 /** Token ids drawn from this range exist in every common vocabulary (32k and up) and avoid the
@@ -36,19 +41,15 @@ const WORDS = (
 
 export class Workload {
   private readonly prefix: string;
-  private readonly suffix: string;
-  private readonly ids: number[];
+  private readonly fixed: RequestShape;
 
   constructor(private readonly spec: WorkloadSpec) {
     if (!Number.isInteger(spec.inputTokens) || spec.inputTokens < 1) {
       throw new RangeError("inputTokens must be a positive integer");
     }
-    this.ids = new Array<number>(spec.inputTokens);
-    // The fixed parts of the body, serialised once.
+    this.fixed = { inputTokens: spec.inputTokens, outputTokens: spec.outputTokens };
+    // The fixed part of the body, serialised once.
     this.prefix = `{"model":${JSON.stringify(spec.model)},"prompt":`;
-    this.suffix =
-      `,"max_tokens":${spec.outputTokens},"ignore_eos":true,"stream":true,` +
-      `"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`;
   }
 
   get inputTokens(): number {
@@ -59,16 +60,30 @@ export class Workload {
     return this.spec.outputTokens;
   }
 
+  /** What request `index` asks for. */
+  shape(index: number): RequestShape {
+    return this.spec.shapes ? this.spec.shapes(index) : this.fixed;
+  }
+
   /** The JSON body of request `index`. */
   body(index: number): string {
+    const shape = this.shape(index);
+    const suffix =
+      `,"max_tokens":${shape.outputTokens},"ignore_eos":true,"stream":true,` +
+      `"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`;
+    return `${this.prefix}${this.prompt(index, shape)}${suffix}`;
+  }
+
+  private prompt(index: number, shape: RequestShape): string {
+    if (shape.promptText !== undefined) return JSON.stringify(shape.promptText);
     const rng = new Random(deriveSeed(this.spec.seed, index));
     if (this.spec.promptFormat === "text") {
-      const words: string[] = new Array(this.spec.inputTokens);
+      const words: string[] = new Array(shape.inputTokens);
       for (let i = 0; i < words.length; i++) words[i] = WORDS[rng.int(WORDS.length)]!;
-      return `${this.prefix}${JSON.stringify(words.join(" "))}${this.suffix}`;
+      return JSON.stringify(words.join(" "));
     }
-    for (let i = 0; i < this.ids.length; i++)
-      this.ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
-    return `${this.prefix}[${this.ids.join(",")}]${this.suffix}`;
+    const ids = new Array<number>(shape.inputTokens);
+    for (let i = 0; i < ids.length; i++) ids[i] = TOKEN_ID_MIN + rng.int(TOKEN_ID_MAX - TOKEN_ID_MIN);
+    return `[${ids.join(",")}]`;
   }
 }

@@ -152,6 +152,8 @@ export function warmupRequestsAt(b: Plan["benchmark"], level: number): number {
  */
 export function fixedBenchmarkMinutes(plan: Plan): number | undefined {
   const b = plan.benchmark;
+  // A replay lasts as long as its trace, which only the run reads.
+  if (b.mode === "replay") return undefined;
   const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
   let seconds = 0;
   for (const level of levels) {

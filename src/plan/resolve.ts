@@ -384,12 +384,11 @@ export function workerNodesFor(replicas: number, tensorParallel: number, gpusPer
 }
 
 function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]): void {
-  const levels = benchmark.mode === "concurrency" ? benchmark.concurrency : benchmark.request_rates;
-  const key = benchmark.mode === "concurrency" ? "concurrency" : "request_rates";
+  const { levels, key } = benchmarkLevels(benchmark);
   const duplicates = levels.filter((v, i) => levels.indexOf(v) !== i);
   if (duplicates.length > 0) {
     issues.push({
-      path: ["benchmark", key],
+      path: ["benchmark", ...key],
       message: `repeats ${duplicates.join(", ")}; use benchmark.repeats to run levels more than once`,
     });
   }
@@ -406,10 +405,38 @@ function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]):
       message: "only applies to arrival: gamma (poisson is burstiness 1)",
     });
   }
+  checkWorkloadFile(benchmark, issues);
   if (benchmark.slo && Object.keys(benchmark.slo).length === 0) {
     issues.push({
       path: ["benchmark", "slo"],
       message: "give at least one of ttft_ms, tpot_ms, e2el_ms, or remove it",
+    });
+  }
+}
+
+/** A replay needs its trace and plays it whole; a dataset gives prompts to the other modes. */
+function checkWorkloadFile(benchmark: PlanInput["benchmark"], issues: PlanIssue[]): void {
+  if (benchmark.mode === "replay") {
+    if (!benchmark.replay)
+      issues.push({
+        path: ["benchmark", "replay"],
+        message: "mode replay needs it: {path: TRACE.jsonl, speeds: [1]}",
+      });
+    if (benchmark.dataset)
+      issues.push({
+        path: ["benchmark", "dataset"],
+        message:
+          "a replay's trace gives each request its lengths; remove dataset, or use mode concurrency or request-rate",
+      });
+    if (benchmark.duration_s !== undefined)
+      issues.push({
+        path: ["benchmark", "duration_s"],
+        message: "a replay lasts as long as its trace at each speed; remove duration_s",
+      });
+  } else if (benchmark.replay) {
+    issues.push({
+      path: ["benchmark", "replay"],
+      message: `only mode replay plays a trace; mode is ${benchmark.mode}`,
     });
   }
 }
@@ -431,4 +458,18 @@ function checkNoSecretsBakedIn(
     if (SECRET_LOOKING_NAME.test(name))
       issues.push({ path: ["application", "env_vars", name], message: `looks like a secret: ${advice}` });
   }
+}
+
+/** The plan's levels for its mode, and the key that lists them. */
+export function benchmarkLevels(
+  benchmark: Pick<PlanInput["benchmark"], "mode" | "concurrency" | "request_rates" | "replay">,
+): {
+  levels: number[];
+  /** Where the levels are, under benchmark. */
+  key: string[];
+} {
+  if (benchmark.mode === "concurrency") return { levels: benchmark.concurrency, key: ["concurrency"] };
+  if (benchmark.mode === "replay")
+    return { levels: benchmark.replay?.speeds ?? [], key: ["replay", "speeds"] };
+  return { levels: benchmark.request_rates, key: ["request_rates"] };
 }

@@ -165,11 +165,26 @@ const runSetupSchema = z.looseObject({
   ),
   scales: z.array(z.looseObject({ replicas: z.number(), clients: z.number(), ingressReplicas: z.number() })),
   workload: z.looseObject({
-    mode: z.enum(["concurrency", "request-rate"]),
+    mode: z.enum(["concurrency", "request-rate", "replay"]),
     levels: z.array(z.number()),
     inputTokens: z.number(),
     outputTokens: z.number(),
     requestsPerLevel: z.string(),
+    file: z
+      .looseObject({
+        kind: z.enum(["dataset", "trace"]),
+        format: z.string(),
+        path: z.string(),
+        bytes: z.number(),
+        sha256: z.string(),
+        rows: z.number(),
+        skipped: z.number().optional(),
+        duration_ms: z.number().optional(),
+        mean_input_tokens: z.number(),
+        mean_output_tokens: z.number(),
+        max_output_tokens: z.number(),
+      })
+      .optional(),
     slo: z
       .looseObject({
         ttftMs: z.number().optional(),
