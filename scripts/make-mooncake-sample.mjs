@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * Writes plans/data/mooncake-sample.jsonl, the small trace plans/replay.yaml replays: 120 requests
- * over 6 s in Mooncake's JSONL format ({"timestamp": ms, "input_length", "output_length",
- * "hash_ids"}), with bursty arrivals (a quiet and a busy half) and lengths that vary, so a replay
- * differs visibly from a steady request rate. Deterministic: the same file every time.
+ * Writes plans/data/mooncake-sample.jsonl, the small trace plans/replay.yaml replays: 60 requests
+ * over about 3 s in Mooncake's JSONL format ({"timestamp": ms, "input_length", "output_length",
+ * "hash_ids"}): Poisson arrivals at 20 req/s, and prompt and answer lengths that vary from row
+ * to row, as a recorded trace's do. Deterministic: the same file every time.
  *
  *   node scripts/make-mooncake-sample.mjs [OUT]
  */
@@ -25,10 +25,8 @@ const random = () => {
 const lines = [];
 let t = 0;
 let nextHash = 0;
-for (let i = 0; i < 120; i++) {
-  // 20 req/s on average: 10 req/s in the first 3 s, 30 req/s after.
-  const meanGapMs = t < 3000 ? 100 : 1000 / 30;
-  t += -Math.log(1 - random()) * meanGapMs;
+for (let i = 0; i < 60; i++) {
+  t += -Math.log(1 - random()) * 50;
   const input = 200 + Math.floor(random() * 1800);
   const output = 16 + Math.floor(random() * 112);
   const hashIds = Array.from({ length: Math.ceil(input / BLOCK) }, () => nextHash++);
