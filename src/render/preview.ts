@@ -265,7 +265,7 @@ function replayNote(plan: Plan, cell: Cell): string {
   const n = cell.scale.clients;
   const speeds = plan.benchmark.replay?.speeds ?? [];
   return (
-    `${n} synchronized ${plural(n, "client")} replay ${plan.benchmark.replay?.path} once per speed (${speeds.map((s) => `×${s}`).join(", ")}): ` +
+    `${n} synchronized ${plural(n, "client")} together replay ${plan.benchmark.replay?.path} (beside the plan) once per speed (${speeds.map((s) => `×${s}`).join(", ")}): ` +
     `row i goes to client (i mod ${n}) + 1 and is sent at its timestamp ÷ (speed × ${n}), so together they send every row once at ${n} × speed × the trace's rate`
   );
 }
