@@ -371,6 +371,10 @@ async function writeAllParts(
   const json = allPartsResultJson(aggregate, context, partJsons);
   json.barrier_epoch_ms = barrierEpochMs;
   json.start_skew_ms = Object.fromEntries([...done].map(([part, d]) => [String(part), d.startSkewMs]));
+  // Distinct rows of the dataset or trace this level sent (its requests, warm-up included, walk
+  // the rows in order; past the last one they start over).
+  if (plan.workloadRecord)
+    json.workload_rows_used = Math.min(plan.workloadRecord.rows, aggregate.issued + aggregate.warmupRequests);
   await mkdir(dirname(allPartsFile(dir, key)), { recursive: true });
   await writeJsonAtomic(allPartsFile(dir, key), json);
 }
