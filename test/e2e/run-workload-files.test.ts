@@ -37,6 +37,8 @@ describe.skipIf(process.platform !== "linux")(
         // Text prompts: the server counted them; none is flagged as a length mismatch.
         expect(level.failed).toBe(0);
         expect(JSON.stringify(level.warnings)).not.toMatch(/prompt of/);
+        // 4 streams × 11 waves (one warm-up) per client pass the 8 rows several times: all used.
+        expect(level.workload_rows_used).toBe(8);
       }
       expect(readFileSync(join(run, "report", "report.md"), "utf8")).toMatch(
         /\| Dataset \| sharegpt .*sha256/,
