@@ -195,13 +195,18 @@ export interface RunSetup {
 /** A dataset or trace file as a run used it: enough to tell whether another run used the same. */
 export interface WorkloadFileFacts {
   kind: "dataset" | "trace";
+  /** sharegpt, jsonl (datasets) or mooncake (traces). */
   format: string;
   path: string;
   bytes: number;
   sha256: string;
+  /** Rows that give a request. */
   rows: number;
+  /** Dataset rows the format's rule left out. */
   skipped?: number;
+  /** Trace: first to last timestamp, ms. */
   duration_ms?: number;
+  /** Mean prompt length: exact for a trace, estimated (4 characters a token) for a dataset. */
   mean_input_tokens: number;
   mean_output_tokens: number;
   max_output_tokens: number;

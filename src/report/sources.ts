@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { cliCommand } from "../invocation.js";
 import { readJsonFile } from "../json-file.js";
 import { findExperiments, loadExperiment } from "../model/load.js";
+import { workloadFileSchema } from "../model/orchestrate-manifest.js";
 import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { imageAndScaleFromName } from "../model/vllm-experiment.js";
 import { readTwinPrediction, TWIN_FILE, type TwinPrediction } from "./twin.js";
@@ -170,21 +171,7 @@ const runSetupSchema = z.looseObject({
     inputTokens: z.number(),
     outputTokens: z.number(),
     requestsPerLevel: z.string(),
-    file: z
-      .looseObject({
-        kind: z.enum(["dataset", "trace"]),
-        format: z.string(),
-        path: z.string(),
-        bytes: z.number(),
-        sha256: z.string(),
-        rows: z.number(),
-        skipped: z.number().optional(),
-        duration_ms: z.number().optional(),
-        mean_input_tokens: z.number(),
-        mean_output_tokens: z.number(),
-        max_output_tokens: z.number(),
-      })
-      .optional(),
+    file: workloadFileSchema.optional(),
     slo: z
       .looseObject({
         ttftMs: z.number().optional(),

@@ -1,3 +1,4 @@
+import type { WorkloadFileFacts } from "../model/types.js";
 import { type DatasetFormat, type DatasetSummary, datasetSource, scanDataset } from "./dataset.js";
 import type { ShapeSource } from "./request-shape.js";
 import { scanTrace, type TraceFormat, type TracePart, type TraceSummary, tracePart } from "./trace.js";
@@ -11,24 +12,8 @@ export type WorkloadFileSpec =
   | { kind: "dataset"; format: DatasetFormat; path: string }
   | { kind: "trace"; format: TraceFormat; path: string };
 
-/** What the results record of the file (experiment.json `workload_file`). */
-export interface WorkloadFileRecord {
-  kind: "dataset" | "trace";
-  format: DatasetFormat | TraceFormat;
-  path: string;
-  bytes: number;
-  sha256: string;
-  /** Rows that give a request. */
-  rows: number;
-  /** Dataset rows the format's rule left out. */
-  skipped?: number;
-  /** Trace: first to last timestamp, ms. */
-  duration_ms?: number;
-  /** Mean prompt length: exact for a trace, estimated (4 characters a token) for a dataset. */
-  mean_input_tokens: number;
-  mean_output_tokens: number;
-  max_output_tokens: number;
-}
+/** What the results record of the file (experiment.json `workload_file`, docs/workloads.md). */
+export type WorkloadFileRecord = WorkloadFileFacts;
 
 export interface WorkloadLimits {
   /** Answer length of dataset rows that give none. */

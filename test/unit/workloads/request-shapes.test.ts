@@ -4,19 +4,16 @@ import { replayConnections } from "../../../src/bench/part.js";
 import { replayLoop } from "../../../src/bench/schedulers.js";
 import { Workload } from "../../../src/bench/workload.js";
 import { UserError } from "../../../src/errors.js";
+import type { ShapeSource } from "../../../src/workloads/request-shape.js";
 
 /** How a request's own shape (a dataset row, a trace row) becomes its body, and the options around it. */
 
 describe("bodies from request shapes", () => {
+  const workload = (shapes: ShapeSource) =>
+    new Workload({ model: "m", inputTokens: 4, outputTokens: 9, promptFormat: "token-ids", seed: 1, shapes });
+
   it("sends a dataset's prompt text as it is, with the row's max_tokens", () => {
-    const w = new Workload({
-      model: "m",
-      inputTokens: 4,
-      outputTokens: 9,
-      promptFormat: "token-ids",
-      seed: 1,
-      shapes: (i) => ({ inputTokens: 3, outputTokens: 10 + i, promptText: `say "${i}"` }),
-    });
+    const w = workload((i) => ({ inputTokens: 3, outputTokens: 10 + i, promptText: `say "${i}"` }));
     const body = JSON.parse(w.body(2));
     expect(body.prompt).toBe('say "2"');
     expect(body.max_tokens).toBe(12);
@@ -24,14 +21,7 @@ describe("bodies from request shapes", () => {
   });
 
   it("sends a trace row as exactly input_length random token ids", () => {
-    const w = new Workload({
-      model: "m",
-      inputTokens: 4,
-      outputTokens: 9,
-      promptFormat: "token-ids",
-      seed: 1,
-      shapes: (i) => ({ inputTokens: 5 + i, outputTokens: 3 }),
-    });
+    const w = workload((i) => ({ inputTokens: 5 + i, outputTokens: 3 }));
     expect(JSON.parse(w.body(0)).prompt).toHaveLength(5);
     expect(JSON.parse(w.body(7)).prompt).toHaveLength(12);
     expect(JSON.parse(w.body(7)).max_tokens).toBe(3);
