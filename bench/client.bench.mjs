@@ -14,7 +14,7 @@ import { startTokenServer } from "./server-process.mjs";
 const { runBenchmark } = await import(new URL("../dist/bench/coordinator.js", import.meta.url).href);
 
 const GAP_MS = 20;
-const STREAMS = (process.env.STREAMS ?? "256,1024,2048").split(",").map(Number);
+const STREAMS = (process.env.STREAMS ?? "256,1024,2048").split(",").filter(Boolean).map(Number);
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 const REPLAY = (process.env.REPLAY ?? "1024").split(",").filter(Boolean).map(Number);
 const server = await startTokenServer(["--gap-ms", String(GAP_MS), "--first-ms", String(GAP_MS)]);
@@ -64,7 +64,8 @@ for (const target of rows.filter((r) => r.streams === 1024)) {
 function writeTrace(path, streams, outputTokens) {
   const streamMs = GAP_MS * outputTokens;
   const gapMs = streamMs / streams;
-  const count = Math.floor((DURATION_S * 1000) / gapMs);
+  // The warm-up's 3 s and its last streams' 3 s, then DURATION_S of steady state.
+  const count = Math.floor((DURATION_S * 1000 + 2 * streamMs) / gapMs);
   const lines = Array.from({ length: count }, (_, i) =>
     JSON.stringify({ timestamp: i * gapMs, input_length: 32, output_length: outputTokens }),
   );
@@ -88,10 +89,13 @@ async function measure(streams, mode) {
     if (mode === "replay") {
       const trace = join(root, `trace${streams}.jsonl`);
       writeTrace(trace, streams, outputTokens);
+      // The first `streams` rows (the first 3 s, while the streams in flight climb to their number)
+      // are warm-up, so the window opens once all of them are over: a steady state, as above.
       await runBenchmark({
         ...common,
         mode,
         levels: [1],
+        warmup: streams,
         workloadFile: { kind: "trace", format: "mooncake", path: trace },
       });
     } else {
