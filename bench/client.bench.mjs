@@ -49,6 +49,8 @@ for (const r of rows) {
     ].join("  "),
   );
 }
+for (const r of rows.filter((r) => r.failed > 0))
+  console.log(`${r.mode} ${r.streams}: failed ${JSON.stringify(r.errors)}`);
 for (const target of rows.filter((r) => r.streams === 1024)) {
   const ok = target.ratio >= 0.99 && target.lagP99 <= 20;
   console.log(
@@ -123,6 +125,7 @@ async function measure(streams, mode) {
     itlP50: all.p50_itl_ms,
     itlP99: all.p99_itl_ms,
     failed: all.failed,
+    errors: all.errors_by_kind,
     verdict: all.client_verdict,
   };
 }

@@ -32,20 +32,32 @@ export function warmConnections(concurrency: number): number {
 }
 
 /**
- * Connections opened before a replay: as many as the busiest second of the client's schedule
- * sends (at most 1,024). A replay that opened its connections as it went would pay a connection
- * set-up on its first requests and send them late (tens of ms at 1,000 req/s); a request that
- * lasts under a second then always finds one idle.
+ * Connections opened before a replay: the most requests of the client's schedule in flight at
+ * once, if each took a second to its first token and 25 ms a token after (a slow decode), capped
+ * at 2,048. A replay that opened its connections as it went would pay a connection set-up on its
+ * requests, sending them late, and a server busy streaming can drop connects that arrive faster
+ * than it accepts them (seen at 1,024 streams: a tenth of the requests failed to connect).
  */
-export function replayConnections(sendAtMs: ArrayLike<number>): number {
+export function replayConnections(
+  sendAtMs: ArrayLike<number>,
+  outputTokens: (index: number) => number,
+): number {
+  const ends = Array.from(
+    { length: sendAtMs.length },
+    (_, i) => sendAtMs[i]! + ASSUMED_FIRST_TOKEN_MS + ASSUMED_TOKEN_MS * outputTokens(i),
+  ).sort((a, b) => a - b);
   let most = 0;
-  let from = 0;
-  for (let to = 0; to < sendAtMs.length; to++) {
-    while (sendAtMs[to]! - sendAtMs[from]! >= 1000) from += 1;
-    most = Math.max(most, to - from + 1);
+  let ended = 0;
+  for (let started = 0; started < sendAtMs.length; started++) {
+    while (ends[ended]! <= sendAtMs[started]!) ended += 1;
+    most = Math.max(most, started + 1 - ended);
   }
-  return Math.min(most, 1024);
+  return Math.min(most, MAX_REPLAY_CONNECTIONS);
 }
+
+const ASSUMED_FIRST_TOKEN_MS = 1000;
+const ASSUMED_TOKEN_MS = 25;
+const MAX_REPLAY_CONNECTIONS = 2048;
 
 export class PartLevel {
   private readonly now = () => performance.now();
@@ -92,7 +104,8 @@ export class PartLevel {
     const run = new PartLevel(init, level, loaded);
     await mkdir(run.files.dir, { recursive: true });
     if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
-    if (run.sendAtMs) await run.client.warmUp(replayConnections(run.sendAtMs));
+    if (run.sendAtMs)
+      await run.client.warmUp(replayConnections(run.sendAtMs, (i) => run.workload.shape(i).outputTokens));
     return run;
   }
 

@@ -62,9 +62,15 @@ describe("replay options", () => {
     );
   });
 
-  it("opens as many connections as the busiest second of the schedule sends", () => {
-    expect(replayConnections(Float64Array.from([0, 100, 200, 1500, 1600, 1700, 1800, 2400]))).toBe(5);
-    expect(replayConnections(new Float64Array(0))).toBe(0);
+  it("opens as many connections as the schedule would keep in flight at a slow decode", () => {
+    // Each request assumed to last 1 s + 25 ms a token: 100 tokens = 3.5 s.
+    const hundred = () => 100;
+    expect(replayConnections(Float64Array.from([0, 100, 200, 4000, 4100, 4200, 4300, 9000]), hundred)).toBe(
+      4,
+    );
+    expect(replayConnections(Float64Array.from([0, 100, 200]), () => 0)).toBe(3);
+    expect(replayConnections(Float64Array.from([0, 1000, 2000]), () => 0)).toBe(1);
+    expect(replayConnections(new Float64Array(0), hundred)).toBe(0);
   });
 });
 
