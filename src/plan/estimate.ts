@@ -111,7 +111,9 @@ function estimateAt(
   const gpuHours = perCell.reduce((acc, c) => acc + c.gpuHours, 0);
   const benchmarkKnown = perCell.every((c) => c.benchmarkMinutes !== undefined);
   const timing = !benchmarkKnown
-    ? "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
+    ? plan.benchmark.mode === "replay"
+      ? "benchmark time NOT included: a replay lasts its trace's duration ÷ (speed × clients) per level, which the run reads from the trace"
+      : "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
     : predicted
       ? `benchmark time predicted with the simulator profile ${plan.model.profile ? `${basename(plan.model.profile, ".json")} (${profileLocationLabel(plan.model.profile)})` : "given"}`
       : "benchmark time as the plan fixes it";
