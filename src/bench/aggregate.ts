@@ -31,9 +31,20 @@ export interface Slo {
 }
 
 export interface AggregateOptions {
-  /** What request i (its index in the part's sequence) asked for: its prompt and answer lengths. */
-  requested: (index: number) => { inputTokens: number; outputTokens: number };
+  /**
+   * What request i (its index in the part's sequence) asked for: its prompt and answer lengths.
+   * A dataset's or a trace's rows are dealt across parts, so the merged levels know only bounds:
+   * `lengthsPerRow` then says the prompt length is a mean (not compared with the server's count)
+   * and the answer length the longest any row asked for.
+   */
+  requested: (index: number) => RequestedLengths;
   slo?: Slo;
+}
+
+export interface RequestedLengths {
+  inputTokens: number;
+  outputTokens: number;
+  lengthsPerRow?: boolean;
 }
 
 /** The server's prompt count minus the requested length, over the requests with usage. */
@@ -296,7 +307,7 @@ export class LevelAccumulator {
       this.totalOutput += output;
       if (cursor.hasUsage) {
         this.withUsage += 1;
-        this.addPromptDeviation(requested.inputTokens, cursor.promptTokens);
+        if (!requested.lengthsPerRow) this.addPromptDeviation(requested.inputTokens, cursor.promptTokens);
       }
       if (output > requested.outputTokens) this.overruns += 1;
       if (!cursor.chunkTokensExact) this.estimated += 1;

@@ -21,7 +21,12 @@ import type { Endpoint, PromptFormat } from "./workload.js";
 /** The flags of `orchestrate bench`, their values already parsed and checked one by one. */
 export interface BenchFlags {
   clients: number;
-  type: "concurrency" | "request-rate";
+  type: "concurrency" | "request-rate" | "replay";
+  trace?: string;
+  speed: number[];
+  dataset?: string;
+  datasetFormat?: "sharegpt" | "jsonl";
+  maxModelLen?: number;
   concurrency: number[];
   requestRate: number[];
   inputLen: LengthSpec;
@@ -97,11 +102,12 @@ export async function runBenchCommand(exp: string, flags: BenchFlags, reporter: 
 
 export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJS.ProcessEnv): BenchOptions {
   validateBenchFlags(flags);
+  const mode = flags.trace !== undefined ? "replay" : flags.type;
   const options: BenchOptions = {
     baseUrl: serverUrlFrom(flags.baseUrl, env),
     clients: flags.clients,
-    mode: flags.type,
-    levels: flags.type === "concurrency" ? flags.concurrency : flags.requestRate,
+    mode,
+    levels: mode === "concurrency" ? flags.concurrency : mode === "replay" ? flags.speed : flags.requestRate,
     inputTokens: withRangeRatio(flags.inputLen, flags.randomRangeRatio),
     outputTokens: withRangeRatio(flags.outputLen, flags.randomRangeRatio),
     endpoint: flags.endpoint,
@@ -128,6 +134,15 @@ export function benchOptionsFromFlags(exp: string, flags: BenchFlags, env: NodeJ
   if (flags.promptFormat !== undefined) options.promptFormat = flags.promptFormat;
   if (flags.tokenizer !== undefined) options.tokenizer = flags.tokenizer;
   if (flags.goodput !== undefined) options.goodput = flags.goodput;
+  if (flags.maxModelLen !== undefined) options.maxModelLen = flags.maxModelLen;
+  if (flags.trace !== undefined)
+    options.workloadFile = { kind: "trace", format: "mooncake", path: flags.trace };
+  if (flags.dataset !== undefined)
+    options.workloadFile = {
+      kind: "dataset",
+      format: datasetFormat(flags.dataset, flags.datasetFormat),
+      path: flags.dataset,
+    };
   return options;
 }
 
@@ -154,7 +169,24 @@ function validateBenchFlags(flags: BenchFlags): void {
     problems.push(
       "• --random-range-ratio: spreads a fixed --input-len/--output-len; a length given as a distribution already says its spread",
     );
+  if (flags.trace !== undefined && flags.type === "request-rate")
+    problems.push("• --trace and -t request-rate: a trace is replayed (-t replay, the levels are --speed)");
+  if (flags.type === "replay" && flags.trace === undefined) problems.push("• -t replay: needs --trace FILE");
+  if (flags.trace !== undefined && flags.dataset !== undefined)
+    problems.push("• --trace and --dataset: a trace gives the lengths of its own requests; give one");
+  if (flags.datasetFormat !== undefined && flags.dataset === undefined)
+    problems.push("• --dataset-format: only means something with --dataset FILE");
   if (problems.length > 0) throw new UserError("the bench flags do not go together", { details: problems });
+}
+
+/** jsonl for a .jsonl file, sharegpt for .json; anything else must say. */
+function datasetFormat(path: string, given: "sharegpt" | "jsonl" | undefined): "sharegpt" | "jsonl" {
+  if (given) return given;
+  if (path.endsWith(".jsonl")) return "jsonl";
+  if (path.endsWith(".json")) return "sharegpt";
+  throw new UserError(`--dataset ${path}: cannot tell its format from the name`, {
+    hint: "give --dataset-format sharegpt or --dataset-format jsonl",
+  });
 }
 
 /** One progress line on a terminal (rewritten in place); a line every few seconds otherwise. */

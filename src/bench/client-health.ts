@@ -1,4 +1,5 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import type { LoadMode } from "../model/types.js";
 
 /**
  * Is the client itself the bottleneck? A part watches its own event loop (a late loop delays
@@ -75,7 +76,7 @@ export class HealthMonitor {
 
 export interface VerdictInput {
   health: ClientHealth;
-  mode: "concurrency" | "request-rate";
+  mode: LoadMode;
   target: number;
   achievedConcurrency?: number;
   /** Median time from send to end over all requests. */
@@ -108,7 +109,8 @@ export function clientVerdict(input: VerdictInput): ClientVerdict {
       );
     }
   }
-  if (input.mode === "request-rate" && input.scheduleLagP99Ms !== undefined) {
+  // A replay sends on an absolute schedule too: the same lag limit.
+  if (input.mode !== "concurrency" && input.scheduleLagP99Ms !== undefined) {
     if (input.scheduleLagP99Ms > CLIENT_LIMITS.scheduleLagP99Ms) {
       reasons.push(
         `schedule lag p99 ${round(input.scheduleLagP99Ms)} ms > ${CLIENT_LIMITS.scheduleLagP99Ms} ms`,

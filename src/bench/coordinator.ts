@@ -12,7 +12,8 @@ import type { ExperimentSummary, LevelSummary } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import { deriveSeed, freshSeed } from "../random.js";
 import { redact, registerSecret } from "../secrets.js";
-import { aggregateRecordFiles } from "./aggregate.js";
+import type { WorkloadFileRecord } from "../workloads/workload-file.js";
+import { aggregateRecordFiles, type RequestedLengths } from "./aggregate.js";
 import { discoverModel } from "./api.js";
 import { clearStalePids } from "./clean.js";
 import { combinedRepeatsJson, type RepeatResult } from "./combine-repeats.js";
@@ -33,6 +34,7 @@ import {
   requestsPerLevel,
   resolveOptions,
   warmupPerLevel,
+  withWorkloadFile,
 } from "./options.js";
 import type { BenchProgress } from "./progress.js";
 import { oneTokenWords } from "./prompt-words.js";
@@ -78,7 +80,7 @@ const SETUP_TIMEOUT_MS = 60_000;
 const epochNow = () => performance.timeOrigin + performance.now();
 
 export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchOutcome> {
-  const plan = resolveOptions({ ...options, expDir: resolve(options.expDir) });
+  const plan = await withWorkloadFile(resolveOptions({ ...options, expDir: resolve(options.expDir) }));
   registerSecret(plan.token);
   const signal = hooks.signal;
   if (signal?.aborted) throw new Interrupted("benchmark interrupted before it started");
@@ -200,11 +202,14 @@ async function initParts(
       runId,
       baseUrl: plan.baseUrl,
       ...(plan.token ? { token: plan.token } : {}),
+      clients: plan.clients,
       model: modelId,
       inputTokens: plan.inputTokens,
       outputTokens: plan.outputTokens,
       lengthSeed: lengthSeedOf(plan, seed),
       endpoint: plan.endpoint,
+      ...(plan.workloadRecord ? { workloadFile: plan.workloadRecord } : {}),
+      defaultOutputTokens: plan.defaultOutputTokens,
       promptFormat: plan.promptFormat,
       ...(words ? { words } : {}),
       timeouts: plan.timeouts,
@@ -258,7 +263,9 @@ async function runLevel(
   hooks: BenchHooks,
 ): Promise<LevelOutcome> {
   const { key, value } = run.entry;
-  const perClient = plan.durationS === undefined ? requestsPerLevel(plan, value) : undefined;
+  // A replay sends its share of the trace, however many rows that is.
+  const perClient =
+    plan.durationS === undefined && plan.mode !== "replay" ? requestsPerLevel(plan, value) : undefined;
   const warmup = warmupPerLevel(plan, value);
   for (const part of fleet.parts) {
     const level: LevelSpec = {
@@ -277,7 +284,12 @@ async function runLevel(
   if (hooks.signal?.aborted) return "not-started";
 
   const progress = new Map<number, { done: number; failed: number; issued: number }>();
-  const planned = perClient === undefined ? undefined : (perClient + warmup) * fleet.parts.length;
+  const planned =
+    plan.mode === "replay"
+      ? plan.workloadRecord?.rows
+      : perClient === undefined
+        ? undefined
+        : (perClient + warmup) * fleet.parts.length;
   const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
   const place = {
     position: plan.levels.indexOf(value) + 1,
@@ -346,9 +358,24 @@ function levelContext(
 
 function aggregateOptions(plan: BenchPlan, seed: number) {
   return {
-    requested: lengthSource(plan.inputTokens, plan.outputTokens, lengthSeedOf(plan, seed)),
+    requested: plan.workloadRecord
+      ? fileRowBounds(plan.workloadRecord)
+      : lengthSource(plan.inputTokens, plan.outputTokens, lengthSeedOf(plan, seed)),
     ...(plan.goodput ? { slo: plan.goodput } : {}),
   };
+}
+
+/**
+ * A dataset's or a trace's rows are dealt across the parts, so the merged level knows only the
+ * rows' mean prompt and longest answer (each part checks its own answers' lengths exactly).
+ */
+function fileRowBounds(file: WorkloadFileRecord): () => RequestedLengths {
+  const bounds = {
+    inputTokens: file.mean_input_tokens,
+    outputTokens: file.max_output_tokens,
+    lengthsPerRow: true,
+  };
+  return () => bounds;
 }
 
 /**
@@ -365,7 +392,9 @@ function lengthSeedOf(plan: BenchPlan, seed: number): number {
  */
 function textTokenizer(plan: BenchPlan, modelId: string): TokenizerName | undefined {
   const tokenizer = tokenizerFor(modelId, plan.tokenizer);
-  if (plan.endpoint === "chat" && !tokenizer) {
+  // A dataset brings its own prompt text; only generated text has to be sized.
+  const generatesText = plan.workloadFile?.kind !== "dataset";
+  if (plan.endpoint === "chat" && generatesText && !tokenizer) {
     throw new UserError(`chat prompts of a set token length need the tokenizer of ${modelId}`, {
       hint: `name it: benchmark.tokenizer in a plan, --tokenizer for bench (${TOKENIZERS.join(", ")}; gpt-oss models use o200k_harmony and need none)`,
     });
@@ -401,6 +430,10 @@ async function writeAllParts(
   const json = allPartsResultJson(aggregate, context, partJsons);
   json.barrier_epoch_ms = barrierEpochMs;
   json.start_skew_ms = Object.fromEntries([...done].map(([part, d]) => [String(part), d.startSkewMs]));
+  // Distinct rows of the dataset or trace this level sent (its requests, warm-up included, walk
+  // the rows in order; past the last one they start over).
+  if (plan.workloadRecord)
+    json.workload_rows_used = Math.min(plan.workloadRecord.rows, aggregate.issued + aggregate.warmupRequests);
   await mkdir(dirname(allPartsFile(dir, key)), { recursive: true });
   await writeJsonAtomic(allPartsFile(dir, key), json);
 }

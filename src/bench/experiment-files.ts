@@ -71,6 +71,7 @@ export function newManifest(
     labels: cleanLabels(plan.labels),
     host: hostname(),
     node_version: process.version,
+    ...(plan.workloadRecord ? { workload_file: plan.workloadRecord } : {}),
     levels: plan.levels.map((value) => ({
       key: levelKey(plan.mode, value),
       value,
@@ -188,6 +189,7 @@ function checkResumable(manifest: ExperimentManifest, plan: BenchPlan): void {
   const recordedRepeats = manifest.repeats ?? 1;
   if ((recordedRepeats === 1) !== (plan.repeats === 1)) same("repeats", recordedRepeats, plan.repeats);
   same("prompt format", manifest.prompt_format, plan.promptFormat);
+  same("workload file (sha256)", manifest.workload_file?.sha256 ?? null, plan.workloadRecord?.sha256 ?? null);
   if (plan.model !== undefined) same("model", manifest.model_id, plan.model);
   if (mismatches.length > 0) {
     throw new UserError(`${plan.expDir}: cannot resume with different settings`, {

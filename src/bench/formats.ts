@@ -1,6 +1,6 @@
 import { describeLengths, type LengthSpec, meanLength } from "../model/lengths.js";
 import { aggregateLikeSeed } from "../model/seed-view.js";
-import type { DataWarning, LatencyMetric, LatencyStats } from "../model/types.js";
+import type { DataWarning, LatencyMetric, LatencyStats, LoadMode } from "../model/types.js";
 import { latencyToVllm } from "../model/vllm-format.js";
 import type { LevelAggregate, Slo } from "./aggregate.js";
 import type { ClientHealth, ClientVerdict } from "./client-health.js";
@@ -79,8 +79,8 @@ export const DEFINITIONS: Record<string, string> = {
 
 export interface LevelContext {
   key: string;
-  mode: "concurrency" | "request-rate";
-  /** Per-client concurrency or request rate. */
+  mode: LoadMode;
+  /** Per-client concurrency, request rate, or replay speed. */
   target: number;
   modelId: string;
   inputTokens: LengthSpec;
@@ -260,6 +260,7 @@ function vllmHeader(aggregate: LevelAggregate, context: LevelContext): Record<st
     model_id: context.modelId,
     tokenizer_id: null,
     num_prompts: aggregate.numPrompts,
+    // A replay's rate is the trace's, which varies: vLLM's "inf" is the honest single number.
     request_rate: context.mode === "request-rate" ? context.target * aggregate.parts.length : "inf",
     // vLLM writes a float; constant spacing (infinite burstiness) has no JSON number.
     burstiness: Number.isFinite(context.burstiness) ? context.burstiness : null,

@@ -2,6 +2,7 @@ import { UserError } from "../errors.js";
 import { type LengthSpec, lengthSpecProblems } from "../model/lengths.js";
 import type { TokenizerName } from "../model/tokenizers.js";
 import type { LoadMode } from "../model/types.js";
+import type { WorkloadFileRecord, WorkloadFileSpec } from "../workloads/workload-file.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
@@ -38,7 +39,7 @@ export interface BenchOptions {
   /** Client processes (parts); levels are per client. */
   clients: number;
   mode: LoadMode;
-  /** Per-client concurrencies, or per-client request rates (req/s). */
+  /** Per-client concurrencies, per-client request rates (req/s), or replay speeds (mode replay). */
   levels: number[];
   /** A fixed length, or a distribution drawn per request from (seed, request index). */
   inputTokens: LengthSpec;
@@ -47,6 +48,15 @@ export interface BenchOptions {
   endpoint?: Endpoint;
   /** The model's tokenizer, for text prompts of an exact length (chat); see prompt-words.ts. */
   tokenizer?: TokenizerName;
+  /**
+   * Prompts from a dataset (concurrency or request-rate mode), or the trace a replay plays
+   * (mode replay, where it is required). Absent: synthetic prompts of inputTokens/outputTokens.
+   * With one, the lengths must be numbers: outputTokens is the answer length of dataset rows that
+   * give none.
+   */
+  workloadFile?: WorkloadFileSpec;
+  /** The model's context length: a dataset or trace row that does not fit is refused up front. */
+  maxModelLen?: number;
   /** Requests per client per level (default 10 × concurrency, or 500 in rate mode)… */
   numPrompts?: number;
   /** …or this many × the concurrency (closed loop; the seed's default is 10)… */
@@ -97,6 +107,12 @@ export interface BenchPlan {
   outputTokens: LengthSpec;
   endpoint: Endpoint;
   tokenizer: TokenizerName | undefined;
+  workloadFile: WorkloadFileSpec | undefined;
+  maxModelLen: number | undefined;
+  /** The workload file as checked before the run (set by the coordinator's scan). */
+  workloadRecord: WorkloadFileRecord | undefined;
+  /** The answer length of dataset rows that give none (outputTokens becomes the rows' mean). */
+  defaultOutputTokens: number;
   numPrompts: number | undefined;
   promptsPerConcurrency: number;
   durationS: number | undefined;
@@ -172,6 +188,8 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
       problems.push("• promptsPerConcurrency: only applies to the concurrency mode");
   }
   if (options.levels.length === 0) problems.push("• levels: at least one level is needed");
+  problems.push(...workloadFileProblems(options));
+  positiveInt("maxModelLen", options.maxModelLen);
   for (const level of options.levels) {
     const ok =
       options.mode === "concurrency"
@@ -181,7 +199,9 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
       problems.push(
         options.mode === "concurrency"
           ? `• levels: concurrency must be a whole number ≥ 1, got ${level}`
-          : `• levels: request rate must be a number > 0, got ${level}`,
+          : options.mode === "replay"
+            ? `• levels: replay speed must be a number > 0, got ${level}`
+            : `• levels: request rate must be a number > 0, got ${level}`,
       );
     }
   }
@@ -237,6 +257,10 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     outputTokens: options.outputTokens,
     endpoint: options.endpoint ?? "completions",
     tokenizer: options.tokenizer,
+    workloadFile: options.workloadFile,
+    maxModelLen: options.maxModelLen,
+    workloadRecord: undefined,
+    defaultOutputTokens: typeof options.outputTokens === "number" ? options.outputTokens : 0,
     numPrompts: options.numPrompts,
     promptsPerConcurrency: options.promptsPerConcurrency ?? PROMPTS_PER_CONCURRENCY,
     durationS: options.durationS,
@@ -253,5 +277,55 @@ export function resolveOptions(options: BenchOptions): BenchPlan {
     overwrite: options.overwrite ?? "refuse",
     timeouts: options.timeouts ?? {},
     stopGraceMs: options.stopGraceMs ?? 3000,
+  };
+}
+
+/**
+ * A replay plays its trace whole, once per level: it needs the trace, and takes no request count
+ * or duration; a dataset gives prompts to the other modes.
+ */
+function workloadFileProblems(options: BenchOptions): string[] {
+  const problems: string[] = [];
+  const file = options.workloadFile;
+  if (options.mode === "replay") {
+    if (file?.kind !== "trace") problems.push("• mode replay: needs a trace to replay (--trace FILE)");
+    if (options.numPrompts !== undefined)
+      problems.push("• numPrompts: a replay sends every row of its trace; leave it out");
+    if (options.durationS !== undefined)
+      problems.push("• durationS: a replay lasts as long as its trace at the speed; leave it out");
+  } else if (file?.kind === "trace") {
+    problems.push(`• trace: only mode replay plays a trace; mode is ${options.mode}`);
+  }
+  // A file's rows carry their own lengths; a distribution beside them would be accepted and ignored.
+  if (file) {
+    for (const [name, spec] of [
+      ["inputTokens", options.inputTokens],
+      ["outputTokens", options.outputTokens],
+    ] as const) {
+      if (typeof spec !== "number")
+        problems.push(
+          `• ${name}: a ${file.kind} gives each request its lengths; give a number, not a distribution`,
+        );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Reads the plan's dataset or trace whole (streamed) and checks every row, before anything
+ * starts; the plan then carries the file's record and its rows' mean lengths.
+ */
+export async function withWorkloadFile(plan: BenchPlan): Promise<BenchPlan> {
+  if (!plan.workloadFile) return plan;
+  const { scanWorkloadFile } = await import("../workloads/workload-file.js");
+  const record = await scanWorkloadFile(plan.workloadFile, {
+    outputTokens: plan.defaultOutputTokens,
+    ...(plan.maxModelLen !== undefined ? { maxModelLen: plan.maxModelLen } : {}),
+  });
+  return {
+    ...plan,
+    workloadRecord: record,
+    inputTokens: Math.max(1, Math.round(record.mean_input_tokens)),
+    outputTokens: Math.max(1, Math.round(record.mean_output_tokens)),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { describeError } from "../errors.js";
 import { redact, registerSecret } from "../secrets.js";
+import { type LoadedWorkload, loadWorkloadFile } from "../workloads/workload-file.js";
 import { PartLevel } from "./part.js";
 import type { FromPart, PartInit, ToPart } from "./protocol.js";
 
@@ -35,6 +36,8 @@ process.on("SIGINT", () => {});
 process.on("disconnect", () => process.exit(0));
 
 let init: PartInit | undefined;
+/** The rows of the workload file this part sends, read once for every level. */
+let loaded: LoadedWorkload | undefined;
 let current: PartLevel | undefined;
 
 process.on("message", (message: ToPart) => {
@@ -46,11 +49,18 @@ async function handle(message: ToPart): Promise<void> {
     case "init":
       init = message;
       registerSecret(message.token);
+      if (message.workloadFile) {
+        loaded = await loadWorkloadFile(
+          message.workloadFile,
+          { outputTokens: message.defaultOutputTokens },
+          { part: message.part, clients: message.clients },
+        );
+      }
       await send({ type: "ready", pid: process.pid });
       return;
     case "prepare":
       if (!init) throw new Error("prepare before init");
-      current = await PartLevel.prepare(init, message.level);
+      current = await PartLevel.prepare(init, message.level, loaded);
       await send({ type: "armed", key: message.level.key });
       return;
     case "go": {

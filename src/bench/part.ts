@@ -2,14 +2,16 @@ import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { Random } from "../random.js";
-import { aggregateRecords } from "./aggregate.js";
+import { replayTimes } from "../workloads/trace.js";
+import type { LoadedWorkload } from "../workloads/workload-file.js";
+import { aggregateRecords, type RequestedLengths } from "./aggregate.js";
 import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
-import { closedLoop, type Issue, type LoopTimes, openLoop, sleepUntil } from "./schedulers.js";
+import { closedLoop, type Issue, type LoopTimes, openLoop, replayLoop, sleepUntil } from "./schedulers.js";
 import { lengthSource, type ShapeSource, Workload } from "./workload.js";
 
 /**
@@ -29,6 +31,34 @@ export function warmConnections(concurrency: number): number {
   return concurrency + Math.ceil(concurrency / 4) + 2;
 }
 
+/**
+ * Connections opened before a replay: the most requests of the client's schedule in flight at
+ * once, if each took a second to its first token and 25 ms a token after (a slow decode), capped
+ * at 2,048. A replay that opened its connections as it went would pay a connection set-up on its
+ * requests, sending them late, and a server busy streaming can drop connects that arrive faster
+ * than it accepts them (seen at 1,024 streams: a tenth of the requests failed to connect).
+ */
+export function replayConnections(
+  sendAtMs: ArrayLike<number>,
+  outputTokens: (index: number) => number,
+): number {
+  const ends = Array.from(
+    { length: sendAtMs.length },
+    (_, i) => sendAtMs[i]! + ASSUMED_FIRST_TOKEN_MS + ASSUMED_TOKEN_MS * outputTokens(i),
+  ).sort((a, b) => a - b);
+  let most = 0;
+  let ended = 0;
+  for (let started = 0; started < sendAtMs.length; started++) {
+    while (ends[ended]! <= sendAtMs[started]!) ended += 1;
+    most = Math.max(most, started + 1 - ended);
+  }
+  return Math.min(most, MAX_REPLAY_CONNECTIONS);
+}
+
+const ASSUMED_FIRST_TOKEN_MS = 1000;
+const ASSUMED_TOKEN_MS = 25;
+const MAX_REPLAY_CONNECTIONS = 2048;
+
 export class PartLevel {
   private readonly now = () => performance.now();
   private readonly stopController = new AbortController();
@@ -38,12 +68,17 @@ export class PartLevel {
   private readonly health = new HealthMonitor();
   private readonly progress: Progress = { done: 0, failed: 0, issued: 0 };
   private readonly files: ReturnType<typeof partFiles>;
+  /** A replay's send times, ms after the barrier. */
+  private readonly sendAtMs: Float64Array | undefined;
 
   private constructor(
     private readonly init: PartInit,
     private readonly level: LevelSpec,
+    private readonly loaded: LoadedWorkload | undefined,
   ) {
     this.files = partFiles(level.outDir, init.part, level.key);
+    if (level.mode === "replay" && loaded?.kind === "trace")
+      this.sendAtMs = replayTimes(loaded.part, level.value, init.clients);
     this.client = new CompletionClient({
       baseUrl: init.baseUrl,
       ...(init.token ? { token: init.token } : {}),
@@ -52,7 +87,9 @@ export class PartLevel {
       timeouts: init.timeouts,
       endpoint: init.endpoint,
     });
-    this.shapes = lengthSource(init.inputTokens, init.outputTokens, init.lengthSeed);
+    this.shapes = loaded
+      ? fileShapes(loaded)
+      : lengthSource(init.inputTokens, init.outputTokens, init.lengthSeed);
     this.workload = new Workload({
       model: init.model,
       endpoint: init.endpoint,
@@ -63,10 +100,14 @@ export class PartLevel {
     });
   }
 
-  static async prepare(init: PartInit, level: LevelSpec): Promise<PartLevel> {
-    const run = new PartLevel(init, level);
+  static async prepare(init: PartInit, level: LevelSpec, loaded?: LoadedWorkload): Promise<PartLevel> {
+    if (level.mode === "replay" && loaded?.kind !== "trace")
+      throw new Error("a replay level without its trace");
+    const run = new PartLevel(init, level, loaded);
     await mkdir(run.files.dir, { recursive: true });
     if (level.mode === "concurrency") await run.client.warmUp(warmConnections(level.value));
+    if (run.sendAtMs)
+      await run.client.warmUp(replayConnections(run.sendAtMs, (i) => run.shapes(i).outputTokens));
     return run;
   }
 
@@ -151,6 +192,7 @@ export class PartLevel {
       ...(level.durationS !== undefined ? { deadline: barrier + level.durationS * 1000 } : {}),
     };
     if (level.mode === "concurrency") return closedLoop({ ...common, concurrency: level.value });
+    if (this.sendAtMs) return replayLoop({ ...common, sendAtMs: this.sendAtMs, start: barrier });
     return openLoop({
       ...common,
       rate: level.value,
@@ -167,7 +209,7 @@ export class PartLevel {
     const { init, level } = this;
     const file = await readRecordsFile(this.files.records);
     const aggregate = aggregateRecords([file], {
-      requested: this.shapes,
+      requested: this.loaded ? fileRowLengths(this.shapes) : this.shapes,
       ...(init.slo ? { slo: init.slo } : {}),
     });
     const verdict = clientVerdict({
@@ -208,4 +250,22 @@ export class PartLevel {
       startSkewMs,
     };
   }
+}
+
+/** The rows this part was dealt, by its request index. */
+function fileShapes(loaded: LoadedWorkload): ShapeSource {
+  if (loaded.kind === "dataset") return loaded.shapes;
+  const rows = loaded.part.shapes;
+  return (index) => rows[index]!;
+}
+
+/**
+ * A dataset's prompt length is the file's estimate (the server counts the text) and not compared
+ * with the server's count; a trace's token-id prompts are exact, and are.
+ */
+function fileRowLengths(shapes: ShapeSource): (index: number) => RequestedLengths {
+  return (index) => {
+    const shape = shapes(index);
+    return { ...shape, lengthsPerRow: shape.promptText !== undefined };
+  };
 }

@@ -1,5 +1,6 @@
 import type { LengthSpec } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
+import type { WorkloadFileRecord } from "../workloads/workload-file.js";
 import type { Slo } from "./aggregate.js";
 import type { ClientTimeouts } from "./client.js";
 import type { Endpoint, PromptFormat } from "./workload.js";
@@ -18,12 +19,18 @@ export interface PartInit {
   baseUrl: string;
   /** Travels only over IPC: never in argv or the environment, which other users can read. */
   token?: string;
+  /** Parts in the run: how dataset rows and trace rows are dealt (src/workloads/). */
+  clients: number;
   model: string;
   inputTokens: LengthSpec;
   outputTokens: LengthSpec;
   /** Request i's lengths are drawn from this seed (the run's), the same in every part. */
   lengthSeed: number;
   endpoint: Endpoint;
+  /** A dataset or a trace, checked by the coordinator; each part reads the rows it sends. */
+  workloadFile?: WorkloadFileRecord;
+  /** The answer length of dataset rows that give none. */
+  defaultOutputTokens: number;
   promptFormat: PromptFormat;
   /**
    * Words that are one token each under the model's tokenizer, for text prompts of an exact
@@ -45,7 +52,7 @@ export interface LevelSpec {
   mode: LoadMode;
   /** Per-client concurrency or rate. */
   value: number;
-  /** Measured requests; undefined for duration runs. */
+  /** Measured requests; undefined for duration runs and replays (every row of the part's share). */
   numPrompts?: number;
   durationS?: number;
   warmup: number;

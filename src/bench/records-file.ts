@@ -1,4 +1,5 @@
 import { open, readFile, rename, rm } from "node:fs/promises";
+import type { LoadMode } from "../model/types.js";
 import { ERROR_KINDS, type ErrorKind, type RequestRecord } from "./record.js";
 
 /**
@@ -57,8 +58,8 @@ export interface RecordsFooter {
   /** Requests the part was asked to measure (excluding warmup); for duration runs, those issued. */
   num_prompts: number;
   warmup: number;
-  mode: "concurrency" | "request-rate";
-  /** Per-client target: concurrency, or request rate in req/s. */
+  mode: LoadMode;
+  /** Per-client target: concurrency, request rate in req/s, or replay speed. */
   target: number;
   interrupted: boolean;
   finish_reasons: string[];

@@ -100,16 +100,44 @@ export function nextGapMs(rate: number, burstiness: number, rng: Random): number
 export async function openLoop(
   options: CommonOptions & { rate: number; burstiness: number; rng: Random; start: number },
 ): Promise<LoopTimes> {
-  const { warmup, issue, stop, now, rate, burstiness, rng } = options;
+  const { rate, burstiness, rng } = options;
+  let offset = 0;
+  return scheduledLoop(options, (index) => {
+    if (index > 0) offset += nextGapMs(rate, burstiness, rng);
+    return offset;
+  });
+}
+
+/**
+ * A trace replayed: request i is sent `sendAtMs[i]` ms after `start` (the same absolute schedule
+ * as the open loop), until the list ends.
+ */
+export function replayLoop(
+  options: CommonOptions & { sendAtMs: ArrayLike<number>; start: number },
+): Promise<LoopTimes> {
+  const { sendAtMs } = options;
+  return scheduledLoop(options, (index) => (index < sendAtMs.length ? sendAtMs[index] : undefined));
+}
+
+/**
+ * Sends request i at start + offsetOf(i) (ms; undefined: no more requests), on an absolute
+ * schedule, without waiting for earlier requests to finish.
+ */
+async function scheduledLoop(
+  options: CommonOptions & { start: number },
+  offsetOf: (index: number) => number | undefined,
+): Promise<LoopTimes> {
+  const { warmup, issue, stop, now } = options;
   const total = options.count === undefined ? undefined : warmup + options.count;
   const inFlight = new Set<Promise<void>>();
-  let scheduled = options.start;
   let index = 0;
   let firstMeasuredAt: number | undefined;
   let warmupDoneAt = Number.NEGATIVE_INFINITY;
   let lastIssuedAt = now();
   while (!stop.aborted && (total === undefined || index < total)) {
-    if (index > 0) scheduled += nextGapMs(rate, burstiness, rng);
+    const offset = offsetOf(index);
+    if (offset === undefined) break;
+    const scheduled = options.start + offset;
     if (options.deadline !== undefined && scheduled >= options.deadline) break;
     await sleepUntil(scheduled, now, stop);
     if (stop.aborted) break;

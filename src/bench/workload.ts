@@ -1,6 +1,9 @@
 import { drawLength, type LengthSpec } from "../model/lengths.js";
 import { deriveSeed, Random } from "../random.js";
+import type { RequestShape, ShapeSource } from "../workloads/request-shape.js";
 import { COMMON_WORDS } from "./prompt-words.js";
+
+export type { RequestShape, ShapeSource };
 
 /**
  * What each request asks for, and its body.
@@ -19,17 +22,6 @@ import { COMMON_WORDS } from "./prompt-words.js";
 
 export type PromptFormat = "token-ids" | "text";
 export type Endpoint = "completions" | "chat";
-
-/** What request i asks for. */
-export interface RequestShape {
-  inputTokens: number;
-  outputTokens: number;
-  /** The prompt itself, when the source has one; absent: generated, `inputTokens` long. */
-  promptText?: string;
-}
-
-/** Request index → what it asks for; the same index always gives the same shape. */
-export type ShapeSource = (index: number) => RequestShape;
 
 /** Lengths drawn per request from (seed, index): the same at every scale, repeat and client. */
 export function lengthSource(input: LengthSpec, output: LengthSpec, seed: number): ShapeSource {

@@ -45,6 +45,13 @@ export function rateListOption(text: string): number[] {
   return rates;
 }
 
+export function speedListOption(text: string): number[] {
+  const speeds = parseLevelList(text, "0.5,1,2");
+  const bad = speeds.find((speed) => !(speed > 0));
+  if (bad !== undefined) throw new InvalidArgumentError(`a replay speed must be a number > 0, got ${bad}`);
+  return speeds;
+}
+
 function parseLevelList(text: string, example: string): number[] {
   const levels: number[] = [];
   for (const item of text

@@ -13,6 +13,7 @@ import {
   rateListOption,
   secondsOption,
   seedOption,
+  speedListOption,
 } from "./bench-options.js";
 import { folderOption, fractionOption, nonNegativeIntOption, positiveIntOption } from "./shared-options.js";
 
@@ -47,13 +48,39 @@ export function register(program: Command, reporter: Reporter): void {
     .addOption(concurrency)
     .addOption(
       new Option("-t, --type <mode>", "what the levels are")
-        .choices(["concurrency", "request-rate"])
+        .choices(["concurrency", "request-rate", "replay"])
         .default("concurrency"),
     )
     .addOption(
       new Option("-r, --request-rate <list>", "per-client request rates in req/s (with -t request-rate)")
         .argParser(rateListOption)
         .default(DEFAULT_RATES, "1..10"),
+    )
+    .option(
+      "--trace <file>",
+      "replay this Mooncake trace (JSONL: timestamp ms, input_length, output_length); implies -t replay. " +
+        "N clients deal its rows round-robin and compress its time N×, so together they play it once at N × the speed",
+    )
+    .option(
+      "--speed <list>",
+      "replay speeds, the levels of -t replay: 1 = each client at the trace's own pace, 2 = twice as fast",
+      speedListOption,
+      [1],
+    )
+    .option(
+      "--dataset <file>",
+      "prompts from a file, in order (every scale and repeat sends the same ones): ShareGPT JSON or JSONL {prompt, output_tokens?}",
+    )
+    .addOption(
+      new Option(
+        "--dataset-format <f>",
+        "the --dataset file's format (default: jsonl for .jsonl, else sharegpt)",
+      ).choices(["sharegpt", "jsonl"]),
+    )
+    .option(
+      "--max-model-len <n>",
+      "the model's context length: a dataset or trace row longer than this is refused before the run",
+      positiveIntOption,
     )
     .addOption(inputLen)
     .addOption(outputLen)

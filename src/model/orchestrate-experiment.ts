@@ -118,6 +118,7 @@ export async function readLevelFile(
     warnings: Array.isArray(json.warnings) ? (json.warnings as DataWarning[]) : [],
   };
   if (id.mode === "concurrency") level.concurrency = id.value;
+  else if (id.mode === "replay") level.speed = id.value;
   else level.requestRate = id.value;
   if (json.client_verdict === "ok" || json.client_verdict === "client_bound")
     level.clientVerdict = json.client_verdict;
@@ -131,7 +132,7 @@ export async function readLevelFile(
   const perClient = num("achieved_concurrency_per_client");
   if (perClient !== undefined && id.mode === "concurrency") level.achievedConcurrency = perClient;
   const rate = num("achieved_rate");
-  if (rate !== undefined && id.mode === "request-rate") level.achievedRate = rate / level.clients;
+  if (rate !== undefined && id.mode !== "concurrency") level.achievedRate = rate / level.clients;
   if (json.interrupted === true) level.interrupted = true;
   const repeats = repeatsFrom(json.repeats);
   if (repeats.length > 0) level.repeats = repeats;

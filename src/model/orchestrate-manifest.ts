@@ -33,6 +33,21 @@ const levelEntrySchema = z.object({
     .optional(),
 });
 
+/** A dataset or trace as a run read it (model/types.ts WorkloadFileFacts). */
+export const workloadFileSchema = z.object({
+  kind: z.enum(["dataset", "trace"]),
+  format: z.string(),
+  path: z.string(),
+  bytes: z.number(),
+  sha256: z.string(),
+  rows: z.number(),
+  skipped: z.number().optional(),
+  duration_ms: z.number().optional(),
+  mean_input_tokens: z.number(),
+  mean_output_tokens: z.number(),
+  max_output_tokens: z.number(),
+});
+
 export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
   version: z.number(),
@@ -44,7 +59,7 @@ export const manifestSchema = z.looseObject({
   error: z.string().optional(),
   base_url: z.string(),
   model_id: z.string().nullable(),
-  mode: z.enum(["concurrency", "request-rate"]),
+  mode: z.enum(["concurrency", "request-rate", "replay"]),
   clients: z.number().int().positive(),
   input_len: z.number().int(),
   output_len: z.number().int(),
@@ -77,6 +92,8 @@ export const manifestSchema = z.looseObject({
   host: z.string(),
   node_version: z.string(),
   levels: z.array(levelEntrySchema),
+  /** The dataset or trace the requests came from (absent: synthetic prompts). */
+  workload_file: workloadFileSchema.optional(),
 });
 
 export type ExperimentManifest = z.infer<typeof manifestSchema>;

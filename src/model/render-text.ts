@@ -118,7 +118,7 @@ function perClient(level: LevelSummary): string {
       ? `${target} (${fixed(level.achievedConcurrency, 1)})`
       : target;
   }
-  const target = `${level.requestRate ?? "?"}/s`;
+  const target = level.mode === "replay" ? `×${level.speed ?? "?"}` : `${level.requestRate ?? "?"}/s`;
   return level.achievedRate !== undefined ? `${target} (${fixed(level.achievedRate, 2)})` : target;
 }
 

@@ -21,7 +21,8 @@
  * Field names follow docs/metrics.md. Adding optional fields is fine; renaming is not.
  */
 
-export type LoadMode = "concurrency" | "request-rate";
+/** replay: a trace played back; the level is the speed (1 = the trace's own pace per client). */
+export type LoadMode = "concurrency" | "request-rate" | "replay";
 
 /** The percentile summary vLLM writes for ttft, tpot, itl and e2el, in milliseconds. */
 export interface LatencyStats {
@@ -73,6 +74,8 @@ export interface LevelSummary {
   concurrency?: number;
   /** Per-client request rate in req/s (mode "request-rate"). */
   requestRate?: number;
+  /** Replay speed (mode "replay"): 1 = each client at the trace's own pace. */
+  speed?: number;
   /** Number of parts (client processes) that contributed. */
   clients: number;
   numPrompts: number;
@@ -191,5 +194,27 @@ export interface RunSetup {
     endpoint?: "completions" | "chat";
     requestsPerLevel: string;
     slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+    /** The dataset or trace the requests came from, as checked before the run. */
+    file?: WorkloadFileFacts;
   };
+}
+
+/** A dataset or trace file as a run used it: enough to tell whether another run used the same. */
+export interface WorkloadFileFacts {
+  kind: "dataset" | "trace";
+  /** sharegpt, jsonl (datasets) or mooncake (traces). */
+  format: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Rows that give a request. */
+  rows: number;
+  /** Dataset rows the format's rule left out. */
+  skipped?: number;
+  /** Trace: first to last timestamp, ms. */
+  duration_ms?: number;
+  /** Mean prompt length: exact for a trace, estimated (4 characters a token) for a dataset. */
+  mean_input_tokens: number;
+  mean_output_tokens: number;
+  max_output_tokens: number;
 }

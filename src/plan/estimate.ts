@@ -111,7 +111,9 @@ function estimateAt(
   const gpuHours = perCell.reduce((acc, c) => acc + c.gpuHours, 0);
   const benchmarkKnown = perCell.every((c) => c.benchmarkMinutes !== undefined);
   const timing = !benchmarkKnown
-    ? "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
+    ? plan.benchmark.mode === "replay"
+      ? "benchmark time NOT included: a replay lasts its trace's duration ÷ (speed × clients) per level, which the run reads from the trace"
+      : "benchmark time NOT included: closed-loop levels last as long as the service takes, so name a simulator profile (model.profile) to predict it"
     : predicted
       ? `benchmark time predicted with the simulator profile ${plan.model.profile ? `${basename(plan.model.profile, ".json")} (${profileLocationLabel(plan.model.profile)})` : "given"}`
       : "benchmark time as the plan fixes it";
@@ -152,6 +154,8 @@ export function warmupRequestsAt(b: Plan["benchmark"], level: number): number {
  */
 export function fixedBenchmarkMinutes(plan: Plan): number | undefined {
   const b = plan.benchmark;
+  // A replay lasts as long as its trace, which only the run reads.
+  if (b.mode === "replay") return undefined;
   const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
   let seconds = 0;
   for (const level of levels) {

@@ -396,12 +396,11 @@ export function workerNodesFor(replicas: number, tensorParallel: number, gpusPer
 }
 
 function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]): void {
-  const levels = benchmark.mode === "concurrency" ? benchmark.concurrency : benchmark.request_rates;
-  const key = benchmark.mode === "concurrency" ? "concurrency" : "request_rates";
+  const { levels, key } = benchmarkLevels(benchmark);
   const duplicates = levels.filter((v, i) => levels.indexOf(v) !== i);
   if (duplicates.length > 0) {
     issues.push({
-      path: ["benchmark", key],
+      path: ["benchmark", ...key],
       message: `repeats ${duplicates.join(", ")}; use benchmark.repeats to run levels more than once`,
     });
   }
@@ -418,6 +417,7 @@ function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]):
       message: "only applies to arrival: gamma (poisson is burstiness 1)",
     });
   }
+  checkWorkloadFile(benchmark, issues);
   if (benchmark.slo && Object.keys(benchmark.slo).length === 0) {
     issues.push({
       path: ["benchmark", "slo"],
@@ -449,20 +449,65 @@ function checkLengths(
         "token-ids applies to the completions endpoint; chat prompts are text (leave prompt_format out)",
     });
   }
-  if (benchmark.endpoint === "chat" && model && !tokenizerFor(model.model_id, benchmark.tokenizer)) {
+  // A dataset brings its prompt text; only generated text has to be sized by a tokenizer.
+  const generatesText = !benchmark.dataset;
+  if (
+    benchmark.endpoint === "chat" &&
+    generatesText &&
+    model &&
+    !tokenizerFor(model.model_id, benchmark.tokenizer)
+  ) {
     issues.push({
       path: ["benchmark", "endpoint"],
       message: `chat prompts of a set token length need the tokenizer of ${model.model_id}: set benchmark.tokenizer (${TOKENIZERS.join(", ")}); gpt-oss models need none`,
     });
   }
   const limit = model?.engine_kwargs.max_model_len;
-  if (typeof limit !== "number") return;
+  // A dataset's or a trace's rows are checked against the limit row by row, before the run.
+  if (typeof limit !== "number" || benchmark.dataset || benchmark.mode === "replay") return;
   const longest = maxLength(benchmark.input_tokens) + maxLength(benchmark.output_tokens);
   if (longest > limit) {
     issues.push({
       path: ["benchmark", "input_tokens"],
       message: `the longest request is ${maxLength(benchmark.input_tokens)} prompt + ${maxLength(benchmark.output_tokens)} answer = ${longest} tokens, more than model.engine_kwargs.max_model_len ${limit}; lower the lengths (a distribution's max) or raise max_model_len`,
     });
+  }
+}
+
+/** A replay needs its trace and plays it whole; a dataset gives prompts to the other modes. */
+function checkWorkloadFile(benchmark: PlanInput["benchmark"], issues: PlanIssue[]): void {
+  if (benchmark.mode === "replay") {
+    if (!benchmark.replay)
+      issues.push({
+        path: ["benchmark", "replay"],
+        message: "mode replay needs it: {path: TRACE.jsonl, speeds: [1]}",
+      });
+    if (benchmark.dataset)
+      issues.push({
+        path: ["benchmark", "dataset"],
+        message:
+          "a replay's trace gives each request its lengths; remove dataset, or use mode concurrency or request-rate",
+      });
+    if (benchmark.duration_s !== undefined)
+      issues.push({
+        path: ["benchmark", "duration_s"],
+        message: "a replay lasts as long as its trace at each speed; remove duration_s",
+      });
+  } else if (benchmark.replay) {
+    issues.push({
+      path: ["benchmark", "replay"],
+      message: `only mode replay plays a trace; mode is ${benchmark.mode}`,
+    });
+  }
+  // A file's rows carry their own lengths; a distribution beside them would be accepted and ignored.
+  if (benchmark.dataset || benchmark.mode === "replay") {
+    for (const key of ["input_tokens", "output_tokens"] as const) {
+      if (typeof benchmark[key] !== "number")
+        issues.push({
+          path: ["benchmark", key],
+          message: `a ${benchmark.dataset ? "dataset" : "trace"} gives each request its lengths; give a number (a dataset's rows without output_tokens get output_tokens), not a distribution`,
+        });
+    }
   }
 }
 
@@ -483,4 +528,18 @@ function checkNoSecretsBakedIn(
     if (SECRET_LOOKING_NAME.test(name))
       issues.push({ path: ["application", "env_vars", name], message: `looks like a secret: ${advice}` });
   }
+}
+
+/** The plan's levels for its mode, and the key that lists them. */
+export function benchmarkLevels(
+  benchmark: Pick<PlanInput["benchmark"], "mode" | "concurrency" | "request_rates" | "replay">,
+): {
+  levels: number[];
+  /** Where the levels are, under benchmark. */
+  key: string[];
+} {
+  if (benchmark.mode === "concurrency") return { levels: benchmark.concurrency, key: ["concurrency"] };
+  if (benchmark.mode === "replay")
+    return { levels: benchmark.replay?.speeds ?? [], key: ["replay", "speeds"] };
+  return { levels: benchmark.request_rates, key: ["request_rates"] };
 }

@@ -319,14 +319,58 @@ const repeatsTargetSchema = z.strictObject({
     ),
 });
 
+const datasetSchema = z.strictObject({
+  format: z
+    .enum(["sharegpt", "jsonl"])
+    .describe(
+      'sharegpt: one JSON array of {id, conversations: [{from, value}, …]}; a conversation\'s first turn (from human or user) is the prompt and the second the answer, whose length (about 4 characters a token) becomes max_tokens; conversations with fewer than two turns are skipped. jsonl: one {"prompt": "…", "output_tokens": n} a line, output_tokens optional (default benchmark.output_tokens).',
+    ),
+  path: z
+    .string()
+    .min(1)
+    .describe(
+      "The file, relative to the plan's folder. Read streamed and checked row by row before anything starts.",
+    ),
+});
+
+const replaySchema = z.strictObject({
+  path: z
+    .string()
+    .min(1)
+    .describe(
+      "The trace file, relative to the plan's folder. Read streamed and checked row by row before anything starts.",
+    ),
+  format: z
+    .enum(["mooncake"])
+    .default("mooncake")
+    .describe(
+      'mooncake: JSONL, one request a line in time order, {"timestamp": ms, "input_length": tokens, "output_length": tokens, "hash_ids": […]}. Prompts are random token ids of exactly input_length (hash_ids are not replayed: no shared prefixes).',
+    ),
+  speeds: z
+    .array(z.number().positive())
+    .min(1)
+    .default([1])
+    .describe(
+      "The levels: replay speeds per client. With N clients the rows are dealt round-robin and the trace's time axis is divided by speed × N, so the N clients together play every row once, at N × speed × the trace's rate, and each client carries speed × the trace's rate.",
+    ),
+});
+
 const benchmarkSchema = z
   .strictObject({
     mode: z
-      .enum(["concurrency", "request-rate"])
+      .enum(["concurrency", "request-rate", "replay"])
       .default("concurrency")
       .describe(
-        "concurrency: a closed loop, each client keeps a fixed number of requests in flight (the seed's design). request-rate: an open loop, each client sends at a fixed rate whatever the server does.",
+        "concurrency: a closed loop, each client keeps a fixed number of requests in flight (the seed's design). request-rate: an open loop, each client sends at a fixed rate whatever the server does. replay: each client plays its share of a recorded trace (benchmark.replay) on the trace's own schedule.",
       ),
+    dataset: datasetSchema
+      .optional()
+      .describe(
+        "Prompts from a file instead of random ones (concurrency and request-rate modes). Rows are used in file order: request g of a level, counted over every client (client p of N sends g = k·N + p − 1 for its k-th request, warm-up included), gets row g mod rows, so every scale and repeat sends the same prompts in the same order.",
+      ),
+    replay: replaySchema
+      .optional()
+      .describe("mode replay: the trace, its format and the speeds to play it at."),
     concurrency: z
       .array(positiveInt)
       .min(1)

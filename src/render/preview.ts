@@ -207,8 +207,13 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
   ];
   args.push("-s", String(cell.scale.clients), "-t", b.mode);
   if (b.mode === "concurrency") args.push("-c", b.concurrency.join(","));
+  else if (b.mode === "replay" && b.replay)
+    args.push("--trace", b.replay.path, "--speed", b.replay.speeds.join(","));
   else args.push("-r", b.request_rates.join(","));
-  args.push("--input-len", lengthText(b.input_tokens), "--output-len", lengthText(b.output_tokens));
+  if (b.dataset) args.push("--dataset", b.dataset.path, "--dataset-format", b.dataset.format);
+  // A trace gives every request its lengths; a dataset's rows without output_tokens get --output-len.
+  if (b.mode !== "replay") args.push("--input-len", lengthText(b.input_tokens));
+  if (b.mode !== "replay") args.push("--output-len", lengthText(b.output_tokens));
   if (b.endpoint !== "completions") args.push("--endpoint", b.endpoint);
   if (b.tokenizer) args.push("--tokenizer", b.tokenizer);
   if (b.duration_s !== undefined) args.push("--duration", String(b.duration_s));
@@ -240,6 +245,7 @@ export function benchCommand(plan: Plan, cell: Cell, runId: string): string[] {
 
 function benchNote(plan: Plan, cell: Cell): string {
   const b = plan.benchmark;
+  if (b.mode === "replay") return replayNote(plan, cell);
   const levels = b.mode === "concurrency" ? b.concurrency : b.request_rates;
   const perLevel =
     b.duration_s !== undefined
@@ -257,6 +263,16 @@ function benchNote(plan: Plan, cell: Cell): string {
         : "";
   const repeats = b.repeats > 1 ? `, the whole sweep ${b.repeats} times` : "";
   return `${cell.scale.clients} synchronized ${plural(cell.scale.clients, "client")}, ${levels.length} levels, ${perLevel}${warmup}${repeats}`;
+}
+
+/** How the clients share the trace, said where the dry run shows the command. */
+function replayNote(plan: Plan, cell: Cell): string {
+  const n = cell.scale.clients;
+  const speeds = plan.benchmark.replay?.speeds ?? [];
+  return (
+    `${n} synchronized ${plural(n, "client")} together replay ${plan.benchmark.replay?.path} (beside the plan) once per speed (${speeds.map((s) => `×${s}`).join(", ")}): ` +
+    `row i goes to client (i mod ${n}) + 1 and is sent at its timestamp ÷ (speed × ${n}), so together they send every row once at ${n} × speed × the trace's rate`
+  );
 }
 
 export function formatPreview(preview: RunPreview): string {

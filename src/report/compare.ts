@@ -1,4 +1,4 @@
-import type { LevelId } from "../model/level-key.js";
+import { compareLevels, type LevelId } from "../model/level-key.js";
 import type { LatencyMetric, LevelSummary } from "../model/types.js";
 import { formatChange, formatLevel } from "./format.js";
 import { cellAt, type ImageGroup } from "./input.js";
@@ -121,9 +121,7 @@ export function compareImages(
 ): Comparison {
   const scales = [...new Set([...oss.scales, ...turbo.scales])].sort((a, b) => a - b);
   const levelsByKey = new Map([...oss.levels, ...turbo.levels].map((l) => [l.key, l]));
-  const levels = [...levelsByKey.values()].sort((a, b) =>
-    a.mode !== b.mode ? (a.mode === "concurrency" ? -1 : 1) : a.value - b.value,
-  );
+  const levels = [...levelsByKey.values()].sort(compareLevels);
   const cells: ComparisonCell[] = [];
   const estimates = new Map<ComparisonCell, LevelEstimates>();
   for (const scale of scales) {

@@ -56,13 +56,15 @@ export function formatPlusMinusPercent(relative: number): string {
   return `±${(relative * 100).toFixed(1)}%`;
 }
 
-/** "conc16" → "16", "rr2.5" → "2.5 req/s". */
+/** "conc16" → "16", "rr2.5" → "2.5 req/s", "speed2" → "×2". */
 export function formatLevel(level: LevelId): string {
+  if (level.mode === "replay") return `×${level.value}`;
   return level.mode === "concurrency" ? String(level.value) : `${level.value} req/s`;
 }
 
 /** The column heading for levels of this mode. */
 export function levelHeading(mode: LevelId["mode"]): string {
+  if (mode === "replay") return "Replay speed";
   return mode === "concurrency" ? "Concurrency per client" : "Request rate per client";
 }
 

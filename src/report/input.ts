@@ -95,7 +95,12 @@ function buildGroup(image: string, list: ExperimentSummary[], setup?: RunSetup):
 function levelIdOf(level: LevelSummary): LevelId {
   const parsed = parseLevelKey(level.key);
   if (parsed) return parsed;
-  const value = level.mode === "concurrency" ? (level.concurrency ?? 0) : (level.requestRate ?? 0);
+  const value =
+    level.mode === "concurrency"
+      ? (level.concurrency ?? 0)
+      : level.mode === "replay"
+        ? (level.speed ?? 0)
+        : (level.requestRate ?? 0);
   return { mode: level.mode, value, key: level.key };
 }
 

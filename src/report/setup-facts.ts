@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { RunSetup } from "../model/types.js";
+import type { RunSetup, WorkloadFileFacts } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import { redactValue } from "../secrets.js";
 import { formatLevel, formatScale } from "./format.js";
@@ -136,11 +136,14 @@ function factsFromSetup(setup: RunSetup): SetupFact[] {
     {
       label: "Workload",
       value:
-        `${w.mode === "concurrency" ? "closed loop, concurrency per client" : "open loop, request rate per client"} ` +
+        `${LOOP_WORDS[w.mode]} ` +
         `${w.levels.map((v) => formatLevel({ mode: w.mode, value: v, key: "" })).join(", ")}; ` +
-        `${w.lengths ?? `${w.inputTokens} input / ${w.outputTokens} output tokens`}; ` +
+        `${w.file ? `mean ${w.inputTokens} input / ${w.outputTokens} output tokens` : (w.lengths ?? `${w.inputTokens} input / ${w.outputTokens} output tokens`)}; ` +
         `${w.requestsPerLevel} per level${w.endpoint === "chat" ? "; chat endpoint (/v1/chat/completions)" : ""}`,
     },
+    ...(w.file
+      ? [{ label: w.file.kind === "trace" ? "Trace" : "Dataset", value: workloadFileFact(w.file) }]
+      : []),
     { label: "SLOs (goodput)", value: slo || "none" },
     { label: "Target", value: setup.target },
     { label: "Where", value: setup.where },
@@ -196,4 +199,19 @@ function factsFromExperiments(input: ReportInput): SetupFact[] {
         : "see each experiment.json",
     },
   ];
+}
+
+const LOOP_WORDS: Record<RunSetup["workload"]["mode"], string> = {
+  concurrency: "closed loop, concurrency per client",
+  "request-rate": "open loop, request rate per client",
+  replay: "trace replay, speed per client",
+};
+
+/** Which file, which version of it (sha256), and what was in it. */
+function workloadFileFact(file: WorkloadFileFacts): string {
+  const what =
+    file.kind === "trace"
+      ? `${file.rows} requests over ${(file.duration_ms ?? 0) / 1000} s`
+      : `${file.rows} prompts${file.skipped ? ` (${file.skipped} rows skipped)` : ""}, request g of a level gets row g mod ${file.rows}`;
+  return `${file.format} ${file.path}, ${file.bytes} bytes, sha256 ${file.sha256.slice(0, 12)}…; ${what}; mean ${file.mean_input_tokens} input / ${file.mean_output_tokens} output tokens`;
 }

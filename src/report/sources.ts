@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { cliCommand } from "../invocation.js";
 import { readJsonFile } from "../json-file.js";
 import { findExperiments, loadExperiment } from "../model/load.js";
+import { workloadFileSchema } from "../model/orchestrate-manifest.js";
 import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { imageAndScaleFromName } from "../model/vllm-experiment.js";
 import { readTwinPrediction, TWIN_FILE, type TwinPrediction } from "./twin.js";
@@ -165,13 +166,14 @@ const runSetupSchema = z.looseObject({
   ),
   scales: z.array(z.looseObject({ replicas: z.number(), clients: z.number(), ingressReplicas: z.number() })),
   workload: z.looseObject({
-    mode: z.enum(["concurrency", "request-rate"]),
+    mode: z.enum(["concurrency", "request-rate", "replay"]),
     levels: z.array(z.number()),
     inputTokens: z.number(),
     outputTokens: z.number(),
     lengths: z.string().optional(),
     endpoint: z.enum(["completions", "chat"]).optional(),
     requestsPerLevel: z.string(),
+    file: workloadFileSchema.optional(),
     slo: z
       .looseObject({
         ttftMs: z.number().optional(),

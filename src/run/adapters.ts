@@ -122,6 +122,8 @@ export const benchRunner: BenchRunner = {
       // The bench tool spells the arrival process as burstiness: 1 Poisson, other gamma, ∞ constant.
       burstiness: request.arrival === "constant" ? Number.POSITIVE_INFINITY : request.burstiness,
       promptFormat: request.promptFormat,
+      ...(request.workloadFile ? { workloadFile: request.workloadFile } : {}),
+      ...(request.maxModelLen !== undefined ? { maxModelLen: request.maxModelLen } : {}),
       expDir: request.expDir,
       labels: request.labels,
       overwrite: "resume",
@@ -130,7 +132,7 @@ export const benchRunner: BenchRunner = {
     if (request.endpoint.token) options.token = request.endpoint.token;
     if (request.durationS !== undefined) options.durationS = request.durationS;
     else if (request.mode === "request-rate") options.numPrompts = request.numPrompts;
-    else options.promptsPerConcurrency = request.promptsPerConcurrency;
+    else if (request.mode === "concurrency") options.promptsPerConcurrency = request.promptsPerConcurrency;
     if (request.seed !== undefined) options.seed = request.seed;
     options.lengthSeed = request.lengthSeed;
     if (request.warmup !== undefined) options.warmup = request.warmup;

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { describeError, ExternalError, Interrupted } from "../errors.js";
 import { cliCommand } from "../invocation.js";
 import type { Cell } from "../plan/expand.js";
-import type { Plan } from "../plan/resolve.js";
+import { benchmarkLevels, type Plan } from "../plan/resolve.js";
 import type { ImageRef } from "../render/service.js";
 import { renderServiceConfig, serviceTags } from "../render/service.js";
 import { serviceConfigYaml } from "../render/write.js";
@@ -22,6 +22,7 @@ import {
 } from "./journal.js";
 import type { BenchProgress, BenchRunner, BuildingTarget, ReadinessProbe } from "./ports.js";
 import { lengthSeedOfRun, type RunFolder } from "./run-folder.js";
+import { type PlanWorkloadFile, planWorkloadFile } from "./workload-file-check.js";
 
 /**
  * One cell's steps — render, deploy, wait, ready, bench, teardown — each journaled before and
@@ -226,7 +227,7 @@ export class CellRunner {
       expDir: folder.cellDir(cell.serviceName),
       clients: cell.scale.clients,
       mode: b.mode,
-      levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
+      levels: benchmarkLevels(b).levels,
       inputTokens: b.input_tokens,
       outputTokens: b.output_tokens,
       apiEndpoint: b.endpoint,
@@ -241,6 +242,7 @@ export class CellRunner {
       arrival: b.arrival,
       burstiness: b.burstiness,
       promptFormat: b.prompt_format,
+      ...workloadFileRequest(planWorkloadFile(plan, this.ctx.planDir)),
       requestTimeoutS: b.request_timeout_s,
       labels: {
         image: cell.image.name,
@@ -345,4 +347,12 @@ export class CellRunner {
     if (!this.endpoint) throw new Error(`no endpoint for ${this.ctx.cell.serviceName}: wait did not run`);
     return this.endpoint;
   }
+}
+
+function workloadFileRequest(file: PlanWorkloadFile | undefined): Partial<Parameters<BenchRunner["run"]>[0]> {
+  if (!file) return {};
+  return {
+    workloadFile: file.spec,
+    ...(file.maxModelLen !== undefined ? { maxModelLen: file.maxModelLen } : {}),
+  };
 }

@@ -2,6 +2,7 @@ import type { BenchProgress } from "../bench/progress.js";
 import type { LengthSpec } from "../model/lengths.js";
 import type { LoadMode } from "../model/types.js";
 import type { ServiceEndpoint, ServiceIdentity, Target } from "../targets/target.js";
+import type { WorkloadFileSpec } from "../workloads/workload-file.js";
 
 /**
  * What the pipeline needs from the rest of the world, as small interfaces: the target that runs
@@ -61,6 +62,9 @@ export interface BenchRequest {
   /** The seed of request lengths, shared by every cell of the run. */
   lengthSeed: number;
   promptFormat: "token-ids" | "text";
+  /** A dataset or the trace a replay plays (the path resolved against the plan's folder). */
+  workloadFile?: WorkloadFileSpec;
+  maxModelLen?: number;
   requestTimeoutS: number;
   slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
   labels: { image: string; runtime: "oss" | "turbo"; scale: number; cell: string };

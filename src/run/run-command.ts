@@ -20,6 +20,7 @@ import { acquireRunLock } from "./lock.js";
 import { executeRun, KEPT_BY_POLICY, type RunSummary } from "./pipeline.js";
 import type { BuildingTarget } from "./ports.js";
 import { createRunFolder, type RunFolder } from "./run-folder.js";
+import { checkPlanWorkloadFile, describeWorkloadFile } from "./workload-file-check.js";
 
 export interface RunOptions {
   dryRun?: boolean;
@@ -40,6 +41,9 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
   const { plan } = loaded;
   for (const note of loaded.notes) reporter.note(`note: ${note}`);
   const cells = expandCells(plan, options.only.map(parseCellFilter));
+  // Every row of a dataset or trace is checked before anything is deployed or written.
+  const workloadFile = await checkPlanWorkloadFile(plan, dirname(resolve(planPath)));
+  if (workloadFile) reporter.note(describeWorkloadFile(workloadFile));
   if (options.dryRun) {
     await dryRun(plan, cells, options, reporter);
     return;
@@ -52,13 +56,10 @@ export async function runCommand(planPath: string, options: RunOptions, reporter
       : undefined;
   // Predicted before anything starts, so a broken profile costs nothing and the report can compare.
   const prediction = await predictionForRun(plan, cells);
-  const folder = await createRunFolder(
-    options.resultsDir,
-    plan,
-    readFileSync(planPath, "utf8"),
-    new Date(),
-    preflight ? { anyscaleCli: preflight.cliVersion } : {},
-  );
+  const folder = await createRunFolder(options.resultsDir, plan, readFileSync(planPath, "utf8"), new Date(), {
+    ...(preflight ? { anyscaleCli: preflight.cliVersion } : {}),
+    ...(workloadFile ? { workloadFile } : {}),
+  });
   if (prediction) await folder.writeFile(TWIN_FILE, `${JSON.stringify(prediction, null, 2)}\n`);
   // The images' Containerfiles sit in the run folder, where the CLI (and the local target) find them.
   for (const file of renderPlanFiles(plan, cells).filter((f) => f.kind === "containerfile")) {

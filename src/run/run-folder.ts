@@ -7,9 +7,9 @@ import { writeFileAtomic, writeJsonAtomic } from "../fs-atomic.js";
 import { existingFolder } from "../inputs.js";
 import { cliCommand } from "../invocation.js";
 import { describeLengths, meanLength } from "../model/lengths.js";
-import type { RunSetup } from "../model/types.js";
+import type { RunSetup, WorkloadFileFacts } from "../model/types.js";
 import { toolVersion } from "../paths.js";
-import type { Plan } from "../plan/resolve.js";
+import { benchmarkLevels, type Plan } from "../plan/resolve.js";
 import { hashString } from "../random.js";
 import { redact, redactValue } from "../secrets.js";
 import { JOURNAL_FILE } from "./journal.js";
@@ -116,7 +116,7 @@ export async function createRunFolder(
   plan: Plan,
   planSource: string,
   now: Date = new Date(),
-  facts: { anyscaleCli?: string } = {},
+  facts: { anyscaleCli?: string; workloadFile?: WorkloadFileFacts } = {},
 ): Promise<RunFolder> {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   let dir = join(resultsDir, `${plan.name}-${stamp}`);
@@ -127,6 +127,7 @@ export async function createRunFolder(
   await folder.writeFile("plan.source.yaml", planSource);
   const setup = runSetup(plan, now, folder.runId);
   if (facts.anyscaleCli) setup.anyscaleCli = facts.anyscaleCli;
+  if (facts.workloadFile) setup.workload.file = facts.workloadFile;
   await writeJsonAtomic(join(folder.dir, "setup.json"), setup);
   return folder;
 }
@@ -173,7 +174,7 @@ export function runSetup(plan: Plan, startedAt: Date, runId: string): RunSetup {
     })),
     workload: {
       mode: b.mode,
-      levels: b.mode === "concurrency" ? b.concurrency : b.request_rates,
+      levels: benchmarkLevels(b).levels,
       inputTokens: Math.round(meanLength(b.input_tokens)),
       outputTokens: Math.round(meanLength(b.output_tokens)),
       lengths: describeLengths(b.input_tokens, b.output_tokens, lengthSeedOfRun(b.seed, runId)),
@@ -181,9 +182,11 @@ export function runSetup(plan: Plan, startedAt: Date, runId: string): RunSetup {
       requestsPerLevel:
         b.duration_s !== undefined
           ? `${b.duration_s} s per level`
-          : b.mode === "concurrency"
-            ? `${b.prompts_per_concurrency} × concurrency per client`
-            : `${b.num_prompts} per client`,
+          : b.mode === "replay"
+            ? "every row of the trace, dealt round-robin to the clients,"
+            : b.mode === "concurrency"
+              ? `${b.prompts_per_concurrency} × concurrency per client`
+              : `${b.num_prompts} per client`,
     },
   };
   if (plan.model.accelerator_type) setup.model.acceleratorType = plan.model.accelerator_type;

@@ -14,6 +14,9 @@ const positive = z.number().finite().positive();
 const count = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
 
+/** The simulated engine's context length unless its config says otherwise. */
+export const SIM_DEFAULT_MAX_MODEL_LEN = 32768;
+
 export const EngineConfigSchema = z
   .object({
     /** Slots: sequences that run (prefill or decode) at the same time. */
@@ -21,7 +24,7 @@ export const EngineConfigSchema = z
     /** Tokens one engine step may process: decodes take one each, prefill chunks share the rest. */
     max_num_batched_tokens: count.default(8192),
     /** Longest prompt + completion accepted; longer requests get a 400, as vLLM answers. */
-    max_model_len: count.default(32768),
+    max_model_len: count.default(SIM_DEFAULT_MAX_MODEL_LEN),
     /** KV-cache budget in tokens. A sequence reserves prompt + max_tokens when it is admitted. */
     kv_cache_tokens: count.default(524_288),
     /** Prefix-cache block size in tokens (vLLM's default is 16). */

@@ -82,6 +82,11 @@ export function predictPlan(
       hint: "request-rate levels last num_prompts ÷ rate whatever the service does; the dry run counts them that way",
     });
   }
+  if (b.dataset) {
+    throw new UserError("predict models synthetic prompts only, not benchmark.dataset", {
+      hint: "the twin would price every request at input_tokens/output_tokens, not the dataset's lengths",
+    });
+  }
   if (b.duration_s !== undefined) {
     throw new UserError("predict needs a number of requests per level, not benchmark.duration_s", {
       hint: "a level of fixed duration lasts that long; use prompts_per_concurrency to predict one",
@@ -167,7 +172,8 @@ function withEstimate(
  */
 export async function predictionForRun(plan: Plan, cells: readonly Cell[]): Promise<Prediction | undefined> {
   const b = plan.benchmark;
-  if (!plan.model.profile || b.mode !== "concurrency" || b.duration_s !== undefined) return undefined;
+  if (!plan.model.profile || b.mode !== "concurrency" || b.duration_s !== undefined || b.dataset)
+    return undefined;
   return predictPlanFromFiles(plan, cells);
 }
 

@@ -70,7 +70,9 @@ function levelAxis(group: { levels: ImageGroup["levels"] }, title: string) {
 }
 
 function levelTitle(group: Pick<ImageGroup, "levels">): string {
-  return group.levels[0]?.mode === "request-rate"
+  const mode = group.levels[0]?.mode;
+  if (mode === "replay") return "Replay speed per client (log scale)";
+  return mode === "request-rate"
     ? "Request rate per client (req/s, log scale)"
     : "Concurrency per client (log scale)";
 }
@@ -120,6 +122,7 @@ function throughputRows(analysis: ReportAnalysis, group: ImageGroup): Throughput
 /** Every point describes itself; Vega writes it as the point's aria-label, which the HTML page turns into a tooltip. */
 
 function levelText(level: LevelId): string {
+  if (level.mode === "replay") return `replay ×${level.value}`;
   return level.mode === "concurrency" ? `concurrency ${level.value}/client` : `${level.value} req/s/client`;
 }
 
