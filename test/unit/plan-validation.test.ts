@@ -67,6 +67,23 @@ compute: { config: c }
       "images.0.frm",
     ]);
   });
+
+  it("takes chat over a dataset for a model of unknown tokenizer: the file's text is sent as it is", () => {
+    const plan = loadPlan(
+      writeTemp(`
+name: demo
+model: { model_id: meta-llama/Llama-3.1-8B-Instruct }
+images: [{ name: oss, from: "base:1" }]
+compute: { config: c }
+benchmark:
+  endpoint: chat
+  dataset: { format: jsonl, path: prompts.jsonl }
+`),
+      { env: {} },
+    );
+    expect(plan.benchmark.endpoint).toBe("chat");
+    // Generated chat prompts of the same model still need the tokenizer (fixture 28).
+  });
 });
 
 function writeTemp(text: string, name = "plan.yaml"): string {
