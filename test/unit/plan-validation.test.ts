@@ -81,7 +81,7 @@ benchmark:
 `),
       { env: {} },
     );
-    expect(plan.benchmark.endpoint).toBe("chat");
+    expect(plan.plan.benchmark.endpoint).toBe("chat");
     // Generated chat prompts of the same model still need the tokenizer (fixture 28).
   });
 });
