@@ -1,6 +1,7 @@
 import type { LevelId } from "../model/level-key.js";
 import type { LevelSummary, RepeatSummary, RunSlo } from "../model/types.js";
 import { cellAt, type ImageGroup } from "./input.js";
+import { kneeIndex } from "./knee.js";
 import { type EfficiencyJudgement, judgeEfficiency } from "./noise.js";
 import { type Spread, spreadOf } from "./stats.js";
 
@@ -136,8 +137,23 @@ function repeatPoint(
   return excess === undefined ? undefined : { level, load: repeat.requestThroughput / scale, excess };
 }
 
+/**
+ * What the latency-vs-load chart draws for one scale: per limited latency (percentile criterion) its
+ * pP against load per replica, or (goodput fraction) the share of requests within every limit;
+ * the limit the SLO sets on it, and the knee of the curve (knee.ts), when it has one.
+ */
+export interface CapacityCurve {
+  metric: SloMetric | "goodput_fraction";
+  limit: number;
+  points: Array<{ level: LevelId; load: number; value: number }>;
+  /** Index into points. */
+  knee?: number;
+}
+
 export interface ScaleCapacity {
   scale: number;
+  /** The measured curves the criterion judges, with their knees. */
+  curves?: CapacityCurve[];
   /** Each measured level's point, in the plan's level order (the latency-vs-load curve). */
   points: LoadPoint[];
   /** From the levels' means over repeats (or their single measurement). */
@@ -193,6 +209,8 @@ function scaleCapacity(group: ImageGroup, scale: number, criterion: CapacityCrit
   });
   const points = measured.flatMap(({ level, summary }) => levelPoint(criterion, level, summary, scale) ?? []);
   const result: ScaleCapacity = { scale, points, estimate: findCapacity(points) };
+  const curves = capacityCurves(measured, scale, criterion);
+  if (curves.length > 0) result.curves = curves;
   if (result.estimate.kind !== "between") return result;
   const perRepeat = repeatCapacities(measured, scale, criterion);
   if (typeof perRepeat === "string") result.noInterval = perRepeat;
@@ -201,6 +219,37 @@ function scaleCapacity(group: ImageGroup, scale: number, criterion: CapacityCrit
     if (spread) result.repeats = spread;
   }
   return result;
+}
+
+function capacityCurves(
+  measured: ReadonlyArray<{ level: LevelId; summary: LevelSummary }>,
+  scale: number,
+  criterion: CapacityCriterion,
+): CapacityCurve[] {
+  const curve = (
+    metric: CapacityCurve["metric"],
+    limit: number,
+    measureOf: (l: LevelSummary) => number | undefined,
+    // The knee is where the curve bends towards failing: up for latency, down for the good share.
+    bendsUp: boolean,
+  ): CapacityCurve => {
+    const points = measured.flatMap(({ level, summary }) => {
+      const value = measureOf(summary);
+      return value === undefined ? [] : [{ level, load: summary.requestThroughput / scale, value }];
+    });
+    const knee = kneeIndex(points.map((p) => ({ x: p.load, y: bendsUp ? p.value : -p.value })));
+    return knee === undefined ? { metric, limit, points } : { metric, limit, points, knee };
+  };
+  if (criterion.kind === "goodput_fraction") {
+    const share = (l: LevelSummary) =>
+      typeof l.requestGoodput === "number" && l.requestThroughput > 0
+        ? l.requestGoodput / l.requestThroughput
+        : undefined;
+    return [curve("goodput_fraction", criterion.fraction, share, false)];
+  }
+  return (Object.entries(criterion.limitsMs) as Array<[SloMetric, number]>).map(([metric, limit]) =>
+    curve(metric, limit, (l) => levelPercentile(l, metric, criterion.percentile), true),
+  );
 }
 
 /** Capacity in every repeat, or why it cannot be found per repeat. */
