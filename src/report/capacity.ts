@@ -90,8 +90,11 @@ function levelPercentile(level: LevelSummary, metric: SloMetric, percentile: num
   return percentile === 50 ? stats.median : stats[`p${percentile}` as "p90" | "p95" | "p99"];
 }
 
-/** The excess of a measurement, or undefined when it lacks a number the criterion needs. */
-function excessOf(
+/**
+ * The excess of a measurement (or of the twin's prediction), or undefined when it lacks a number the
+ * criterion needs.
+ */
+export function excessOf(
   criterion: CapacityCriterion,
   requestThroughput: number,
   requestGoodput: number | null | undefined,

@@ -38,6 +38,33 @@ describe("predict", () => {
     expect(prediction.cost_usd).toBeCloseTo(gpuHours * 4, 9);
   });
 
+  it("puts each scale's capacity under the plan's SLO among its levels, the same per replica at every scale", async () => {
+    const path = join(ROOT, "plans/capacity.yaml");
+    const { plan } = loadPlan(path, { env: {} });
+    const prediction = await predictPlanFromFiles(plan, expandCells(plan));
+    const perReplica = prediction.cells.map((cell) => {
+      const tpot = cell.levels.map((l) => l.percentiles_ms.median_tpot_ms!);
+      // The levels the twin brackets the 6 ms limit with are the ones its own medians straddle.
+      expect(tpot[1]).toBeLessThanOrEqual(6);
+      expect(tpot[2]).toBeGreaterThan(6);
+      const capacity = cell.capacity!;
+      expect(capacity.criterion).toBe("p50 TPOT ≤ 6 ms");
+      expect(capacity.estimate).toMatchObject({ kind: "between", lower: { level: { key: "conc8" } } });
+      return capacity.estimate.kind === "between" ? capacity.estimate.value : Number.NaN;
+    });
+    // Clients and ingress scale with the replicas: the twin's service scales linearly.
+    for (const value of perReplica) expect(Math.abs(value / perReplica[0]! - 1)).toBeLessThan(0.05);
+
+    // A good share no level reaches: below the lowest level, an answer rather than a number.
+    const strict = readFileSync(path, "utf8")
+      .replace("    percentile: 50\n", "    goodput_fraction: 0.99\n")
+      .replace("tpot_ms: 6", "tpot_ms: 1");
+    const tight = parsePlanText(strict, path, { env: {} }).plan;
+    const cell = (await predictPlanFromFiles(tight, expandCells(tight).slice(0, 1))).cells[0]!;
+    expect(cell.levels[0]!.good_fraction).toBeLessThan(0.99);
+    expect(cell.capacity?.estimate.kind).toBe("below_lowest");
+  });
+
   it("needs a profile, and says where to name one", async () => {
     const text = readPlan().replace(/^ {2}profile: .*$/m, "");
     const { plan } = parsePlanText(text, SCALING, { env: {} });
