@@ -13,7 +13,7 @@ describe.skipIf(process.platform !== "linux")("run plans/capacity.yaml", { timeo
     const cwd = workspace();
     const result = await startOrchestrate(["run", "plans/capacity.yaml"], { cwd }).done;
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout + result.stderr).toContain("Does capacity scale? At p50 TPOT ≤ 6 ms");
+    expect(result.stdout + result.stderr).toContain("Does capacity scale? At p50 E2EL ≤ 200 ms");
 
     const report = join(runFolder(cwd), "report");
     const [header, ...rows] = readFileSync(join(report, "capacity.csv"), "utf8").trimEnd().split("\r\n");

@@ -43,12 +43,12 @@ describe("predict", () => {
     const { plan } = loadPlan(path, { env: {} });
     const prediction = await predictPlanFromFiles(plan, expandCells(plan));
     const perReplica = prediction.cells.map((cell) => {
-      const tpot = cell.levels.map((l) => l.percentiles_ms.median_tpot_ms!);
-      // The levels the twin brackets the 6 ms limit with are the ones its own medians straddle.
-      expect(tpot[1]).toBeLessThanOrEqual(6);
-      expect(tpot[2]).toBeGreaterThan(6);
+      const e2el = cell.levels.map((l) => l.percentiles_ms.median_e2el_ms!);
+      // The levels the twin brackets the 200 ms limit with are the ones its own medians straddle.
+      expect(e2el[1]).toBeLessThanOrEqual(200);
+      expect(e2el[2]).toBeGreaterThan(200);
       const capacity = cell.capacity!;
-      expect(capacity.criterion).toBe("p50 TPOT ≤ 6 ms");
+      expect(capacity.criterion).toBe("p50 E2EL ≤ 200 ms");
       expect(capacity.estimate).toMatchObject({ kind: "between", lower: { level: { key: "conc8" } } });
       return capacity.estimate.kind === "between" ? capacity.estimate.value : Number.NaN;
     });
@@ -58,7 +58,7 @@ describe("predict", () => {
     // A good share no level reaches: below the lowest level, an answer rather than a number.
     const strict = readFileSync(path, "utf8")
       .replace("    percentile: 50\n", "    goodput_fraction: 0.99\n")
-      .replace("tpot_ms: 6", "tpot_ms: 1");
+      .replace("e2el_ms: 200", "e2el_ms: 20");
     const tight = parsePlanText(strict, path, { env: {} }).plan;
     const cell = (await predictPlanFromFiles(tight, expandCells(tight).slice(0, 1))).cells[0]!;
     expect(cell.levels[0]!.good_fraction).toBeLessThan(0.99);
