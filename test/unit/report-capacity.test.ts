@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   capacityCriterion,
+  capacityTable,
   describeCriterion,
   findCapacity,
   type LoadPoint,
   replicasNeeded,
 } from "../../src/report/capacity.js";
+import { assembleReportInput } from "../../src/report/input.js";
+import { experiment, level as levelSummary } from "../fixtures/report-data.js";
 
 const level = (value: number) => ({ mode: "concurrency" as const, value, key: `conc${value}` });
 const point = (value: number, load: number, excess: number): LoadPoint => ({
@@ -80,3 +83,82 @@ describe("replicas needed for a target rate", () => {
 function spread(mean: number, ci95: number) {
   return { n: 3, mean, std: ci95, min: mean - ci95, max: mean + ci95, ci95 };
 }
+
+describe("capacity per scale from the levels and their repeats", () => {
+  const criterion = { kind: "goodput_fraction", fraction: 0.9 } as const;
+  /** A level at `load` req/s per replica whose repeats had these good shares and loads. */
+  const measured = (c: number, scale: number, runs: Array<[load: number, good: number]>) => {
+    const mean = (i: 0 | 1) => runs.reduce((a, r) => a + r[i], 0) / runs.length;
+    return levelSummary(c, {
+      requestThroughput: mean(0) * scale,
+      requestGoodput: mean(0) * mean(1) * scale,
+      repeats: runs.map(([load, good]) => ({
+        outputThroughput: load * scale * 100,
+        requestThroughput: load * scale,
+        requestGoodput: load * good * scale,
+      })),
+    });
+  };
+  const tableOf = (experiments: ReturnType<typeof experiment>[]) =>
+    capacityTable(assembleReportInput(experiments).images[0]!, criterion, 0.05);
+
+  it("finds capacity in each repeat, gives their Student-t interval, and judges capacity efficiency like E(N)", () => {
+    // Per repeat the good share falls from 1 to 0.8 between 10 and 20 req/s per replica: it crosses
+    // 0.9 half way, at 15; at 2x each repeat is a little off, at 14.5, 15 and 15.5.
+    const one = experiment("svc", 1, [
+      measured(4, 1, [
+        [10, 1],
+        [10, 1],
+        [10, 1],
+      ]),
+      measured(8, 1, [
+        [20, 0.8],
+        [20, 0.8],
+        [20, 0.8],
+      ]),
+    ]);
+    const two = experiment("svc", 2, [
+      measured(4, 2, [
+        [9, 1],
+        [10, 1],
+        [11, 1],
+      ]),
+      measured(8, 2, [
+        [20, 0.8],
+        [20, 0.8],
+        [20, 0.8],
+      ]),
+    ]);
+    const table = tableOf([one, two]);
+    const [base, scaled] = table.scales;
+    expect(base!.repeats).toMatchObject({ n: 3, mean: 15, std: 0 });
+    expect(scaled!.repeats!.mean).toBeCloseTo(15, 10);
+    expect(scaled!.repeats!.std).toBeCloseTo(0.5, 10);
+    expect(scaled!.efficiency).toBeCloseTo(1, 10);
+    // The base did not vary at all; the interval then comes from 2x alone.
+    expect(scaled!.judgement?.verdict).toBe("inconclusive");
+    expect(scaled!.judgement!.interval![0]).toBeLessThan(0.95);
+  });
+
+  it("says why there is no interval when a repeat does not bracket the capacity", () => {
+    const table = tableOf([
+      experiment("svc", 1, [
+        measured(4, 1, [
+          [10, 1],
+          [10, 1],
+          [10, 1],
+        ]),
+        measured(8, 1, [
+          [20, 0.8],
+          [20, 0.95],
+          [20, 0.8],
+        ]),
+      ]),
+    ]);
+    const [s] = table.scales;
+    // The means bracket it (share 0.85 at 20 req/s), the second repeat does not.
+    expect(s!.estimate.kind).toBe("between");
+    expect(s!.repeats).toBeUndefined();
+    expect(s!.noInterval).toBe("no interval: in repeat 2 capacity is above the highest level measured");
+  });
+});
