@@ -92,6 +92,13 @@ export function reportDocument(
       kind: "paragraph",
       text: "No SLOs were set for these runs, so there is no goodput and no scaling table under SLOs.",
     });
+  } else if (analysis.capacity.length === 0) {
+    blocks.push({
+      kind: "paragraph",
+      text:
+        "No capacity under the SLO: it needs a capacity criterion in the plan's benchmark.slo (percentile, e.g. 99, or " +
+        "goodput_fraction, e.g. 0.95) and a run folder whose setup records it.",
+    });
   }
 
   if (analysis.comparisons.length > 0) {
