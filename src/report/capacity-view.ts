@@ -6,7 +6,14 @@ import {
   type ReplicasNeeded,
   type ScaleCapacity,
 } from "./capacity.js";
-import { formatEfficiency, formatLevel, formatScale, formatThroughput, MISSING } from "./format.js";
+import {
+  formatEfficiency,
+  formatEfficiencyInterval,
+  formatLevel,
+  formatScale,
+  formatThroughput,
+  MISSING,
+} from "./format.js";
 import { verdictShort } from "./noise.js";
 import type { Table, TableCell } from "./table-model.js";
 import { formatRepeats, formatTolerance } from "./verdict.js";
@@ -117,9 +124,7 @@ export function capacityVerdictView(tables: readonly CapacityTable[], tolerance:
             ? { text: MISSING, missing: true }
             : { text: formatEfficiency(s.efficiency) },
           {
-            text: j?.interval
-              ? `${formatEfficiency(j.interval[0])} – ${formatEfficiency(j.interval[1])}`
-              : "",
+            text: j?.interval ? formatEfficiencyInterval(j.interval) : "",
           },
           { text: j ? verdictShort(j) : "not bracketed: measure further levels" },
           { text: j?.settle ? formatRepeats(j.settle) : "" },

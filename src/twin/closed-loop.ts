@@ -117,7 +117,8 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
             ttft.add(firstTokenAt - sentAt);
             e2el.add(time - sentAt);
             if (requestTpot !== undefined) tpot.add(requestTpot);
-            if (level.slo && withinSlo(level.slo, firstTokenAt - sentAt, requestTpot, time - sentAt)) good += 1;
+            if (level.slo && withinSlo(level.slo, firstTokenAt - sentAt, requestTpot, time - sentAt))
+              good += 1;
             measuredTokens += delivered;
             measured.push({ sentAt, endAt: time, tokens: delivered });
           }

@@ -8,9 +8,6 @@ import { levelKey } from "../model/level-key.js";
 import { type CellTime, estimatePlan, type PlanEstimate, warmupRequestsAt } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
-import { effectiveSpeedup, simConfigForCell } from "./cell-config.js";
-import { type LevelPrediction, simulateClosedLoopLevel } from "./closed-loop.js";
-import { readSimProfile, runtimeFit, type SimProfile } from "./profile.js";
 import {
   type CapacityCriterion,
   type CapacityEstimate,
@@ -20,6 +17,9 @@ import {
   findCapacity,
   type LoadPoint,
 } from "../report/capacity.js";
+import { effectiveSpeedup, simConfigForCell } from "./cell-config.js";
+import { type LevelPrediction, simulateClosedLoopLevel } from "./closed-loop.js";
+import { readSimProfile, runtimeFit, type SimProfile } from "./profile.js";
 
 export interface PredictedLevel extends LevelPrediction {
   concurrency: number;
@@ -128,7 +128,9 @@ function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: s
     };
   });
   const benchmark = levels.reduce((sum, level) => sum + level.duration_s, 0) * b.repeats;
-  const criterion = capacityCriterion(b.slo ? { ...perRequestLimits(b.slo), ...capacityKeys(b.slo) } : undefined);
+  const criterion = capacityCriterion(
+    b.slo ? { ...perRequestLimits(b.slo), ...capacityKeys(b.slo) } : undefined,
+  );
   const predicted: PredictedCell = {
     id: cell.id,
     image: cell.image.name,
@@ -176,11 +178,18 @@ function predictedCapacity(
   const points = levels.flatMap((level): LoadPoint[] => {
     const requestThroughput = level.output_throughput / outputTokens;
     const goodput = level.good_fraction === undefined ? undefined : level.good_fraction * requestThroughput;
-    const excess = excessOf(criterion, requestThroughput, goodput, (metric, p) =>
-      level.percentiles_ms[p === 50 ? `median_${metric}_ms` : `p${p}_${metric}_ms`],
+    const excess = excessOf(
+      criterion,
+      requestThroughput,
+      goodput,
+      (metric, p) => level.percentiles_ms[p === 50 ? `median_${metric}_ms` : `p${p}_${metric}_ms`],
     );
     if (excess === undefined) return [];
-    const id = { mode: "concurrency" as const, value: level.concurrency, key: levelKey("concurrency", level.concurrency) };
+    const id = {
+      mode: "concurrency" as const,
+      value: level.concurrency,
+      key: levelKey("concurrency", level.concurrency),
+    };
     return [{ level: id, load: requestThroughput / replicas, excess }];
   });
   return findCapacity(points);

@@ -99,35 +99,26 @@ describe("capacity per scale from the levels and their repeats", () => {
       })),
     });
   };
+  /** Three repeats that measured the same load and good share. */
+  const thrice = (load: number, good: number): Array<[number, number]> => [
+    [load, good],
+    [load, good],
+    [load, good],
+  ];
   const tableOf = (experiments: ReturnType<typeof experiment>[]) =>
     capacityTable(assembleReportInput(experiments).images[0]!, criterion, 0.05);
 
   it("finds capacity in each repeat, gives their Student-t interval, and judges capacity efficiency like E(N)", () => {
     // Per repeat the good share falls from 1 to 0.8 between 10 and 20 req/s per replica: it crosses
     // 0.9 half way, at 15; at 2x each repeat is a little off, at 14.5, 15 and 15.5.
-    const one = experiment("svc", 1, [
-      measured(4, 1, [
-        [10, 1],
-        [10, 1],
-        [10, 1],
-      ]),
-      measured(8, 1, [
-        [20, 0.8],
-        [20, 0.8],
-        [20, 0.8],
-      ]),
-    ]);
+    const one = experiment("svc", 1, [measured(4, 1, thrice(10, 1)), measured(8, 1, thrice(20, 0.8))]);
     const two = experiment("svc", 2, [
       measured(4, 2, [
         [9, 1],
         [10, 1],
         [11, 1],
       ]),
-      measured(8, 2, [
-        [20, 0.8],
-        [20, 0.8],
-        [20, 0.8],
-      ]),
+      measured(8, 2, thrice(20, 0.8)),
     ]);
     const table = tableOf([one, two]);
     const [base, scaled] = table.scales;
@@ -143,11 +134,7 @@ describe("capacity per scale from the levels and their repeats", () => {
   it("says why there is no interval when a repeat does not bracket the capacity", () => {
     const table = tableOf([
       experiment("svc", 1, [
-        measured(4, 1, [
-          [10, 1],
-          [10, 1],
-          [10, 1],
-        ]),
+        measured(4, 1, thrice(10, 1)),
         measured(8, 1, [
           [20, 0.8],
           [20, 0.95],
