@@ -178,6 +178,11 @@ function repeatsFrom(value: unknown): NonNullable<LevelSummary["repeats"]> {
     if (typeof r.request_goodput === "number") repeat.requestGoodput = r.request_goodput;
     for (const [key, name] of REPEAT_LATENCY_KEYS)
       if (typeof r[key] === "number") repeat[name] = r[key] as number;
+    const percentiles = Object.entries(r).filter(
+      (e): e is [string, number] =>
+        /^(median|p\d+)_(ttft|tpot|e2el)_ms$/.test(e[0]) && typeof e[1] === "number",
+    );
+    if (percentiles.length > 0) repeat.percentilesMs = Object.fromEntries(percentiles);
     return [repeat];
   });
 }

@@ -126,7 +126,14 @@ export interface LevelSummary {
 export type RepeatSummary = Pick<
   LevelSummary,
   "outputThroughput" | "requestThroughput" | "outputGoodput" | "requestGoodput"
-> & { ttftP50Ms?: number; ttftP99Ms?: number; tpotP50Ms?: number; tpotP99Ms?: number };
+> & {
+  ttftP50Ms?: number;
+  ttftP99Ms?: number;
+  tpotP50Ms?: number;
+  tpotP99Ms?: number;
+  /** The repeat's latency percentiles under their vLLM keys ("p95_e2el_ms", "median_ttft_ms"), as listed. */
+  percentilesMs?: Record<string, number>;
+};
 
 export interface ExperimentSummary {
   /** Absolute path of the experiment folder. */
@@ -193,7 +200,7 @@ export interface RunSetup {
     /** Absent in setups from before chat: completions. */
     endpoint?: "completions" | "chat";
     requestsPerLevel: string;
-    slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+    slo?: RunSlo;
     /** The dataset or trace the requests came from, as checked before the run. */
     file?: WorkloadFileFacts;
   };
@@ -217,4 +224,18 @@ export interface WorkloadFileFacts {
   mean_input_tokens: number;
   mean_output_tokens: number;
   max_output_tokens: number;
+}
+
+/**
+ * The plan's SLO as the run recorded it: per-request limits (goodput), and the capacity criterion
+ * when one was given (a percentile every limited latency is held to, or a share of requests that
+ * must meet every limit), with the total rate to size replicas for.
+ */
+export interface RunSlo {
+  ttftMs?: number;
+  tpotMs?: number;
+  e2elMs?: number;
+  percentile?: 50 | 90 | 95 | 99;
+  goodputFraction?: number;
+  targetRate?: number;
 }

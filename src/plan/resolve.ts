@@ -418,10 +418,27 @@ function checkBenchmark(benchmark: PlanInput["benchmark"], issues: PlanIssue[]):
     });
   }
   checkWorkloadFile(benchmark, issues);
-  if (benchmark.slo && Object.keys(benchmark.slo).length === 0) {
+  if (benchmark.slo) checkSlo(benchmark.slo, issues);
+}
+
+/** The capacity keys need a per-request limit to judge, and one criterion, not two. */
+function checkSlo(slo: NonNullable<PlanInput["benchmark"]["slo"]>, issues: PlanIssue[]): void {
+  const path = ["benchmark", "slo"];
+  if (slo.ttft_ms === undefined && slo.tpot_ms === undefined && slo.e2el_ms === undefined) {
+    issues.push({ path, message: "give at least one of ttft_ms, tpot_ms, e2el_ms, or remove it" });
+  }
+  if (slo.percentile !== undefined && slo.goodput_fraction !== undefined) {
     issues.push({
-      path: ["benchmark", "slo"],
-      message: "give at least one of ttft_ms, tpot_ms, e2el_ms, or remove it",
+      path: [...path, "goodput_fraction"],
+      message:
+        "choose one capacity criterion: percentile (p99 of each latency within its limit) or goodput_fraction, not both",
+    });
+  }
+  if (slo.target_rate !== undefined && slo.percentile === undefined && slo.goodput_fraction === undefined) {
+    issues.push({
+      path: [...path, "target_rate"],
+      message:
+        "sizes from the capacity, which needs a criterion: add percentile (e.g. 99) or goodput_fraction (e.g. 0.95)",
     });
   }
 }

@@ -252,6 +252,27 @@ const sloSchema = z.strictObject({
   ttft_ms: z.number().positive().optional().describe("Time to first token limit, ms."),
   tpot_ms: z.number().positive().optional().describe("Time per output token limit, ms."),
   e2el_ms: z.number().positive().optional().describe("End-to-end latency limit, ms."),
+  percentile: z
+    .union([z.literal(50), z.literal(90), z.literal(95), z.literal(99)])
+    .optional()
+    .describe(
+      "Capacity criterion: a level meets the SLO when this percentile (50, 90, 95 or 99) of every limited latency is within its limit (percentile: 99 with ttft_ms: 500 is p99 TTFT ≤ 500 ms). The report then finds each scale's capacity, the largest request rate per replica that meets it. Not with goodput_fraction.",
+    ),
+  goodput_fraction: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe(
+      "Capacity criterion: a level meets the SLO when at least this share of its requests meets every limit (request goodput / request throughput ≥ 0.95). The report then finds each scale's capacity. Not with percentile.",
+    ),
+  target_rate: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "With a capacity criterion: the total request rate (req/s) the report sizes for, as the replicas needed to carry it at this SLO. Absent: no sizing.",
+    ),
 });
 
 /**

@@ -1,4 +1,11 @@
 import type { ExperimentSummary, RunSetup } from "../model/types.js";
+import {
+  type CapacityTable,
+  capacityCriterion,
+  capacityTable,
+  type ReplicasNeeded,
+  replicasNeeded,
+} from "./capacity.js";
 import { type Comparison, compareRuntimes } from "./compare.js";
 import { assembleReportInput, type ReportInput } from "./input.js";
 import { goodputMetric, type ScalingTable, scalingTable, type ThroughputMetric } from "./scaling.js";
@@ -21,6 +28,10 @@ export interface ReportAnalysis {
   goodputMetric?: ThroughputMetric;
   goodput: ScalingTable[];
   comparisons: Comparison[];
+  /** Capacity under the SLO per image and scale, when the SLO has a capacity criterion (capacity.ts). */
+  capacity: CapacityTable[];
+  /** Replicas needed for the SLO's target_rate, per image that has a capacity. */
+  replicasNeeded: ReplicasNeeded[];
   /** Measured vs predicted per level, when the run saved the twin's prediction. */
   twin?: { prediction: TwinPrediction; rows: TwinRow[] };
 }
@@ -52,8 +63,24 @@ export function analyzeInput(input: ReportInput, options: AnalysisOptions = {}):
     scaling: input.images.map((g) => scalingTable(g, "output_throughput", tolerance)),
     goodput: metric ? input.images.map((g) => scalingTable(g, metric, tolerance)) : [],
     comparisons: compareRuntimes(input.images, warnings, tolerance),
+    ...capacityAnalysis(input, tolerance),
   };
   if (metric) analysis.goodputMetric = metric;
   if (twin && rows.length > 0) analysis.twin = { prediction: twin, rows };
   return analysis;
+}
+
+function capacityAnalysis(
+  input: ReportInput,
+  tolerance: number,
+): Pick<ReportAnalysis, "capacity" | "replicasNeeded"> {
+  const slo = input.setup?.workload.slo;
+  const criterion = capacityCriterion(slo);
+  if (!criterion) return { capacity: [], replicasNeeded: [] };
+  const capacity = input.images.map((g) => capacityTable(g, criterion, tolerance));
+  const target = slo?.targetRate;
+  return {
+    capacity,
+    replicasNeeded: target === undefined ? [] : capacity.flatMap((t) => replicasNeeded(t, target) ?? []),
+  };
 }

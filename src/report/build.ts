@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../fs-atomic.js";
 import type { ExperimentSummary, RunSetup } from "../model/types.js";
 import { analyze, type ReportAnalysis } from "./analysis.js";
+import { capacityCsv } from "./capacity-csv.js";
 import { findChartFonts } from "./charts/fonts.js";
 import { type RenderedChart, renderChart } from "./charts/render.js";
 import { reportCharts } from "./charts/specs.js";
@@ -48,6 +49,8 @@ export interface ReportFiles {
   markdown: string;
   html: string;
   csv: string;
+  /** capacity.csv, when the SLO has a capacity criterion. */
+  capacityCsv?: string;
   json: string;
   charts: ReportChartFiles[];
   /** The report's opening sentences (efficiency per image, OSS vs Turbo, warnings), for a terminal. */
@@ -102,6 +105,7 @@ export async function buildReport(options: BuildReportOptions): Promise<ReportFi
     warningCount: analysis.warnings.length,
     notes,
   };
+  if (analysis.capacity.length > 0) files.capacityCsv = join(outDir, "capacity.csv");
 
   const blocks: Block[] = [
     ...reportDocument(analysis, defs, setupSection(analysis.input, generated), title),
@@ -113,6 +117,7 @@ export async function buildReport(options: BuildReportOptions): Promise<ReportFi
     await writeFileAtomic(join(outDir, "charts", `${chart.name}.png`), chart.png);
   }
   await writeFileAtomic(files.csv, summaryCsv(analysis));
+  if (files.capacityCsv) await writeFileAtomic(files.capacityCsv, capacityCsv(analysis.capacity));
   await writeFileAtomic(files.json, `${JSON.stringify(reportJson(analysis, generated), null, 2)}\n`);
   await writeFileAtomic(files.markdown, renderMarkdown(blocks));
   await writeFileAtomic(files.html, renderHtml(blocks, rendered, title));
@@ -132,6 +137,14 @@ function fileList(files: ReportFiles): Array<{ path: string; what: string }> {
       path: "summary.csv",
       what: "one row per image × scale × level (columns in docs/report.md)",
     },
+    ...(files.capacityCsv
+      ? [
+          {
+            path: "capacity.csv",
+            what: "one row per image × scale: capacity under the SLO (columns in docs/report.md)",
+          },
+        ]
+      : []),
     { path: "report.json", what: "the computed scaling, comparison and warnings, for scripts" },
     ...files.charts.map((c) => ({ path: `charts/${c.name}.svg|png`, what: c.title })),
   ];
@@ -157,6 +170,8 @@ function reportJson(analysis: ReportAnalysis, generated: GeneratedBy): unknown {
     goodputMetric: analysis.goodputMetric ?? null,
     goodput: analysis.goodput,
     comparisons: analysis.comparisons,
+    capacity: analysis.capacity,
+    replicasNeeded: analysis.replicasNeeded,
     twin: analysis.twin?.rows ?? null,
     warnings: analysis.warnings,
   };

@@ -1,4 +1,5 @@
 import type { ReportAnalysis } from "./analysis.js";
+import { capacityTableView, capacityVerdictView, replicasNeededLine } from "./capacity-view.js";
 import type { ChartDef } from "./charts/specs.js";
 import { comparisonSummaryView, verdictTableView } from "./first-screen.js";
 import { imageTitle } from "./format.js";
@@ -40,6 +41,9 @@ export function reportDocument(
     { kind: "heading", level: 1, text: title, id: "top" },
     { kind: "table", table: verdictTableView(analysis) },
     ...chart("verdicts"),
+    ...(analysis.capacity.length > 0
+      ? [{ kind: "table", table: capacityVerdictView(analysis.capacity, analysis.tolerance) } as const]
+      : []),
     ...analysis.comparisons.map((c): Block => ({ kind: "table", table: comparisonSummaryView(analysis, c) })),
     { kind: "heading", level: 2, text: "In words", id: "summary" },
     { kind: "list", items: summaryLines(analysis) },
@@ -61,6 +65,19 @@ export function reportDocument(
       });
       blocks.push({ kind: "table", table: scalingTableView(analysis, goodput) });
     }
+    const capacity = analysis.capacity[i];
+    if (capacity) {
+      blocks.push({
+        kind: "heading",
+        level: 3,
+        text: "Capacity under the SLO",
+        id: `capacity-${slug(group.image)}`,
+      });
+      blocks.push(...chart(`capacity-${slug(group.image)}`));
+      blocks.push({ kind: "table", table: capacityTableView(capacity, analysis.tolerance) });
+      const needed = analysis.replicasNeeded.filter((n) => n.image === group.image).map(replicasNeededLine);
+      if (needed.length > 0) blocks.push({ kind: "list", items: needed });
+    }
     blocks.push({
       kind: "heading",
       level: 3,
@@ -74,6 +91,13 @@ export function reportDocument(
     blocks.push({
       kind: "paragraph",
       text: "No SLOs were set for these runs, so there is no goodput and no scaling table under SLOs.",
+    });
+  } else if (analysis.capacity.length === 0) {
+    blocks.push({
+      kind: "paragraph",
+      text:
+        "No capacity under the SLO: it needs a capacity criterion in the plan's benchmark.slo (percentile, e.g. 99, or " +
+        "goodput_fraction, e.g. 0.95) and a run folder whose setup records it.",
     });
   }
 

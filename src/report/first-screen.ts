@@ -1,6 +1,13 @@
 import type { ReportAnalysis } from "./analysis.js";
 import { type Comparison, formatRatio, LATENCY_LABELS, type ScaleVerdict } from "./compare.js";
-import { formatEfficiency, formatLevel, formatScale, levelHeading, MISSING } from "./format.js";
+import {
+  formatEfficiency,
+  formatEfficiencyInterval,
+  formatLevel,
+  formatScale,
+  levelHeading,
+  MISSING,
+} from "./format.js";
 import type { ImageGroup } from "./input.js";
 import { verdictShort } from "./noise.js";
 import { legend, type Table, type TableCell } from "./table-model.js";
@@ -51,9 +58,7 @@ export function verdictTableView(analysis: ReportAnalysis): Table {
               ? { text: formatEfficiency(point.efficiency), warnings }
               : { text: formatEfficiency(point.efficiency) },
           {
-            text: j?.interval
-              ? `${formatEfficiency(j.interval[0])} – ${formatEfficiency(j.interval[1])}`
-              : "",
+            text: j?.interval ? formatEfficiencyInterval(j.interval) : "",
           },
           { text: j ? verdictShort(j) : "" },
           { text: j?.settle ? formatRepeats(j.settle) : "" },

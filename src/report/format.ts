@@ -42,6 +42,11 @@ export function formatEfficiency(value: number | undefined): string {
   return `${(value * 100).toFixed(1)}%`;
 }
 
+/** An efficiency's 95% interval: "93.1% – 104.2%". */
+export function formatEfficiencyInterval(interval: readonly [number, number]): string {
+  return `${formatEfficiency(interval[0])} – ${formatEfficiency(interval[1])}`;
+}
+
 /** A ratio b/a as a signed change: +4.2%, −5.0%, ±0.0%. */
 export function formatChange(ratio: number | undefined, digits = 1): string {
   if (ratio === undefined || !Number.isFinite(ratio)) return MISSING;

@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
-import type { RunSetup, WorkloadFileFacts } from "../model/types.js";
+import type { RunSetup, RunSlo, WorkloadFileFacts } from "../model/types.js";
 import { toolVersion } from "../paths.js";
 import { redactValue } from "../secrets.js";
+import { capacityCriterion, describeCriterion } from "./capacity.js";
 import { formatLevel, formatScale } from "./format.js";
 import type { ReportInput } from "./input.js";
 
@@ -98,15 +99,26 @@ export function setupSection(input: ReportInput, generated: GeneratedBy): SetupS
   };
 }
 
+/** "ttft ≤ 500 ms, tpot ≤ 40 ms; capacity at p99 TTFT ≤ 500 ms, …; sized for 40 req/s". */
+function sloWords(slo: RunSlo): string {
+  const limits = (["ttft", "tpot", "e2el"] as const)
+    .filter((m) => slo[`${m}Ms`] !== undefined)
+    .map((m) => `${m} ≤ ${slo[`${m}Ms`]} ms`)
+    .join(", ");
+  const criterion = capacityCriterion(slo);
+  return [
+    limits,
+    criterion ? `capacity at ${describeCriterion(criterion)}` : "",
+    slo.targetRate !== undefined ? `sized for ${slo.targetRate} req/s` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+}
+
 function factsFromSetup(setup: RunSetup): SetupFact[] {
   const m = setup.model;
   const w = setup.workload;
-  const slo = w.slo
-    ? Object.entries(w.slo)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k.replace(/Ms$/, "")} ≤ ${v} ms`)
-        .join(", ")
-    : "";
+  const slo = w.slo ? sloWords(w.slo) : "";
   const facts: SetupFact[] = [
     { label: "Plan", value: setup.planName },
     {

@@ -179,6 +179,9 @@ const runSetupSchema = z.looseObject({
         ttftMs: z.number().optional(),
         tpotMs: z.number().optional(),
         e2elMs: z.number().optional(),
+        percentile: z.union([z.literal(50), z.literal(90), z.literal(95), z.literal(99)]).optional(),
+        goodputFraction: z.number().optional(),
+        targetRate: z.number().optional(),
       })
       .optional(),
   }),

@@ -1,4 +1,5 @@
 import type { ReportAnalysis } from "./analysis.js";
+import { capacityTableView, capacityVerdictView } from "./capacity-view.js";
 import { comparisonSummaryView, verdictTableView } from "./first-screen.js";
 import { qualityGroups } from "./quality.js";
 import { summaryLines } from "./summary.js";
@@ -15,6 +16,8 @@ export function renderText(analysis: ReportAnalysis, chartPaths: readonly string
   const out: string[] = [answerText(analysis), "", ...summaryLines(analysis).map((l) => `• ${l}`), ""];
   for (const table of analysis.scaling) out.push(renderTable(scalingTableView(analysis, table)), "");
   for (const table of analysis.goodput) out.push(renderTable(scalingTableView(analysis, table)), "");
+  for (const table of analysis.capacity)
+    out.push(renderTable(capacityTableView(table, analysis.tolerance)), "");
   for (const comparison of analysis.comparisons) {
     out.push(...comparison.verdicts.map((v) => `• ${v.text}`), "");
     out.push(renderTable(comparisonTableView(analysis, comparison)), "");
@@ -36,6 +39,9 @@ export function renderText(analysis: ReportAnalysis, chartPaths: readonly string
 export function answerText(analysis: ReportAnalysis): string {
   return [
     renderTable(verdictTableView(analysis)),
+    ...(analysis.capacity.length > 0
+      ? [renderTable(capacityVerdictView(analysis.capacity, analysis.tolerance))]
+      : []),
     ...analysis.comparisons.map((c) => renderTable(comparisonSummaryView(analysis, c))),
   ].join("\n\n");
 }

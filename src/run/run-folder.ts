@@ -195,6 +195,9 @@ export function runSetup(plan: Plan, startedAt: Date, runId: string): RunSetup {
     if (b.slo.ttft_ms !== undefined) setup.workload.slo.ttftMs = b.slo.ttft_ms;
     if (b.slo.tpot_ms !== undefined) setup.workload.slo.tpotMs = b.slo.tpot_ms;
     if (b.slo.e2el_ms !== undefined) setup.workload.slo.e2elMs = b.slo.e2el_ms;
+    if (b.slo.percentile !== undefined) setup.workload.slo.percentile = b.slo.percentile;
+    if (b.slo.goodput_fraction !== undefined) setup.workload.slo.goodputFraction = b.slo.goodput_fraction;
+    if (b.slo.target_rate !== undefined) setup.workload.slo.targetRate = b.slo.target_rate;
   }
   return setup;
 }

@@ -22,6 +22,8 @@ export interface ClosedLoopLevel {
   warmupPerClient: number;
   inputTokens: number;
   outputTokens: number;
+  /** Per-request limits: the share of measured requests within all of them is predicted too. */
+  slo?: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
 }
 
 /** What the load generator would report for the level, all clients pooled. */
@@ -43,6 +45,14 @@ export interface LevelPrediction {
   median_tpot_ms: number;
   mean_ttft_ms: number;
   mean_tpot_ms: number;
+  /**
+   * The pooled percentiles of every measured request's TTFT, TPOT and E2EL, under their vLLM keys
+   * (median_ttft_ms, p90_…, p95_…, p99_…): the twin runs every request, so it knows the whole
+   * distribution, not just a mean.
+   */
+  percentiles_ms: Record<string, number>;
+  /** With `slo`: the share of measured requests within every limit. */
+  good_fraction?: number;
   /** Measured requests completed. */
   completed: number;
   /** From the level's first request (warm-up included) to its last completion. */
@@ -69,6 +79,8 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
   const prompt = new Array<number>(level.inputTokens).fill(0);
   const ttft = new Samples();
   const tpot = new Samples();
+  const e2el = new Samples();
+  let good = 0;
   const measured: MeasuredRequest[] = [];
   const total = level.warmupPerClient + level.requestsPerClient;
   // The load generator's steady state starts once a client has its target in flight and has sent
@@ -101,8 +113,12 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
           lastCompletion = Math.max(lastCompletion, time);
           if (warmup) client.warmupDoneAt = Math.max(client.warmupDoneAt, time);
           if (!warmup) {
+            const requestTpot = delivered > 1 ? (time - firstTokenAt) / (delivered - 1) : undefined;
             ttft.add(firstTokenAt - sentAt);
-            if (delivered > 1) tpot.add((time - firstTokenAt) / (delivered - 1));
+            e2el.add(time - sentAt);
+            if (requestTpot !== undefined) tpot.add(requestTpot);
+            if (level.slo && withinSlo(level.slo, firstTokenAt - sentAt, requestTpot, time - sentAt))
+              good += 1;
             measuredTokens += delivered;
             measured.push({ sentAt, endAt: time, tokens: delivered });
           }
@@ -133,7 +149,21 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
     windowEnd > windowStart
       ? (tokensInWindow(measured, windowStart, windowEnd) / (windowEnd - windowStart)) * 1000
       : spanThroughput;
-  return {
+  const percentiles: Record<string, number> = {};
+  for (const [metric, samples] of [
+    ["ttft", ttft],
+    ["tpot", tpot],
+    ["e2el", e2el],
+  ] as const) {
+    const stats = samples.stats();
+    if (!stats) continue;
+    percentiles[`median_${metric}_ms`] = stats.median;
+    for (const p of ["p90", "p95", "p99"] as const) {
+      const value = stats[p];
+      if (value !== undefined) percentiles[`${p}_${metric}_ms`] = value;
+    }
+  }
+  const prediction: LevelPrediction = {
     output_throughput: windowThroughput,
     span_output_throughput: spanThroughput,
     median_ttft_ms: ttftStats?.median ?? 0,
@@ -141,9 +171,24 @@ export function simulateClosedLoopLevel(config: SimConfig, level: ClosedLoopLeve
     median_tpot_ms: tpotStats?.median ?? 0,
     mean_ttft_ms: ttftStats?.mean ?? 0,
     mean_tpot_ms: tpotStats?.mean ?? 0,
+    percentiles_ms: percentiles,
     completed: ttft.count,
     duration_s: lastCompletion / 1000,
   };
+  if (level.slo && ttft.count > 0) prediction.good_fraction = good / ttft.count;
+  return prediction;
+}
+
+/** As the load generator judges goodput: a request without a TPOT (one token) is judged on the rest. */
+function withinSlo(
+  slo: NonNullable<ClosedLoopLevel["slo"]>,
+  ttftMs: number,
+  tpotMs: number | undefined,
+  e2elMs: number,
+): boolean {
+  if (slo.ttftMs !== undefined && ttftMs > slo.ttftMs) return false;
+  if (slo.tpotMs !== undefined && tpotMs !== undefined && tpotMs > slo.tpotMs) return false;
+  return slo.e2elMs === undefined || e2elMs <= slo.e2elMs;
 }
 
 interface MeasuredRequest {

@@ -1,6 +1,8 @@
 /** Plain-text tables for `sim calibrate` (the fit's residuals) and `predict` (the twin's figures). */
 import { profileLocationLabel } from "../plan/load.js";
-import type { Prediction } from "./predict.js";
+import { formatCapacity } from "../report/capacity-view.js";
+import { formatLevel } from "../report/format.js";
+import type { PredictedCell, Prediction } from "./predict.js";
 import type { SimProfile } from "./profile.js";
 
 export function formatCalibration(profile: SimProfile, outPath: string): string {
@@ -74,6 +76,7 @@ export function formatPrediction(prediction: Prediction): string {
           duration(level.duration_s),
         ]),
       ),
+      ...(cell.capacity ? [capacityLine(cell.capacity)] : []),
     );
   }
   const cost = prediction.cost_usd !== undefined ? `, ≈ $${prediction.cost_usd.toFixed(0)}` : "";
@@ -91,6 +94,18 @@ export function formatPrediction(prediction: Prediction): string {
     );
   }
   return out.join("\n");
+}
+
+/** "capacity at p99 TTFT ≤ 500 ms: 12.3 req/s per replica, between concurrency 8 and 16". */
+function capacityLine(capacity: NonNullable<PredictedCell["capacity"]>): string {
+  const e = capacity.estimate;
+  const where =
+    e.kind === "between"
+      ? ` per replica, between concurrency ${formatLevel(e.lower.level)} and ${formatLevel(e.upper.level)}`
+      : e.kind === "unmeasured"
+        ? " (the twin predicts no number this criterion needs)"
+        : "";
+  return `  capacity at ${capacity.criterion}: ${formatCapacity(e, undefined)}${where}`;
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -5,9 +5,19 @@
  */
 import { UserError } from "../errors.js";
 import { meanLength } from "../model/lengths.js";
+import { levelKey } from "../model/level-key.js";
 import { type CellTime, estimatePlan, type PlanEstimate, warmupRequestsAt } from "../plan/estimate.js";
 import type { Cell } from "../plan/expand.js";
 import type { Plan } from "../plan/resolve.js";
+import {
+  type CapacityCriterion,
+  type CapacityEstimate,
+  capacityCriterion,
+  describeCriterion,
+  excessOf,
+  findCapacity,
+  type LoadPoint,
+} from "../report/capacity.js";
 import { effectiveSpeedup, simConfigForCell } from "./cell-config.js";
 import { type LevelPrediction, simulateClosedLoopLevel } from "./closed-loop.js";
 import { readSimProfile, runtimeFit, type SimProfile } from "./profile.js";
@@ -25,6 +35,12 @@ export interface PredictedCell {
   clients: number;
   ingress_replicas: number;
   levels: PredictedLevel[];
+  /**
+   * With a capacity criterion in benchmark.slo: where the twin puts this cell's capacity per replica
+   * among the plan's levels (report/capacity.ts's method on the predicted levels), so levels can be
+   * chosen around it.
+   */
+  capacity?: { criterion: string; estimate: CapacityEstimate };
   /** Benchmark time: every level, every repeat. */
   benchmark_s: number;
   /** Benchmark time plus the deploy and teardown assumptions. */
@@ -103,6 +119,7 @@ function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: s
   const config = simConfigForCell(plan, cell, runtimeFit(profile, cell.image.runtime, profilePath));
   const levels = b.concurrency.map((concurrency): PredictedLevel => {
     const level = simulateClosedLoopLevel(config, {
+      ...(b.slo ? { slo: perRequestLimits(b.slo) } : {}),
       clients: cell.scale.clients,
       concurrency,
       requestsPerClient: b.prompts_per_concurrency * concurrency,
@@ -118,7 +135,10 @@ function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: s
     };
   });
   const benchmark = levels.reduce((sum, level) => sum + level.duration_s, 0) * b.repeats;
-  return {
+  const criterion = capacityCriterion(
+    b.slo ? { ...perRequestLimits(b.slo), ...capacityKeys(b.slo) } : undefined,
+  );
+  const predicted: PredictedCell = {
     id: cell.id,
     image: cell.image.name,
     runtime: cell.image.runtime,
@@ -130,6 +150,56 @@ function predictCell(plan: Plan, cell: Cell, profile: SimProfile, profilePath: s
     duration_s: benchmark,
     gpu_hours: 0,
   };
+  if (criterion) {
+    const capacity = predictedCapacity(criterion, levels, cell.scale.replicas, meanLength(b.output_tokens));
+    predicted.capacity = { criterion: describeCriterion(criterion), estimate: capacity };
+  }
+  return predicted;
+}
+
+type PlanSlo = NonNullable<Plan["benchmark"]["slo"]>;
+
+function perRequestLimits(slo: PlanSlo): { ttftMs?: number; tpotMs?: number; e2elMs?: number } {
+  const limits: { ttftMs?: number; tpotMs?: number; e2elMs?: number } = {};
+  if (slo.ttft_ms !== undefined) limits.ttftMs = slo.ttft_ms;
+  if (slo.tpot_ms !== undefined) limits.tpotMs = slo.tpot_ms;
+  if (slo.e2el_ms !== undefined) limits.e2elMs = slo.e2el_ms;
+  return limits;
+}
+
+function capacityKeys(slo: PlanSlo): { percentile?: 50 | 90 | 95 | 99; goodputFraction?: number } {
+  if (slo.percentile !== undefined) return { percentile: slo.percentile };
+  return slo.goodput_fraction !== undefined ? { goodputFraction: slo.goodput_fraction } : {};
+}
+
+/**
+ * The report's capacity method on the twin's levels. Every predicted request has the plan's output
+ * length, so the window's request throughput is its output throughput ÷ output_tokens.
+ */
+function predictedCapacity(
+  criterion: CapacityCriterion,
+  levels: readonly PredictedLevel[],
+  replicas: number,
+  outputTokens: number,
+): CapacityEstimate {
+  const points = levels.flatMap((level): LoadPoint[] => {
+    const requestThroughput = level.output_throughput / outputTokens;
+    const goodput = level.good_fraction === undefined ? undefined : level.good_fraction * requestThroughput;
+    const excess = excessOf(
+      criterion,
+      requestThroughput,
+      goodput,
+      (metric, p) => level.percentiles_ms[p === 50 ? `median_${metric}_ms` : `p${p}_${metric}_ms`],
+    );
+    if (excess === undefined) return [];
+    const id = {
+      mode: "concurrency" as const,
+      value: level.concurrency,
+      key: levelKey("concurrency", level.concurrency),
+    };
+    return [{ level: id, load: requestThroughput / replicas, excess }];
+  });
+  return findCapacity(points);
 }
 
 function withEstimate(

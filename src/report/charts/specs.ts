@@ -16,6 +16,7 @@ import type { ScalingTable } from "../scaling.js";
 import { slug } from "../table-model.js";
 import { formatTolerance } from "../verdict.js";
 import { warningsAt } from "../warnings.js";
+import { capacityChart } from "./capacity-chart.js";
 import {
   type ChartDef,
   CONFIG,
@@ -503,6 +504,8 @@ export function reportCharts(analysis: ReportAnalysis): ChartDef[] {
     const table = analysis.scaling[i];
     if (table && group.experiments.size > 1) charts.push(efficiencyChart(analysis, group, table));
     charts.push(latencyChart(analysis, group));
+    const capacity = analysis.capacity[i];
+    if (capacity && capacity.scales.length > 0) charts.push(capacityChart(analysis, group, capacity));
   });
   for (const comparison of analysis.comparisons) {
     charts.push(sideBySideChart(analysis, comparison), changeChart(analysis, comparison));

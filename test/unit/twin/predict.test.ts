@@ -58,6 +58,33 @@ describe("predict", () => {
     expect(prediction.cost_usd).toBeCloseTo(gpuHours * 4, 9);
   });
 
+  it("puts each scale's capacity under the plan's SLO among its levels, the same per replica at every scale", async () => {
+    const path = join(ROOT, "plans/capacity.yaml");
+    const { plan } = loadPlan(path, { env: {} });
+    const prediction = await predictPlanFromFiles(plan, expandCells(plan));
+    const perReplica = prediction.cells.map((cell) => {
+      const e2el = cell.levels.map((l) => l.percentiles_ms.median_e2el_ms!);
+      // The levels the twin brackets the 200 ms limit with are the ones its own medians straddle.
+      expect(e2el[1]).toBeLessThanOrEqual(200);
+      expect(e2el[2]).toBeGreaterThan(200);
+      const capacity = cell.capacity!;
+      expect(capacity.criterion).toBe("p50 E2EL ≤ 200 ms");
+      expect(capacity.estimate).toMatchObject({ kind: "between", lower: { level: { key: "conc8" } } });
+      return capacity.estimate.kind === "between" ? capacity.estimate.value : Number.NaN;
+    });
+    // Clients and ingress scale with the replicas: the twin's service scales linearly.
+    for (const value of perReplica) expect(Math.abs(value / perReplica[0]! - 1)).toBeLessThan(0.05);
+
+    // A good share no level reaches: below the lowest level, an answer rather than a number.
+    const strict = readFileSync(path, "utf8")
+      .replace("    percentile: 50\n", "    goodput_fraction: 0.99\n")
+      .replace("e2el_ms: 200", "e2el_ms: 20");
+    const tight = parsePlanText(strict, path, { env: {} }).plan;
+    const cell = (await predictPlanFromFiles(tight, expandCells(tight).slice(0, 1))).cells[0]!;
+    expect(cell.levels[0]!.good_fraction).toBeLessThan(0.99);
+    expect(cell.capacity?.estimate.kind).toBe("below_lowest");
+  });
+
   it("needs a profile, and says where to name one", async () => {
     const text = readPlan().replace(/^ {2}profile: .*$/m, "");
     const { plan } = parsePlanText(text, SCALING, { env: {} });
