@@ -110,26 +110,7 @@ export function replicasNeededLine(needed: ReplicasNeeded): string {
  */
 export function capacityVerdictView(tables: readonly CapacityTable[], tolerance: number): Table {
   const rows: TableCell[][] = tables.flatMap((table) =>
-    table.scales
-      .filter((s) => table.baseScale !== undefined && s.scale > table.baseScale)
-      .map((s): TableCell[] => {
-        const base = table.scales.find((b) => b.scale === table.baseScale) as ScaleCapacity;
-        const j = s.judgement;
-        return [
-          { text: table.image },
-          { text: formatScale(s.scale) },
-          { text: formatCapacity(s.estimate, capacityValue(s)) },
-          { text: `${formatCapacity(base.estimate, capacityValue(base))} at ${formatScale(base.scale)}` },
-          s.efficiency === undefined
-            ? { text: MISSING, missing: true }
-            : { text: formatEfficiency(s.efficiency) },
-          {
-            text: j?.interval ? formatEfficiencyInterval(j.interval) : "",
-          },
-          { text: j ? verdictShort(j) : "not bracketed: measure further levels" },
-          { text: j?.settle ? formatRepeats(j.settle) : "" },
-        ];
-      }),
+    table.baseScale === undefined ? unbracketedRows(table) : comparedRows(table),
   );
   const criteria = [...new Set(tables.map((t) => describeCriterion(t.criterion)))].join("; ");
   return {
@@ -152,4 +133,44 @@ export function capacityVerdictView(tables: readonly CapacityTable[], tolerance:
     rows,
     footnotes: [],
   };
+}
+
+/** Each scale above N₀ against N₀. */
+function comparedRows(table: CapacityTable): TableCell[][] {
+  const base = table.scales.find((b) => b.scale === table.baseScale) as ScaleCapacity;
+  return table.scales
+    .filter((s) => s.scale > base.scale)
+    .map((s): TableCell[] => {
+      const j = s.judgement;
+      return [
+        { text: table.image },
+        { text: formatScale(s.scale) },
+        { text: formatCapacity(s.estimate, capacityValue(s)) },
+        { text: `${formatCapacity(base.estimate, capacityValue(base))} at ${formatScale(base.scale)}` },
+        s.efficiency === undefined
+          ? { text: MISSING, missing: true }
+          : { text: formatEfficiency(s.efficiency) },
+        { text: j?.interval ? formatEfficiencyInterval(j.interval) : "" },
+        { text: j ? verdictShort(j) : "not bracketed: measure further levels" },
+        { text: j?.settle ? formatRepeats(j.settle) : "" },
+      ];
+    });
+}
+
+/**
+ * No scale's levels bracket its capacity, so there is no N₀ to compare with: each scale still
+ * says where its capacity lies (above the highest level, below the lowest), so the first screen
+ * never shows an empty table.
+ */
+function unbracketedRows(table: CapacityTable): TableCell[][] {
+  return table.scales.map((s): TableCell[] => [
+    { text: table.image },
+    { text: formatScale(s.scale) },
+    { text: formatCapacity(s.estimate, capacityValue(s)) },
+    { text: MISSING, missing: true },
+    { text: MISSING, missing: true },
+    { text: "" },
+    { text: "no scale bracketed: measure levels on both sides of the SLO" },
+    { text: "" },
+  ]);
 }

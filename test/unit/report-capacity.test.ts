@@ -7,6 +7,7 @@ import {
   type LoadPoint,
   replicasNeeded,
 } from "../../src/report/capacity.js";
+import { capacityVerdictView } from "../../src/report/capacity-view.js";
 import { assembleReportInput } from "../../src/report/input.js";
 import { experiment, level as levelSummary } from "../fixtures/report-data.js";
 
@@ -147,5 +148,27 @@ describe("capacity per scale from the levels and their repeats", () => {
     expect(s!.estimate.kind).toBe("between");
     expect(s!.repeats).toBeUndefined();
     expect(s!.noInterval).toBe("no interval: in repeat 2 capacity is above the highest level measured");
+  });
+
+  it("the first screen still says where each scale's capacity lies when no scale brackets it", () => {
+    // Every level meets the SLO at both scales (a replay too slow to reach it): no N₀, no efficiency.
+    const table = tableOf([
+      experiment("svc", 1, [measured(4, 1, thrice(10, 1)), measured(8, 1, thrice(20, 1))]),
+      experiment("svc", 2, [measured(4, 2, thrice(10, 1)), measured(8, 2, thrice(20, 1))]),
+    ]);
+    expect(table.baseScale).toBeUndefined();
+    const view = capacityVerdictView([table], 0.05);
+    expect(view.rows.map((r) => [r[1]!.text, r[2]!.text, r[6]!.text])).toEqual([
+      [
+        "1x",
+        "above 20.0 req/s (the highest level measured)",
+        "no scale bracketed: measure levels on both sides of the SLO",
+      ],
+      [
+        "2x",
+        "above 20.0 req/s (the highest level measured)",
+        "no scale bracketed: measure levels on both sides of the SLO",
+      ],
+    ]);
   });
 });
