@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createFakeAnyscale, type FakeAnyscale } from "../helpers/fake-anyscale.js";
 import {
   filesUnder,
@@ -49,60 +49,72 @@ function liveServices(fake: FakeAnyscale, names: string[]): string[] {
 const SERVICES = ["tiny-oss-x1", "tiny-oss-x2"];
 
 describe("run on the anyscale target (fake CLI)", { timeout: 120_000 }, () => {
-  it("runs the plan: the commands it issues are those of the dry run, in order", async () => {
-    const { fake, cwd, env } = setup();
-    const dry = await orchestrate(["run", TINY, "--dry-run", "--json"], { cwd, env });
-    expect(dry.code).toBe(0);
-    expect(fake.calls()).toEqual([]); // the dry run touched nothing
+  describe("one run of the whole plan, read by the tests below", () => {
+    // The run takes ~10 s; both tests only read what it left, so they share it.
+    let fake: FakeAnyscale;
+    let cwd: string;
+    let dry: Awaited<ReturnType<typeof orchestrate>>;
+    let callsAfterDryRun: string[][];
+    let result: Awaited<ReturnType<typeof orchestrate>>;
+    beforeAll(async () => {
+      let env: NodeJS.ProcessEnv;
+      ({ fake, cwd, env } = setup());
+      dry = await orchestrate(["run", TINY, "--dry-run", "--json"], { cwd, env });
+      callsAfterDryRun = fake.calls();
+      result = await orchestrate(["run", TINY], { cwd, env });
+    }, 120_000);
 
-    const result = await orchestrate(["run", TINY], { cwd, env });
-    expect(result.stderr).not.toContain("FAILED");
-    expect(result.code).toBe(0);
-    const dir = runFolder(cwd);
-    const runId = dir.split("/").pop()!;
+    it("runs the plan: the commands it issues are those of the dry run, in order", () => {
+      expect(dry.code).toBe(0);
+      expect(callsAfterDryRun).toEqual([]); // the dry run touched nothing
 
-    const preview = JSON.parse(dry.stdout).preview;
-    // The ids the deploys created stand where the dry run could only name them.
-    const withIds = (c: any) =>
-      c.steps
-        .filter((s: any) => s.command?.[0] === "anyscale")
-        .map((s: any) =>
-          s.command.map((a: string) => (a === "<service-id>" ? fake.service(c.cell.serviceName)?.id : a)),
-        );
-    const planned = [
-      ...preview.preflight.map((b: any) => b.command),
-      ...preview.builds.map((b: any) => b.command),
-      ...preview.cells.flatMap(withIds),
-    ].map((argv: string[]) => argv.join(" ").replace("<run-id>", runId));
-    expect(distinctCalls(fake)).toEqual(planned);
+      expect(result.stderr).not.toContain("FAILED");
+      expect(result.code).toBe(0);
+      const dir = runFolder(cwd);
+      const runId = dir.split("/").pop()!;
 
-    expect(liveServices(fake, SERVICES)).toEqual([]);
-    const state = runState(dir);
-    expect(state.status).toBe("succeeded");
-    expect(state.cells.map((c: any) => [c.id, c.outcome, c.service, c.levelsDone])).toEqual([
-      ["oss-x1", "succeeded", "terminated", ["conc2", "conc4"]],
-      ["oss-x2", "succeeded", "terminated", ["conc2", "conc4"]],
-    ]);
-    expect(existsSync(join(dir, "report", "report.html"))).toBe(true);
-    expect(existsSync(join(dir, "cells", "tiny-oss-x2", "all-parts", "conc4.json"))).toBe(true);
-    // The deployed config names the image built in this run.
-    expect(readFileSync(join(dir, "configs", "tiny-oss-x1.yaml"), "utf8")).toContain(
-      "image_uri: anyscale/image/oss:1",
-    );
-  });
+      const preview = JSON.parse(dry.stdout).preview;
+      // The ids the deploys created stand where the dry run could only name them.
+      const withIds = (c: any) =>
+        c.steps
+          .filter((s: any) => s.command?.[0] === "anyscale")
+          .map((s: any) =>
+            s.command.map((a: string) => (a === "<service-id>" ? fake.service(c.cell.serviceName)?.id : a)),
+          );
+      const planned = [
+        ...preview.preflight.map((b: any) => b.command),
+        ...preview.builds.map((b: any) => b.command),
+        ...preview.cells.flatMap(withIds),
+      ].map((argv: string[]) => argv.join(" ").replace("<run-id>", runId));
+      expect(distinctCalls(fake)).toEqual(planned);
 
-  it("writes no secret into any file of the run folder", async () => {
-    const { fake, cwd, env } = setup();
-    expect((await orchestrate(["run", TINY, "--only", "scale=1"], { cwd, env })).code).toBe(0);
-    const dir = runFolder(cwd);
-    const queryToken = fake.service("tiny-oss-x1")?.token as string;
-    expect(queryToken).toMatch(/^tok_/);
-    for (const file of filesUnder(dir)) {
-      const text = readFileSync(file).toString("latin1");
-      for (const secret of [queryToken, SECRETS.OPENAI_API_KEY, SECRETS.ANYSCALE_CLI_TOKEN]) {
-        expect(text.includes(secret), `${file} contains a secret`).toBe(false);
+      expect(liveServices(fake, SERVICES)).toEqual([]);
+      const state = runState(dir);
+      expect(state.status).toBe("succeeded");
+      expect(state.cells.map((c: any) => [c.id, c.outcome, c.service, c.levelsDone])).toEqual([
+        ["oss-x1", "succeeded", "terminated", ["conc2", "conc4"]],
+        ["oss-x2", "succeeded", "terminated", ["conc2", "conc4"]],
+      ]);
+      expect(existsSync(join(dir, "report", "report.html"))).toBe(true);
+      expect(existsSync(join(dir, "cells", "tiny-oss-x2", "all-parts", "conc4.json"))).toBe(true);
+      // The deployed config names the image built in this run.
+      expect(readFileSync(join(dir, "configs", "tiny-oss-x1.yaml"), "utf8")).toContain(
+        "image_uri: anyscale/image/oss:1",
+      );
+    });
+
+    it("writes no secret into any file of the run folder", () => {
+      expect(result.code).toBe(0);
+      const dir = runFolder(cwd);
+      const queryTokens = SERVICES.map((name) => fake.service(name)?.token as string);
+      for (const token of queryTokens) expect(token).toMatch(/^tok_/);
+      for (const file of filesUnder(dir)) {
+        const text = readFileSync(file).toString("latin1");
+        for (const secret of [...queryTokens, SECRETS.OPENAI_API_KEY, SECRETS.ANYSCALE_CLI_TOKEN]) {
+          expect(text.includes(secret), `${file} contains a secret`).toBe(false);
+        }
       }
-    }
+    });
   });
 
   it("retries transient API errors and succeeds", async () => {
