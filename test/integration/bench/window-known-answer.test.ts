@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,12 +32,13 @@ afterAll(() => server.close());
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
 
 describe("rates over the window against a deterministic server", { timeout: 60_000 }, () => {
-  // The grid on completions, and its hardest corner again on chat (a role-only event first).
+  // The grid on completions, and its two far corners again on chat (a role-only event first).
   const cases = [
     ...[1, 4].flatMap((clients) =>
       [3, 10].map((perStream) => ({ clients, perStream, endpoint: "completions" as const })),
     ),
     { clients: 4, perStream: 3, endpoint: "chat" as const },
+    { clients: 1, perStream: 10, endpoint: "chat" as const },
   ];
   for (const { clients, perStream, endpoint } of cases) {
     it(`${clients} client(s), ${perStream} × concurrency, ${endpoint}: 64 tokens per request, goodput = throughput`, async () => {
@@ -89,5 +90,75 @@ describe("rates over the window against a deterministic server", { timeout: 60_0
       expect(all.output_throughput).toBeLessThanOrEqual(closedForm * (1 + 1e-9));
       expect(all.output_throughput).toBeGreaterThanOrEqual((closedForm * REQUEST_MS) / slowest);
     });
+  }
+});
+
+/**
+ * A replayed trace against the same server: rows every 10 ms of trace time, dealt round-robin to
+ * N clients and played N times as fast, so each client sends 100 req/s and the level as a whole
+ * N × 100. The first 40 rows of each client (more than the 34.5 a client keeps in flight) are
+ * warm-up, so the window opens in the steady state, where the request rate over the window is the
+ * trace's rate and every request carries 64 tokens.
+ */
+describe("replayed rates over the window against a deterministic server", { timeout: 60_000 }, () => {
+  const SPACING_MS = 10;
+  const WARMUP_PER_CLIENT = 40;
+  for (const clients of [1, 4]) {
+    for (const measuredPerClient of [60, 200]) {
+      it(`${clients} client(s), ${measuredPerClient} measured rows each: the trace's rate, 64 tokens per request`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), "known-answer-replay-"));
+        const rows = clients * (WARMUP_PER_CLIENT + measuredPerClient);
+        const trace = join(dir, "trace.jsonl");
+        const lines = Array.from({ length: rows }, (_, i) =>
+          JSON.stringify({
+            timestamp: i * SPACING_MS,
+            input_length: 16,
+            output_length: TOKENS,
+            hash_ids: [],
+          }),
+        );
+        writeFileSync(trace, `${lines.join("\n")}\n`);
+        const expDir = join(dir, "exp");
+        await runBenchmark({
+          baseUrl: server.url,
+          clients,
+          mode: "replay",
+          levels: [1],
+          inputTokens: 16,
+          outputTokens: TOKENS,
+          warmup: WARMUP_PER_CLIENT,
+          workloadFile: { kind: "trace", format: "mooncake", path: trace },
+          goodput: { ttftMs: 60_000, e2elMs: 60_000 },
+          expDir,
+          seed: 16,
+        });
+        const all = json(join(expDir, "all-parts", "speed1.json"));
+        const traceRate = (clients * 1000) / SPACING_MS;
+        // Sends held up by a stalled loop go out together once it runs again, so at either end of the
+        // window up to a loop stall's worth of the trace moves in or out of it: 2%, plus the clients'
+        // loop lag p99 over the window's length (a short window feels a stall the most).
+        const clientLagP99 = Math.max(
+          ...Array.from(
+            { length: clients },
+            (_, i) =>
+              json(join(expDir, `part${i + 1}`, "speed1.json")).client.event_loop_lag_p99_ms as number,
+          ),
+        );
+        const allowed = 0.02 + clientLagP99 / (1000 * all.window.length_s);
+        if (process.env.ORCHESTRATE_PRINT_TABLES)
+          console.log(
+            `| replay ${clients} | ${measuredPerClient} rows | ${((all.request_throughput / traceRate - 1) * 100).toFixed(2)}% | allowed ±${(allowed * 100).toFixed(1)}% (loop lag p99 ${clientLagP99.toFixed(1)} ms, window ${all.window.length_s.toFixed(2)} s) |`,
+          );
+        expect(all.completed).toBe(rows - clients * WARMUP_PER_CLIENT);
+        expect(all.output_throughput / all.request_throughput).toBeCloseTo(TOKENS, 6);
+        expect(all.output_goodput).toBeCloseTo(all.output_throughput, 6);
+        expect(Math.abs(all.request_throughput / traceRate - 1)).toBeLessThanOrEqual(allowed);
+        const shares = all.clients as Array<{ request_throughput: number }>;
+        expect(shares.reduce((sum, c) => sum + c.request_throughput, 0)).toBeCloseTo(
+          all.request_throughput,
+          9,
+        );
+      });
+    }
   }
 });
