@@ -33,9 +33,9 @@ export interface Slo {
 export interface AggregateOptions {
   /**
    * What request i (its index in the part's sequence) asked for: its prompt and answer lengths.
-   * A dataset's or a trace's rows are dealt across parts, so the merged levels know only bounds:
-   * `lengthsPerRow` then says the prompt length is a mean (not compared with the server's count)
-   * and the answer length the longest any row asked for.
+   * `promptLengthEstimated`: the prompt length is not exact (a dataset's text, estimated; or the
+   * mean of rows dealt across parts, which is all a merged level knows), so it is not compared
+   * with the server's count.
    */
   requested: (index: number) => RequestedLengths;
   slo?: Slo;
@@ -44,7 +44,7 @@ export interface AggregateOptions {
 export interface RequestedLengths {
   inputTokens: number;
   outputTokens: number;
-  lengthsPerRow?: boolean;
+  promptLengthEstimated?: boolean;
 }
 
 /** The server's prompt count minus the requested length, over the requests with usage. */
@@ -307,7 +307,8 @@ export class LevelAccumulator {
       this.totalOutput += output;
       if (cursor.hasUsage) {
         this.withUsage += 1;
-        if (!requested.lengthsPerRow) this.addPromptDeviation(requested.inputTokens, cursor.promptTokens);
+        if (!requested.promptLengthEstimated)
+          this.addPromptDeviation(requested.inputTokens, cursor.promptTokens);
       }
       if (output > requested.outputTokens) this.overruns += 1;
       if (!cursor.chunkTokensExact) this.estimated += 1;

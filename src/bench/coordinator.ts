@@ -373,7 +373,7 @@ function fileRowBounds(file: WorkloadFileRecord): () => RequestedLengths {
   const bounds = {
     inputTokens: file.mean_input_tokens,
     outputTokens: file.max_output_tokens,
-    lengthsPerRow: true,
+    promptLengthEstimated: true,
   };
   return () => bounds;
 }

@@ -266,6 +266,6 @@ function fileShapes(loaded: LoadedWorkload): ShapeSource {
 function fileRowLengths(shapes: ShapeSource): (index: number) => RequestedLengths {
   return (index) => {
     const shape = shapes(index);
-    return { ...shape, lengthsPerRow: shape.promptText !== undefined };
+    return { ...shape, promptLengthEstimated: shape.promptText !== undefined };
   };
 }

@@ -51,7 +51,7 @@ export function drawLength(spec: LengthSpec, seed: number, kind: LengthKind, ind
 
 /**
  * The mean length before clamping to the bounds, for estimates (twin, dry run). Clamping moves it
- * a little where the bounds cut a tail; `sampledMean` gives the exact figure when that matters.
+ * a little where the bounds cut a tail; the results record the lengths the requests really asked for.
  */
 export function meanLength(spec: LengthSpec): number {
   if (typeof spec === "number") return spec;
