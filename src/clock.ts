@@ -51,6 +51,33 @@ export const monotonicClock: Clock = realTime(
   (time) => performance.timeOrigin + time,
 );
 
+/**
+ * The epoch time (ms) of this process's performance.now() zero, read from the wall clock now.
+ *
+ * Processes that meet at an epoch instant (the bench clients at a level's barrier) each turn it
+ * into their own monotonic clock. `performance.timeOrigin` does that with the wall clock as it
+ * read when the process started, so a process that has lived a while can disagree with one just
+ * started by however far the wall clock was slewed meanwhile (NTP). Read now, the wall clock is
+ * one clock for every process on the machine. Date.now() counts whole milliseconds, so this waits
+ * for it to tick and pairs the tick with performance.now(), which is good to microseconds unless
+ * the process was descheduled in between; that can only make the result too small, so the
+ * largest of a few ticks (about 3 ms of waiting) is taken.
+ */
+export function epochOfMonotonicZero(): number {
+  let best = Number.NEGATIVE_INFINITY;
+  let previous = Date.now();
+  for (let ticks = 0; ticks < CALIBRATION_TICKS; ) {
+    const wall = Date.now();
+    if (wall === previous) continue;
+    best = Math.max(best, wall - performance.now());
+    previous = wall;
+    ticks += 1;
+  }
+  return best;
+}
+
+const CALIBRATION_TICKS = 3;
+
 interface VirtualTimer {
   time: number;
   order: number;

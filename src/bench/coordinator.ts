@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { epochOfMonotonicZero } from "../clock.js";
 import { describeError, Interrupted, UserError } from "../errors.js";
 import { writeJsonAtomic } from "../fs-atomic.js";
 import { levelKey } from "../model/level-key.js";
@@ -76,8 +77,6 @@ export interface BenchOutcome {
 const BARRIER_LEAD_MS = 250;
 /** Starting a part, or setting up a level, takes well under a second; this means it hangs. */
 const SETUP_TIMEOUT_MS = 60_000;
-
-const epochNow = () => performance.timeOrigin + performance.now();
 
 export async function runBenchmark(options: BenchOptions, hooks: BenchHooks = {}): Promise<BenchOutcome> {
   const plan = await withWorkloadFile(resolveOptions({ ...options, expDir: resolve(options.expDir) }));
@@ -290,7 +289,7 @@ async function runLevel(
       : perClient === undefined
         ? undefined
         : (perClient + warmup) * fleet.parts.length;
-  const barrierEpochMs = epochNow() + BARRIER_LEAD_MS;
+  const barrierEpochMs = epochOfMonotonicZero() + performance.now() + BARRIER_LEAD_MS;
   const place = {
     position: plan.levels.indexOf(value) + 1,
     levels: plan.levels.length,

@@ -43,7 +43,7 @@ export interface RecordsFooter {
   part: number;
   level: string;
   time_unit: "us";
-  /** Epoch milliseconds of the part's monotonic clock origin (performance.timeOrigin). */
+  /** Epoch milliseconds of the part's performance.now() zero, read from the wall clock at the barrier (clock.ts). */
   clock_origin_epoch_ms: number;
   /** The level's barrier instant on the part's clock (µs since its origin): time zero of the records. */
   barrier_us: number;
