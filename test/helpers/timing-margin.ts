@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
 
 /**
  * Margins for timing assertions that must hold on a loaded machine (a busy 2-core CI runner).
@@ -194,5 +195,55 @@ export function watchSleep(): { sleptMs(): number } {
       if (!start || !now) return wall;
       return wall - (now.runningMs - start.runningMs) - (now.waitingMs - start.waitingMs);
     },
+  };
+}
+
+/**
+ * How promptly this machine wakes a process that has nothing else to do: a thread that only
+ * sleeps until its next 2 ms tick (an absolute schedule, setTimeout as the bench client sleeps)
+ * and records how late each wake-up was, like `cyclictest` does for real-time kernels. A client's
+ * send can never be more punctual than this, so a test that judges a client's punctuality in
+ * milliseconds judges it only over a window where the machine itself was punctual. A worker
+ * thread rather than a process: it has its own event loop and heap (the test's garbage
+ * collections do not stop it), and the OS schedules it like any other thread.
+ */
+export interface WakeCanary {
+  /** Stops it; resolves with each wake-up as [epoch ms, ms late]. */
+  stop(): Promise<Array<[number, number]>>;
+}
+
+const CANARY_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { performance } = require("node:perf_hooks");
+const samples = [];
+let next = performance.now() + 2;
+let timer;
+function tick() {
+  const now = performance.now();
+  samples.push([performance.timeOrigin + now, now - next]);
+  next += 2;
+  if (next < now) next = now + 2;
+  timer = setTimeout(tick, Math.ceil(next - performance.now()));
+}
+timer = setTimeout(tick, 2);
+parentPort.on("message", () => {
+  clearTimeout(timer);
+  parentPort.postMessage(samples);
+  parentPort.close();
+});
+`;
+
+export function startWakeCanary(): WakeCanary {
+  const worker = new Worker(CANARY_SOURCE, { eval: true });
+  return {
+    stop: () =>
+      new Promise((resolve, reject) => {
+        worker.once("message", (samples: Array<[number, number]>) => {
+          resolve(samples);
+          void worker.terminate();
+        });
+        worker.once("error", reject);
+        worker.postMessage("stop");
+      }),
   };
 }

@@ -1,57 +1,51 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBenchmark } from "../../../src/bench/coordinator.js";
+import { RecordCursor, readRecordsFile } from "../../../src/bench/records-file.js";
 import { Random } from "../../../src/random.js";
-import {
-  completionEvent,
-  type Handler,
-  sse,
-  startTestServer,
-  type TestServer,
-  usageEvent,
-} from "../../helpers/http-server.js";
+import { type ArrivalServer, startArrivalServer } from "../../helpers/arrival-server.js";
 import {
   CROSS_PROCESS_CLOCK_MS,
   lagMargin,
   partLagMs,
-  SLACK_MS,
+  startWakeCanary,
   watchLoopLag,
 } from "../../helpers/timing-margin.js";
 
 /**
- * A trace replayed against the truth server: every row must arrive once, at the trace's time
+ * A trace replayed against the truth server: every row must go out once, at the trace's time
  * divided by speed × clients after the level's barrier. The trace is 2,500 Poisson arrivals at
  * 500 req/s (5 s, integer-ms timestamps as Mooncake writes them); two clients replay it at speed
- * 1, so together they send 1,000 req/s for 2.5 s. The server's own arrival times (its clock, not
- * the client's) are compared with the trace: never early, every one within the worst loop lag its
- * processes measured meanwhile (test/helpers/timing-margin.ts: a send can only be late because a
- * loop could not run), and within 5 ms at the 99th percentile when those loops ran freely.
- * The server answers each request with its whole stream in one write, so that at 1,000 req/s on
- * two shared cores it is the client's schedule that is measured, not the server's backlog.
+ * 1, so together they send 1,000 req/s for 2.5 s.
+ *
+ * When a request went on the wire lies between two clocks: the client's record of when it handed
+ * the request to its socket (`sent_at`), and the server's record of when it read it, which is
+ * later by however long the server took to wake up. The test holds both ends:
+ * - the server's times: every row arrives, none before its time, none later than the worst loop
+ *   lag measured meanwhile (test/helpers/timing-margin.ts);
+ * - the client's times: never before the schedule, never after the server saw the request, and
+ *   close to it (so they are the wire's times, not a figure the client made up);
+ * - the client's send times: within 2 ms of the trace at the median, always (a scheduler that
+ *   drifted, or blocked on each send, would not be); within 5 ms at the 99th percentile, judged
+ *   over a window in which this machine woke an idle thread within 2 ms at the 99th percentile (a
+ *   canary that does nothing else: a client cannot be more punctual than the machine it runs on,
+ *   and a 2-core runner carrying this test's server and two clients at 1,000 req/s usually is
+ *   not that punctual, so there the figures are printed, not judged).
+ * The server (test/helpers/arrival-server.ts) answers each request with its whole stream in one
+ * write and does little else, so that it is the client's schedule that is measured.
  */
 
 const ROWS = 2500;
 const BASE_RATE = 500;
 const CLIENTS = 2;
+/** The 99th percentile of an idle thread's wake-up lateness up to which the 5 ms is judged. */
+const PUNCTUAL_MACHINE_MS = 2;
 
-/** Arrival time (epoch ms, the server's clock) by x-request-id. */
-const arrivals = new Map<string, number>();
-const answerAtOnce: Handler = (req, res) => {
-  arrivals.set(String(req.headers["x-request-id"]), performance.timeOrigin + req.arrivedAt);
-  const { max_tokens: tokens } = JSON.parse(req.body) as { max_tokens: number };
-  const chunks = Array.from({ length: tokens }, (_, i) =>
-    completionEvent("x", { finish: i === tokens - 1 ? "length" : null }),
-  );
-  res.writeHead(200, { "content-type": "text/event-stream" });
-  res.end(sse(...chunks, usageEvent(8, tokens), "[DONE]"));
-};
-
-let server: TestServer;
+let server: ArrivalServer;
 beforeAll(async () => {
-  server = await startTestServer(answerAtOnce);
+  server = await startArrivalServer();
 });
 afterAll(() => server.close());
 
@@ -70,8 +64,25 @@ function writeTrace(path: string): number[] {
   return times;
 }
 
-function percentile(sorted: number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+const ascending = (values: number[]) => values.sort((a, b) => a - b);
+
+/** Each request the client sent: its row, and when it was scheduled and sent (epoch ms). */
+async function clientSends(expDir: string): Promise<Map<number, { scheduled: number; sent: number }>> {
+  const sends = new Map<number, { scheduled: number; sent: number }>();
+  for (let part = 1; part <= CLIENTS; part++) {
+    const file = await readRecordsFile(join(expDir, `part${part}`, "speed1.records.bin"));
+    const zero = file.footer.clock_origin_epoch_ms + file.footer.barrier_us / 1000;
+    const cursor = new RecordCursor(file);
+    while (cursor.next()) {
+      const sent = zero + cursor.sentUs / 1000;
+      sends.set(cursor.index * CLIENTS + part - 1, { scheduled: sent - cursor.scheduleLagUs / 1000, sent });
+    }
+  }
+  return sends;
 }
 
 describe("trace replay against the truth server", { timeout: 60_000 }, () => {
@@ -81,8 +92,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     const times = writeTrace(tracePath);
     const expDir = join(dir, "exp");
     const serverLag = watchLoopLag();
-    const serverLagP99 = monitorEventLoopDelay({ resolution: 2 });
-    serverLagP99.enable();
+    const canary = startWakeCanary();
     await runBenchmark({
       baseUrl: server.url,
       clients: CLIENTS,
@@ -95,44 +105,65 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
       seed: 19,
     });
     serverLag.stop();
-    serverLagP99.disable();
+    const wakeUps = await canary.stop();
     const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
     const all = json(join(expDir, "all-parts", "speed1.json"));
     const parts = [1, 2].map((part) => json(join(expDir, `part${part}`, "speed1.json")));
     expect(all.completed).toBe(ROWS);
     const barrier = all.barrier_epoch_ms as number;
+    // The trace's time counts from its first row (src/workloads/trace.ts).
+    const due = (row: number) => barrier + (times[row]! - times[0]!) / CLIENTS;
 
-    const late: number[] = [];
-    const rows = new Set<number>();
-    for (const [id, arrivedEpochMs] of arrivals) {
+    const arrivedAt = new Map<number, number>();
+    for (const [id, at] of await server.arrivals()) {
       const match = /-p(\d+)-speed1-(\d+)$/.exec(id);
-      if (!match) continue;
-      const row = Number(match[2]) * CLIENTS + Number(match[1]) - 1;
-      rows.add(row);
-      late.push(arrivedEpochMs - (barrier + times[row]! / CLIENTS));
+      if (match) arrivedAt.set(Number(match[2]) * CLIENTS + Number(match[1]) - 1, at);
     }
-    expect(rows.size).toBe(ROWS);
-    late.sort((a, b) => a - b);
-    const p99 = percentile(late, 0.99);
-    const lagP99 =
-      Math.max(...parts.map((p) => p.client.event_loop_lag_p99_ms as number)) +
-      serverLagP99.percentile(99) / 1e6;
+    expect(arrivedAt.size).toBe(ROWS);
+    const sends = await clientSends(expDir);
+    expect(sends.size).toBe(ROWS);
+
+    const serverLate: number[] = [];
+    const clientLate: number[] = [];
+    const onTheWire: number[] = [];
+    for (const [row, arrived] of arrivedAt) {
+      const send = sends.get(row)!;
+      // The client scheduled each row at the trace's time (its clock against the coordinator's).
+      expect(Math.abs(send.scheduled - due(row))).toBeLessThanOrEqual(CROSS_PROCESS_CLOCK_MS);
+      serverLate.push(arrived - due(row));
+      clientLate.push(send.sent - send.scheduled);
+      onTheWire.push(arrived - send.sent);
+    }
+    ascending(serverLate);
+    ascending(clientLate);
+    ascending(onTheWire);
     const worstLag = lagMargin(Math.max(...parts.map(partLagMs)), serverLag.maxMs());
-    if (process.env.ORCHESTRATE_PRINT_TABLES)
-      console.log(
-        `replay at 1,000 req/s: lateness p50 ${percentile(late, 0.5).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${late.at(-1)!.toFixed(2)} ms; loop lag p99 ${lagP99.toFixed(1)} ms (the server's own ${(serverLagP99.percentile(99) / 1e6).toFixed(1)}), worst ${worstLag.toFixed(1)} ms`,
-      );
-    // Never before its time (the clocks of two processes may differ by the allowance).
-    expect(late[0]).toBeGreaterThanOrEqual(-CROSS_PROCESS_CLOCK_MS);
-    // The 5 ms p99 is judged where the processes could run their loops (lag p99 within the slack);
-    // on a busy machine (on 2 cores, the server and two clients at 1,000 req/s already make one)
-    // a stall delays every send behind it, which only the worst-case bound below covers, so the
-    // p99 is then reported, not judged.
-    if (lagP99 <= SLACK_MS) expect(p99).toBeLessThanOrEqual(5);
+    const canaryLate = ascending(
+      wakeUps.filter(([at]) => at >= barrier && at <= due(ROWS - 1)).map(([, late]) => late),
+    );
+    const canaryP99 = percentile(canaryLate, 0.99);
+    const clientP99 = percentile(clientLate, 0.99);
+    const summary =
+      `client's send lateness p50 ${percentile(clientLate, 0.5).toFixed(2)} ms, p99 ${clientP99.toFixed(2)} ms; ` +
+      `server's arrival lateness p50 ${percentile(serverLate, 0.5).toFixed(2)} ms, p99 ${percentile(serverLate, 0.99).toFixed(2)} ms, max ${serverLate.at(-1)!.toFixed(2)} ms; ` +
+      `sent to read p50 ${percentile(onTheWire, 0.5).toFixed(2)} ms; an idle thread's wake-up p99 ${canaryP99.toFixed(2)} ms`;
+    if (process.env.ORCHESTRATE_PRINT_TABLES) console.log(`replay at 1,000 req/s: ${summary}`);
+
+    // Never before its time: by the client's own clock exactly, by the server's within the
+    // allowance for two processes' clocks.
+    expect(clientLate[0]).toBeGreaterThanOrEqual(0);
+    expect(serverLate[0]).toBeGreaterThanOrEqual(-CROSS_PROCESS_CLOCK_MS);
+    // The client's send times are the wire's: none after the server read the request, and the
+    // typical request read within a millisecond of the client's record.
+    expect(onTheWire[0]).toBeGreaterThanOrEqual(-CROSS_PROCESS_CLOCK_MS);
+    expect(percentile(onTheWire, 0.5)).toBeLessThanOrEqual(1);
+    expect(percentile(clientLate, 0.5)).toBeLessThanOrEqual(2);
+    // Every one within the worst stall any of the processes measured.
+    expect(serverLate.at(-1)).toBeLessThanOrEqual(worstLag + CROSS_PROCESS_CLOCK_MS);
+    if (canaryP99 <= PUNCTUAL_MACHINE_MS) expect(clientP99).toBeLessThanOrEqual(5);
     else
       console.warn(
-        `replay p99 ${p99.toFixed(1)} ms not judged: loop lag p99 ${lagP99.toFixed(1)} ms (the processes' loops did not run freely: the machine was busy, this test's own server and clients included)`,
+        `replay p99 not judged: this machine woke an idle thread ${canaryP99.toFixed(1)} ms late at the 99th percentile (judged up to ${PUNCTUAL_MACHINE_MS} ms); ${summary}`,
       );
-    expect(late.at(-1)).toBeLessThanOrEqual(worstLag + CROSS_PROCESS_CLOCK_MS);
   });
 });

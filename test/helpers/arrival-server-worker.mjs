@@ -1,0 +1,82 @@
+// The arrival server's thread (arrival-server.ts starts it and says why it exists). A worker
+// thread has its own event loop and heap, so the test's own work (the coordinator, vitest, their
+// garbage collections) does not delay its reads.
+import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
+import { parentPort } from "node:worker_threads";
+
+const HEADER_END = "\r\n\r\n";
+/** performance.now() (this thread's clock) when each request's last byte was read, by x-request-id. */
+const arrivals = new Map();
+const sockets = new Set();
+
+const server = createServer((socket) => {
+  sockets.add(socket);
+  socket.on("close", () => sockets.delete(socket));
+  socket.on("error", () => {});
+  socket.setNoDelay(true);
+  // latin1: one char per byte, so Content-Length counts chars (undici's bodies here are ASCII).
+  socket.setEncoding("latin1");
+  let pending = "";
+  socket.on("data", (text) => {
+    const readAt = performance.now();
+    pending += text;
+    for (;;) {
+      const headerEnd = pending.indexOf(HEADER_END);
+      if (headerEnd < 0) return;
+      const head = pending.slice(0, headerEnd);
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      const bodyStart = headerEnd + HEADER_END.length;
+      if (pending.length < bodyStart + length) return;
+      const body = pending.slice(bodyStart, bodyStart + length);
+      pending = pending.slice(bodyStart + length);
+      socket.write(answer(head, body, readAt));
+    }
+  });
+});
+
+function answer(head, body, readAt) {
+  if (head.startsWith("GET /v1/models"))
+    return response("application/json", JSON.stringify({ object: "list", data: [{ id: "test-model" }] }));
+  if (!head.startsWith("POST ")) return response("text/plain", "not found", "404 Not Found");
+  const id = /\r\nx-request-id: *([^\r\n]+)/i.exec(head)?.[1];
+  if (id !== undefined) arrivals.set(id, readAt);
+  const tokens = Number(/"max_tokens":(\d+)/.exec(body)?.[1] ?? 1);
+  let events = "";
+  for (let i = 0; i < tokens; i++) {
+    const finish = i === tokens - 1 ? '"length"' : "null";
+    events += `data: {"id":"cmpl-test","object":"text_completion","created":0,"model":"test-model","choices":[{"index":0,"text":"x","logprobs":null,"finish_reason":${finish},"stop_reason":null}],"usage":null}\n\n`;
+  }
+  events += `data: {"id":"cmpl-test","object":"text_completion","created":0,"model":"test-model","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${tokens},"total_tokens":${8 + tokens}}}\n\ndata: [DONE]\n\n`;
+  return response("text/event-stream", events);
+}
+
+function response(contentType, body, status = "200 OK") {
+  return `HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`;
+}
+
+/** Epoch ms of this thread's performance.now() zero, from the wall clock now (see src/clock.ts). */
+function epochOfMonotonicZero() {
+  let best = Number.NEGATIVE_INFINITY;
+  let previous = Date.now();
+  for (let ticks = 0; ticks < 3; ) {
+    const wall = Date.now();
+    if (wall === previous) continue;
+    best = Math.max(best, wall - performance.now());
+    previous = wall;
+    ticks += 1;
+  }
+  return best;
+}
+
+parentPort.on("message", (message) => {
+  if (message === "arrivals") {
+    const zero = epochOfMonotonicZero();
+    parentPort.postMessage([...arrivals].map(([id, at]) => [id, zero + at]));
+  } else if (message === "close") {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => parentPort.close());
+  }
+});
+
+server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.address().port }));
