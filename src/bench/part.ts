@@ -10,6 +10,7 @@ import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
+import { IdleCollector } from "./idle-gc.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
 import { closedLoop, type Issue, type LoopTimes, openLoop, replayLoop, sleepUntil } from "./schedulers.js";
@@ -67,6 +68,7 @@ export class PartLevel {
   private readonly workload: Workload;
   private readonly shapes: ShapeSource;
   private readonly health = new HealthMonitor();
+  private readonly idleCollector = new IdleCollector();
   private readonly progress: Progress = { done: 0, failed: 0, issued: 0 };
   private readonly files: ReturnType<typeof partFiles>;
   /** A replay's send times, ms after the barrier. */
@@ -172,6 +174,7 @@ export class PartLevel {
     const { init, level, now } = this;
     const issue = async ({ index, warmup, scheduledAt }: Issue) => {
       this.progress.issued += 1;
+      this.idleCollector.sent();
       const { shape, body } = this.workload.request(index);
       const spec = {
         index,
@@ -191,6 +194,7 @@ export class PartLevel {
       issue,
       stop: this.stopController.signal,
       now,
+      beforeWait: (gapMs: number) => this.idleCollector.beforeWait(gapMs),
       ...(level.numPrompts !== undefined ? { count: level.numPrompts } : {}),
       ...(level.durationS !== undefined ? { deadline: barrier + level.durationS * 1000 } : {}),
     };

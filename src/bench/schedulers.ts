@@ -43,6 +43,11 @@ interface CommonOptions {
   /** Aborted: issue nothing more (requests in flight are the caller's business). */
   stop: AbortSignal;
   now: () => number;
+  /**
+   * Open loop and replay: called with the wait (ms) before each send that is not due yet, so the
+   * caller can use the room (idle-gc.ts).
+   */
+  beforeWait?: (gapMs: number) => void;
 }
 
 export async function closedLoop(options: CommonOptions & { concurrency: number }): Promise<LoopTimes> {
@@ -139,6 +144,8 @@ async function scheduledLoop(
     if (offset === undefined) break;
     const scheduled = options.start + offset;
     if (options.deadline !== undefined && scheduled >= options.deadline) break;
+    const gap = scheduled - now();
+    if (gap > 0) options.beforeWait?.(gap);
     await sleepUntil(scheduled, now, stop);
     if (stop.aborted) break;
     lastIssuedAt = now();

@@ -2,13 +2,16 @@
 // thread has its own event loop and heap, so the test's own work (the coordinator, vitest, their
 // garbage collections) does not delay its reads.
 import { createServer } from "node:net";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parentPort } from "node:worker_threads";
 
 const HEADER_END = "\r\n\r\n";
 /** performance.now() (this thread's clock) when each request's last byte was read, by x-request-id. */
 const arrivals = new Map();
 const sockets = new Set();
+/** This thread's own stalls: a request read late by the server is late by at most the longest. */
+const loopLag = monitorEventLoopDelay({ resolution: 2 });
+loopLag.enable();
 
 const server = createServer((socket) => {
   sockets.add(socket);
@@ -72,7 +75,11 @@ function epochOfMonotonicZero() {
 parentPort.on("message", (message) => {
   if (message === "arrivals") {
     const zero = epochOfMonotonicZero();
-    parentPort.postMessage([...arrivals].map(([id, at]) => [id, zero + at]));
+    parentPort.postMessage({
+      arrivals: [...arrivals].map(([id, at]) => [id, zero + at]),
+      // The histogram holds whole sampling intervals, so its max covers a stall's unseen start.
+      loopLagMaxMs: loopLag.count === 0 ? 2 : loopLag.max / 1e6,
+    });
   } else if (message === "close") {
     for (const socket of sockets) socket.destroy();
     server.close(() => parentPort.close());

@@ -16,8 +16,11 @@ import { Worker } from "node:worker_threads";
 
 export interface ArrivalServer {
   url: string;
-  /** Epoch ms when each request's last byte was read, by x-request-id. */
-  arrivals(): Promise<Map<string, number>>;
+  /**
+   * Epoch ms when each request's last byte was read, by x-request-id; and the longest the
+   * server's thread went without running its loop (ms), which bounds how late it read any.
+   */
+  arrivals(): Promise<{ arrivals: Map<string, number>; loopLagMaxMs: number }>;
   close(): Promise<void>;
 }
 
@@ -35,7 +38,10 @@ export async function startArrivalServer(): Promise<ArrivalServer> {
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    arrivals: async () => new Map(await ask<Array<[string, number]>>("arrivals")),
+    arrivals: async () => {
+      const reply = await ask<{ arrivals: Array<[string, number]>; loopLagMaxMs: number }>("arrivals");
+      return { arrivals: new Map(reply.arrivals), loopLagMaxMs: reply.loopLagMaxMs };
+    },
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
       worker.postMessage("close");

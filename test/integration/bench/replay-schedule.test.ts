@@ -29,10 +29,10 @@ import {
  *   close to it (so they are the wire's times, not a figure the client made up);
  * - the client's send times: within 2 ms of the trace at the median, always (a scheduler that
  *   drifted, or blocked on each send, would not be); within 5 ms at the 99th percentile, judged
- *   over a window in which this machine woke an idle thread within 2 ms at the 99th percentile (a
- *   canary that does nothing else: a client cannot be more punctual than the machine it runs on,
- *   and a 2-core runner carrying this test's server and two clients at 1,000 req/s usually is
- *   not that punctual, so there the figures are printed, not judged).
+ *   over a window in which a canary thread keeping a client's schedule but sending nothing was
+ *   within 3 ms at the 99th percentile (timing-margin.ts: a client cannot be more punctual than
+ *   the machine it runs on, and a 2-core runner carrying this test's server and two clients at
+ *   1,000 req/s often is not that punctual; then the figures are printed, not judged).
  * The server (test/helpers/arrival-server.ts) answers each request with its whole stream in one
  * write and does little else, so that it is the client's schedule that is measured.
  */
@@ -40,8 +40,8 @@ import {
 const ROWS = 2500;
 const BASE_RATE = 500;
 const CLIENTS = 2;
-/** The 99th percentile of an idle thread's wake-up lateness up to which the 5 ms is judged. */
-const PUNCTUAL_MACHINE_MS = 2;
+/** The canary's lateness p99 (ms) up to which the 5 ms is judged: it leaves the client 2 ms of its own. */
+const PUNCTUAL_MACHINE_MS = 3;
 
 let server: ArrivalServer;
 beforeAll(async () => {
@@ -91,7 +91,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     const tracePath = join(dir, "trace.jsonl");
     const times = writeTrace(tracePath);
     const expDir = join(dir, "exp");
-    const serverLag = watchLoopLag();
+    const coordinatorLag = watchLoopLag();
     const canary = startWakeCanary();
     await runBenchmark({
       baseUrl: server.url,
@@ -104,7 +104,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
       expDir,
       seed: 19,
     });
-    serverLag.stop();
+    coordinatorLag.stop();
     const wakeUps = await canary.stop();
     const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
     const all = json(join(expDir, "all-parts", "speed1.json"));
@@ -114,8 +114,9 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     // The trace's time counts from its first row (src/workloads/trace.ts).
     const due = (row: number) => barrier + (times[row]! - times[0]!) / CLIENTS;
 
+    const { arrivals, loopLagMaxMs: serverThreadLagMs } = await server.arrivals();
     const arrivedAt = new Map<number, number>();
-    for (const [id, at] of await server.arrivals()) {
+    for (const [id, at] of arrivals) {
       const match = /-p(\d+)-speed1-(\d+)$/.exec(id);
       if (match) arrivedAt.set(Number(match[2]) * CLIENTS + Number(match[1]) - 1, at);
     }
@@ -137,7 +138,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     ascending(serverLate);
     ascending(clientLate);
     ascending(onTheWire);
-    const worstLag = lagMargin(Math.max(...parts.map(partLagMs)), serverLag.maxMs());
+    const worstLag = lagMargin(Math.max(...parts.map(partLagMs)), coordinatorLag.maxMs(), serverThreadLagMs);
     const canaryLate = ascending(
       wakeUps.filter(([at]) => at >= barrier && at <= due(ROWS - 1)).map(([, late]) => late),
     );
@@ -146,7 +147,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     const summary =
       `client's send lateness p50 ${percentile(clientLate, 0.5).toFixed(2)} ms, p99 ${clientP99.toFixed(2)} ms; ` +
       `server's arrival lateness p50 ${percentile(serverLate, 0.5).toFixed(2)} ms, p99 ${percentile(serverLate, 0.99).toFixed(2)} ms, max ${serverLate.at(-1)!.toFixed(2)} ms; ` +
-      `sent to read p50 ${percentile(onTheWire, 0.5).toFixed(2)} ms; an idle thread's wake-up p99 ${canaryP99.toFixed(2)} ms`;
+      `sent to read p50 ${percentile(onTheWire, 0.5).toFixed(2)} ms; a canary thread on a client's schedule, p99 ${canaryP99.toFixed(2)} ms late`;
     if (process.env.ORCHESTRATE_PRINT_TABLES) console.log(`replay at 1,000 req/s: ${summary}`);
 
     // Never before its time: by the client's own clock exactly, by the server's within the
@@ -163,7 +164,7 @@ describe("trace replay against the truth server", { timeout: 60_000 }, () => {
     if (canaryP99 <= PUNCTUAL_MACHINE_MS) expect(clientP99).toBeLessThanOrEqual(5);
     else
       console.warn(
-        `replay p99 not judged: this machine woke an idle thread ${canaryP99.toFixed(1)} ms late at the 99th percentile (judged up to ${PUNCTUAL_MACHINE_MS} ms); ${summary}`,
+        `replay p99 not judged: a canary thread keeping a client's schedule, sending nothing, was ${canaryP99.toFixed(1)} ms late at the 99th percentile (judged up to ${PUNCTUAL_MACHINE_MS} ms); ${summary}`,
       );
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { closedLoop, nextGapMs, openLoop, sleepUntil } from "../../../src/bench/schedulers.js";
+import { closedLoop, nextGapMs, openLoop, replayLoop, sleepUntil } from "../../../src/bench/schedulers.js";
 import { Random } from "../../../src/random.js";
 
 // The global performance, which fake timers replace (the node:perf_hooks export they do not).
@@ -75,6 +75,30 @@ describe("open loop", () => {
     expect(late[11]).toBeCloseTo(145, 6);
     for (let i = 11; i <= 40; i++) expect(sent[i]!.at).toBeCloseTo(start + 200, 6);
     expect(late.slice(40).every((l) => l >= 0 && l < 1)).toBe(true);
+  });
+
+  it("offers the wait before each send that is not due yet to beforeWait, and no wait for one already due", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const start = now();
+    const waits: Array<{ before: number; gap: number }> = [];
+    let issued = 0;
+    // Sends at 0 (due at once), 10 and 12 ms, then 12 again (due with the one before it).
+    const run = replayLoop({
+      sendAtMs: [0, 10, 12, 12],
+      start,
+      warmup: 0,
+      now,
+      stop: new AbortController().signal,
+      beforeWait: (gap) => waits.push({ before: issued, gap }),
+      issue: async () => {
+        issued += 1;
+      },
+    });
+    await vi.runAllTimersAsync();
+    expect((await run).issued).toBe(4);
+    expect(waits.map((w) => w.before)).toEqual([1, 2]);
+    expect(waits[0]!.gap).toBeCloseTo(10, 6);
+    expect(waits[1]!.gap).toBeCloseTo(2, 6);
   });
 
   it("stops issuing when told to", async () => {
