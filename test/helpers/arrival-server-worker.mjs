@@ -2,11 +2,15 @@
 // thread has its own event loop and heap, so the test's own work (the coordinator, vitest, their
 // garbage collections) does not delay its reads.
 import { createServer } from "node:net";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parentPort } from "node:worker_threads";
 
 const HEADER_END = "\r\n\r\n";
-/** performance.now() (this thread's clock) when each request's last byte was read, by x-request-id. */
+/**
+ * When each request's last byte was read, by x-request-id: ms of the system's monotonic clock
+ * (process.hrtime), which every thread and process shares, unlike performance.now(), whose zero is
+ * each thread's own start.
+ */
 const arrivals = new Map();
 const sockets = new Set();
 /** This thread's own stalls: a request read late by the server is late by at most the longest. */
@@ -22,7 +26,7 @@ const server = createServer((socket) => {
   socket.setEncoding("latin1");
   let pending = "";
   socket.on("data", (text) => {
-    const readAt = performance.now();
+    const readAt = Number(process.hrtime.bigint()) / 1e6;
     pending += text;
     for (;;) {
       const headerEnd = pending.indexOf(HEADER_END);
@@ -58,25 +62,10 @@ function response(contentType, body, status = "200 OK") {
   return `HTTP/1.1 ${status}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`;
 }
 
-/** Epoch ms of this thread's performance.now() zero, from the wall clock now (see src/clock.ts). */
-function epochOfMonotonicZero() {
-  let best = Number.NEGATIVE_INFINITY;
-  let previous = Date.now();
-  for (let ticks = 0; ticks < 3; ) {
-    const wall = Date.now();
-    if (wall === previous) continue;
-    best = Math.max(best, wall - performance.now());
-    previous = wall;
-    ticks += 1;
-  }
-  return best;
-}
-
 parentPort.on("message", (message) => {
   if (message === "arrivals") {
-    const zero = epochOfMonotonicZero();
     parentPort.postMessage({
-      arrivals: [...arrivals].map(([id, at]) => [id, zero + at]),
+      arrivals: [...arrivals],
       // The histogram holds whole sampling intervals, so its max covers a stall's unseen start.
       loopLagMaxMs: loopLag.count === 0 ? 2 : loopLag.max / 1e6,
     });

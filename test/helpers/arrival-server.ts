@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { epochOfMonotonicZero } from "../../src/clock.js";
 
 /**
  * A completions server that does as little as it can per request, for tests that judge when
@@ -40,7 +41,14 @@ export async function startArrivalServer(): Promise<ArrivalServer> {
     url: `http://127.0.0.1:${port}`,
     arrivals: async () => {
       const reply = await ask<{ arrivals: Array<[string, number]>; loopLagMaxMs: number }>("arrivals");
-      return { arrivals: new Map(reply.arrivals), loopLagMaxMs: reply.loopLagMaxMs };
+      // The thread's readings are on the system's monotonic clock (process.hrtime, ms): put them
+      // on this thread's performance.now(), then on the epoch as the bench clients do.
+      const hrMinusNow = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+      const zero = epochOfMonotonicZero();
+      return {
+        arrivals: new Map(reply.arrivals.map(([id, hrMs]) => [id, zero + hrMs - hrMinusNow])),
+        loopLagMaxMs: reply.loopLagMaxMs,
+      };
     },
     close: async () => {
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
