@@ -6,7 +6,7 @@
  * scavenged every ~8 s (with its 64 MB young generation, fleet.ts) and stopped for 13-40 ms, which
  * is what a 10 s replay at 1,000 req/s showed as its worst sends. An open loop and a replay know
  * when their next send is due, so before a wait long enough to hold one, this runs a minor
- * collection itself: then it is small (the garbage of a hundred or so requests, 1-3 ms measured)
+ * collection itself: then it is small (the garbage of a hundred or so requests: about 2 ms, at most 5, measured)
  * and falls between two sends. A closed loop has no such waits; it keeps V8's own timing.
  *
  * It needs `gc`, which the fleet exposes in its parts (--expose-gc); without it nothing is done.
