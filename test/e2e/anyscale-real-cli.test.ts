@@ -9,6 +9,7 @@ import {
   stopServicesLeftByTest,
 } from "../helpers/fake-anyscale.js";
 import {
+  journaledState,
   orchestrate,
   runFolder,
   runKilledOnceIdentified,
@@ -147,7 +148,7 @@ describe("against a CLI that behaves like anyscale 0.26.81", { timeout: 180_000 
     const { fake, cwd, env, plan } = setup({ start_ms: 3_600_000 });
     // Killed while waiting for x1 to start: its service is up, its id and version recorded.
     const dir = await runKilledOnceIdentified(plan, "oss-x1", { cwd, env });
-    const ours = runState(dir).cells[0];
+    const ours = journaledState(dir).cells[0];
     anyscaleAsSomeoneElse(fake, ["service", "terminate", "--service-id", ours.serviceId]);
     const theirVersion = fake.someoneRestarts("tiny-oss-x1");
     fake.setFaults({});

@@ -10,6 +10,7 @@ import {
 } from "../helpers/fake-anyscale.js";
 import {
   filesUnder,
+  journaledState,
   orchestrate,
   runFolder,
   runKilledOnceIdentified,
@@ -179,7 +180,7 @@ describe("cloud faults, end to end (fake anyscale CLI)", { timeout: 180_000 }, (
     const { fake, cwd, env } = setup({ start_ms: 3_600_000 });
     // Killed while waiting for x1 to start: its service is up, its id recorded.
     const dir = await runKilledOnceIdentified(TINY, "oss-x1", { cwd, env });
-    const ours = runState(dir).cells[0].serviceId;
+    const ours = journaledState(dir).cells[0].serviceId;
     expect(ours).toMatch(/^service2_/);
     // Someone else replaced it: a new service, same name.
     const theirs = fake.someoneElseRedeploys("tiny-oss-x1");

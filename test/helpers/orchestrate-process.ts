@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { deriveState, readJournal } from "../../src/run/journal.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "dist/bin.js");
@@ -76,6 +77,15 @@ export function journalEvents(runDir: string): Array<Record<string, any>> {
 
 export function runState(runDir: string): Record<string, any> {
   return JSON.parse(readFileSync(join(runDir, "state.json"), "utf8"));
+}
+
+/**
+ * The run's state as its journal says, which is what resume and teardown go by: after a kill,
+ * state.json can be one event behind (it is rewritten after each event is appended, and a SIGKILL
+ * can fall between the two).
+ */
+export function journaledState(runDir: string): Record<string, any> {
+  return deriveState(readJournal(runDir));
 }
 
 /** Polls until `condition` holds, or fails after `timeoutMs` (for events in another process). */
