@@ -10,7 +10,7 @@ import { CompletionClient } from "./client.js";
 import { clientVerdict, HealthMonitor } from "./client-health.js";
 import { partFiles } from "./experiment-files.js";
 import { partResultJson } from "./formats.js";
-import { IdleCollector } from "./idle-gc.js";
+import { collectGarbageBeforeLevel, IdleCollector } from "./idle-gc.js";
 import type { LevelDone, LevelSpec, PartInit } from "./protocol.js";
 import { RecordsWriter, readRecordsFile } from "./records-file.js";
 import { closedLoop, type Issue, type LoopTimes, openLoop, replayLoop, sleepUntil } from "./schedulers.js";
@@ -257,18 +257,6 @@ export class PartLevel {
       startSkewMs,
     };
   }
-}
-
-/**
- * A full collection while nothing is measured. Everything the set-up left alive (the warm
- * connections, the workload's rows) is otherwise still in the young generation when the level
- * starts, and the level's first scavenge has to copy all of it: 25-40 ms in which no request is
- * sent and no chunk is read (seen at 1,000 req/s). After this the young generation is empty and a
- * scavenge copies only what the level itself has alive. `gc` exists because the fleet starts
- * parts with --expose-gc (fleet.ts); a part started otherwise simply skips this.
- */
-function collectGarbageBeforeLevel(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** The rows this part was dealt, by its request index. */

@@ -144,8 +144,10 @@ async function scheduledLoop(
     if (offset === undefined) break;
     const scheduled = options.start + offset;
     if (options.deadline !== undefined && scheduled >= options.deadline) break;
-    const gap = scheduled - now();
-    if (gap > 0) options.beforeWait?.(gap);
+    if (options.beforeWait) {
+      const gap = scheduled - now();
+      if (gap > 0) options.beforeWait(gap);
+    }
     await sleepUntil(scheduled, now, stop);
     if (stop.aborted) break;
     lastIssuedAt = now();
