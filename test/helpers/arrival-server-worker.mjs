@@ -3,7 +3,10 @@
 // garbage collections) does not delay its reads.
 import { createServer } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
+
+/** The answers, rendered by arrival-server.ts with the bench tests' event helpers (http-server.ts). */
+const { models, tokenEvent, lastTokenEvent, endEvents } = workerData;
 
 const HEADER_END = "\r\n\r\n";
 /**
@@ -43,19 +46,18 @@ const server = createServer((socket) => {
 });
 
 function answer(head, body, readAt) {
-  if (head.startsWith("GET /v1/models"))
-    return response("application/json", JSON.stringify({ object: "list", data: [{ id: "test-model" }] }));
+  if (head.startsWith("GET /v1/models")) return response("application/json", models);
   if (!head.startsWith("POST ")) return response("text/plain", "not found", "404 Not Found");
   const id = /\r\nx-request-id: *([^\r\n]+)/i.exec(head)?.[1];
   if (id !== undefined) arrivals.set(id, readAt);
   const tokens = Number(/"max_tokens":(\d+)/.exec(body)?.[1] ?? 1);
-  let events = "";
-  for (let i = 0; i < tokens; i++) {
-    const finish = i === tokens - 1 ? '"length"' : "null";
-    events += `data: {"id":"cmpl-test","object":"text_completion","created":0,"model":"test-model","choices":[{"index":0,"text":"x","logprobs":null,"finish_reason":${finish},"stop_reason":null}],"usage":null}\n\n`;
-  }
-  events += `data: {"id":"cmpl-test","object":"text_completion","created":0,"model":"test-model","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${tokens},"total_tokens":${8 + tokens}}}\n\ndata: [DONE]\n\n`;
-  return response("text/event-stream", events);
+  if (!(tokens >= 1 && tokens < endEvents.length))
+    return response(
+      "text/plain",
+      `max_tokens ${tokens}: this server streams 1 to ${endEvents.length - 1}`,
+      "400 Bad Request",
+    );
+  return response("text/event-stream", tokenEvent.repeat(tokens - 1) + lastTokenEvent + endEvents[tokens]);
 }
 
 function response(contentType, body, status = "200 OK") {

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { epochOfMonotonicZero } from "../../src/clock.js";
+import { completionEvent, sse, usageEvent } from "./http-server.js";
+import { hrtimeToEpoch } from "./timing-margin.js";
 
 /**
  * A completions server that does as little as it can per request, for tests that judge when
@@ -25,8 +26,18 @@ export interface ArrivalServer {
   close(): Promise<void>;
 }
 
+/** The longest stream it serves (its answers are rendered once, here). */
+const MAX_TOKENS = 256;
+
 export async function startArrivalServer(): Promise<ArrivalServer> {
-  const worker = new Worker(new URL("./arrival-server-worker.mjs", import.meta.url));
+  const worker = new Worker(new URL("./arrival-server-worker.mjs", import.meta.url), {
+    workerData: {
+      models: JSON.stringify({ object: "list", data: [{ id: "test-model", object: "model" }] }),
+      tokenEvent: sse(completionEvent("x")),
+      lastTokenEvent: sse(completionEvent("x", { finish: "length" })),
+      endEvents: Array.from({ length: MAX_TOKENS + 1 }, (_, tokens) => sse(usageEvent(8, tokens), "[DONE]")),
+    },
+  });
   const ask = <T>(message: string) =>
     new Promise<T>((resolve, reject) => {
       worker.once("message", resolve);
@@ -41,12 +52,9 @@ export async function startArrivalServer(): Promise<ArrivalServer> {
     url: `http://127.0.0.1:${port}`,
     arrivals: async () => {
       const reply = await ask<{ arrivals: Array<[string, number]>; loopLagMaxMs: number }>("arrivals");
-      // The thread's readings are on the system's monotonic clock (process.hrtime, ms): put them
-      // on this thread's performance.now(), then on the epoch as the bench clients do.
-      const hrMinusNow = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-      const zero = epochOfMonotonicZero();
+      const toEpoch = hrtimeToEpoch();
       return {
-        arrivals: new Map(reply.arrivals.map(([id, hrMs]) => [id, zero + hrMs - hrMinusNow])),
+        arrivals: new Map(reply.arrivals.map(([id, hrMs]) => [id, toEpoch(hrMs)])),
         loopLagMaxMs: reply.loopLagMaxMs,
       };
     },

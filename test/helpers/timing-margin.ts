@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
+import { epochOfMonotonicZero } from "../../src/clock.js";
 
 /**
  * Margins for timing assertions that must hold on a loaded machine (a busy 2-core CI runner).
@@ -22,9 +23,11 @@ import { Worker } from "node:worker_threads";
 export const SLACK_MS = 5;
 
 /**
- * Two processes on one machine put their monotonic clocks on the epoch through their own
- * `performance.timeOrigin`, read at start-up; the two readings may disagree by a fraction of a
- * millisecond, so a causal order across processes holds only within this much.
+ * Two processes on one machine put their monotonic clocks on the epoch each with its own reading
+ * of the wall clock: the bench's processes at each level (src/clock.ts, to microseconds unless a
+ * reading is descheduled), others through `performance.timeOrigin`, read at start-up and off by
+ * however far the wall clock was slewed since. A causal order across processes holds only within
+ * this much.
  */
 export const CROSS_PROCESS_CLOCK_MS = 1;
 
@@ -208,6 +211,17 @@ export function watchSleep(): { sleptMs(): number } {
  * thread rather than a process: it has its own event loop and heap (the test's garbage
  * collections do not stop it), and the OS schedules it like any other thread.
  */
+/**
+ * Puts readings of the system's monotonic clock (process.hrtime, in ms), which every thread and
+ * process shares, on the epoch the way the bench clients do (src/clock.ts). Helper threads record
+ * hrtime because each thread's performance.now() counts from its own start.
+ */
+export function hrtimeToEpoch(): (hrMs: number) => number {
+  const hrMinusNow = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+  const zero = epochOfMonotonicZero();
+  return (hrMs) => zero + hrMs - hrMinusNow;
+}
+
 export interface WakeCanary {
   /** Stops it; resolves with each wake-up as [epoch ms, ms late]. */
   stop(): Promise<Array<[number, number]>>;
@@ -221,7 +235,7 @@ let next = performance.now() + 2;
 let timer;
 function tick() {
   const now = performance.now();
-  samples.push([performance.timeOrigin + now, now - next]);
+  samples.push([Number(process.hrtime.bigint()) / 1e6, now - next]);
   next += 2;
   timer = setTimeout(tick, Math.max(0, Math.ceil(next - performance.now())));
 }
@@ -239,7 +253,8 @@ export function startWakeCanary(): WakeCanary {
     stop: () =>
       new Promise((resolve, reject) => {
         worker.once("message", (samples: Array<[number, number]>) => {
-          resolve(samples);
+          const toEpoch = hrtimeToEpoch();
+          resolve(samples.map(([hrMs, late]) => [toEpoch(hrMs), late]));
           void worker.terminate();
         });
         worker.once("error", reject);
